@@ -1,0 +1,10 @@
+-- Ride requests per geohash6 cell per 1-minute tumbling window.
+-- A duplicate delivery of the same event_id counts once.
+SELECT
+  geohash(lat, lon, 6) AS geohash6,
+  window.start AS window_start,
+  window.end AS window_end,
+  COUNT(DISTINCT event_id) AS requests
+FROM ride_events
+WHERE event_type = 'ride_requested'
+GROUP BY geohash(lat, lon, 6), window(event_time, '1 minute')

@@ -1,0 +1,70 @@
+"""The values a parity check produces. Every output (text, Markdown, JSON, alert payloads) is rendered from these."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class CellStatus(enum.StrEnum):
+    """Exactly one per sampled cell."""
+
+    MATCH = "match"
+    VALUE_MISMATCH = "value_mismatch"
+    MISSING_ONLINE = "missing_online"
+    MISSING_OFFLINE = "missing_offline"
+    DUPLICATE_ONLINE = "duplicate_online"
+
+
+class Cause(enum.StrEnum):
+    """Why a cell that is not a match differs."""
+
+    LATE_ARRIVAL = "late_arrival"
+    UNEXPLAINED = "unexplained"
+
+
+class Verdict(enum.StrEnum):
+    PASSED = "passed"
+    BREACHED = "breached"
+    INCONCLUSIVE = "inconclusive"  # input data failed its quality expectations
+
+
+@dataclass(frozen=True, slots=True)
+class CellDiff:
+    """One divergent cell, as shown in reports: keys, window, both values per value column, status and cause."""
+
+    keys: dict[str, Any]
+    window_start: str
+    status: CellStatus
+    cause: Cause
+    online: dict[str, Any]
+    offline: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    feature: str
+    run_id: str
+    start: str  # ISO-8601 UTC
+    end: str
+    sample_rate: float
+    compared: int
+    matched: int
+    value_mismatch: int
+    missing_online: int
+    missing_offline: int
+    duplicate_online: int
+    agreement: float
+    threshold: float
+    passed: bool
+    causes: dict[str, int]
+    agreement_net_of_explained: float
+    verdict: Verdict
+    worst_cells: tuple[CellDiff, ...] = ()
+    failed_expectations: tuple[dict[str, Any], ...] = ()
+    unsettled: str | None = None  # set when part of the requested range was not yet final
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

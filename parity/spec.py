@@ -1,0 +1,268 @@
+"""Feature specs: `realtime_jobs/<name>.yaml`, validated strictly into a frozen `FeatureSpec`.
+
+A feature pairs an offline Spark SQL query (the ground truth) with a realtime Beam job. The spec says
+which events feed it, its key columns, its event-time window, its value columns with their
+tolerances, the agreement threshold and the allowed lateness, and which Beam transform computes it.
+Times inside parity are integer microseconds since the epoch (UTC), end to end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from parity.errors import SpecError, UnknownFeatureError
+
+US = 1_000_000
+_UNITS = {"us": 1, "ms": 1_000, "s": US, "m": 60 * US, "h": 3600 * US, "d": 86400 * US}
+_DURATION = re.compile(r"^\s*(\d+)\s*(us|ms|s|m|h|d)\s*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_duration(text: str | int) -> int:
+    """`'90s'`, `'1m'`, `'2h'` -> microseconds. A bare integer is seconds."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError(f"duration {text} must not be negative")
+        return text * US
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"bad duration {text!r}; write a whole number and a unit: 30s, 1m, 5m, 2h")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def format_duration(us: int) -> str:
+    for unit in ("d", "h", "m", "s", "ms"):
+        if us and us % _UNITS[unit] == 0:
+            return f"{us // _UNITS[unit]}{unit}"
+    return f"{us}us"
+
+
+# --- the untrusted edge: pydantic models of the YAML, extra keys forbidden ---------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Tolerance(_Strict):
+    abs: float = Field(default=0.0, ge=0.0)
+    rel: float = Field(default=0.0, ge=0.0)
+
+
+class _Value(_Strict):
+    tolerance: _Tolerance = Field(default_factory=_Tolerance)
+
+
+class _Window(_Strict):
+    size: str | int
+    slide: str | int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> _Window:
+        size = parse_duration(self.size)
+        if size <= 0:
+            raise ValueError("size must be positive")
+        if self.slide is not None:
+            slide = parse_duration(self.slide)
+            if slide <= 0:
+                raise ValueError("slide must be positive")
+            if slide > size:
+                raise ValueError("slide must not exceed size (Spark rejects it; Beam would silently drop events)")
+            if size % slide:
+                raise ValueError("size must be a whole multiple of slide")
+        return self
+
+
+class _Spec(_Strict):
+    feature: str
+    source: str
+    offline_query: str | None = None
+    keys: list[str] = Field(min_length=1)
+    window: _Window
+    values: dict[str, _Value] = Field(min_length=1)
+    threshold: float = Field(default=0.999, gt=0.0, le=1.0)
+    allowed_lateness: str | int = "0s"
+    sample_rate: float = Field(default=1.0, gt=0.0, le=1.0)
+    transform: dict[str, Any] | list[dict[str, Any]] | None = None
+    transform_ref: str | None = None
+    expectations: list[dict[str, Any]] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("feature", "source")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"{value!r} is not an identifier (letters, digits, underscore)")
+        return value
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(f"{key!r} is not a column name")
+        if len(set(value)) != len(value):
+            raise ValueError("keys repeat a column")
+        return value
+
+    @field_validator("allowed_lateness")
+    @classmethod
+    def _lateness(cls, value: str | int) -> str | int:
+        parse_duration(value)
+        return value
+
+    @field_validator("transform_ref")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        if value is not None and (value.count(":") != 1 or not value.split(":")[1].isidentifier()):
+            raise ValueError("write it as path/to/module.py:ClassName")
+        return value
+
+    @model_validator(mode="after")
+    def _one_transform(self) -> _Spec:
+        if (self.transform is None) == (self.transform_ref is None):
+            raise ValueError("give exactly one of `transform` (Beam YAML) or `transform_ref` (module.py:Class)")
+        reserved = {"window_start", "window_end", "pane_timing", "pane_index", "emitted_at"}
+        clash = reserved & (set(self.keys) | set(self.values))
+        if clash:
+            raise ValueError(f"{sorted(clash)} are added by parity; do not use them as keys or values")
+        if set(self.keys) & set(self.values):
+            raise ValueError("a column cannot be both a key and a value")
+        return self
+
+
+# --- the frozen inside -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Tumbling when `slide_us == size_us`, sliding otherwise. Epoch-aligned, [start, end)."""
+
+    size_us: int
+    slide_us: int
+
+    @property
+    def sliding(self) -> bool:
+        return self.slide_us != self.size_us
+
+    def describe(self) -> str:
+        size = format_duration(self.size_us)
+        return f"{size} tumbling" if not self.sliding else f"{size} sliding by {format_duration(self.slide_us)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """A value matches when `|online - offline| <= abs + rel * |offline|`."""
+
+    abs: float = 0.0
+    rel: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    name: str
+    source: str
+    path: Path
+    offline_query: Path
+    keys: tuple[str, ...]
+    window: Window
+    values: tuple[str, ...]
+    tolerances: tuple[Tolerance, ...]
+    threshold: float
+    allowed_lateness_us: int
+    sample_rate: float
+    transform_yaml: str | None
+    transform_ref: str | None
+    expectations: tuple[dict[str, Any], ...]
+    description: str
+
+    @property
+    def tolerance(self) -> dict[str, Tolerance]:
+        return dict(zip(self.values, self.tolerances, strict=True))
+
+    @property
+    def cell_columns(self) -> tuple[str, ...]:
+        """What identifies one cell: the keys and the window start."""
+        return (*self.keys, "window_start")
+
+
+def load_spec(path: Path, project: Path) -> FeatureSpec:
+    """Read and validate one spec file. Errors name the file, the field and the fix."""
+    shown = _relative(path, project)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise SpecError(shown, "", f"cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "YAML"
+        raise SpecError(shown, where, f"malformed YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(document, dict):
+        raise SpecError(shown, "", "a spec is a YAML mapping with keys feature, source, keys, window, values, ...")
+    try:
+        raw = _Spec.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "spec"
+        if first["type"] == "extra_forbidden":
+            problem = "unknown key; remove it or check its spelling"
+        elif first["type"] == "missing":
+            problem = "required key is missing"
+        else:
+            problem = str(first["msg"]).removeprefix("Value error, ")
+        raise SpecError(shown, field, problem) from exc
+    if raw.feature != path.stem:
+        raise SpecError(shown, "feature", f"is {raw.feature!r} but the file is named {path.name}; use one name")
+    size = parse_duration(raw.window.size)
+    slide = parse_duration(raw.window.slide) if raw.window.slide is not None else size
+    query = project / (raw.offline_query or f"offline_queries/{raw.feature}.sql")
+    if raw.transform is None:
+        transform_yaml = None
+    else:
+        chain = {"type": "chain", "transforms": raw.transform} if isinstance(raw.transform, list) else raw.transform
+        transform_yaml = yaml.safe_dump(chain, sort_keys=False)
+    return FeatureSpec(
+        name=raw.feature,
+        source=raw.source,
+        path=path,
+        offline_query=query,
+        keys=tuple(raw.keys),
+        window=Window(size_us=size, slide_us=slide),
+        values=tuple(raw.values),
+        tolerances=tuple(Tolerance(v.tolerance.abs, v.tolerance.rel) for v in raw.values.values()),
+        threshold=raw.threshold,
+        allowed_lateness_us=parse_duration(raw.allowed_lateness),
+        sample_rate=raw.sample_rate,
+        transform_yaml=transform_yaml,
+        transform_ref=raw.transform_ref,
+        expectations=tuple(raw.expectations),
+        description=raw.description,
+    )
+
+
+def feature_names(project: Path) -> list[str]:
+    return sorted(p.stem for p in (project / "realtime_jobs").glob("*.yaml"))
+
+
+def load_feature(name: str, project: Path) -> FeatureSpec:
+    path = project / "realtime_jobs" / f"{name}.yaml"
+    if not path.is_file():
+        raise UnknownFeatureError(name, feature_names(project))
+    return load_spec(path, project)
+
+
+def load_features(project: Path) -> list[FeatureSpec]:
+    return [load_feature(name, project) for name in feature_names(project)]
+
+
+def _relative(path: Path, project: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(project.resolve()))
+    except ValueError:
+        return str(path)
