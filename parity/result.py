@@ -61,6 +61,10 @@ class CheckResult:
     causes: dict[str, int]
     agreement_net_of_explained: float
     verdict: Verdict
+    # 95% confidence interval of `agreement` (Wilson score) and the compared cells needed to show `threshold`.
+    ci_low: float = 0.0
+    ci_high: float = 1.0
+    cells_needed: int = 0
     worst_cells: tuple[CellDiff, ...] = ()
     failed_expectations: tuple[dict[str, Any], ...] = ()
     unsettled: str | None = None  # set when part of the requested range was not yet final
@@ -68,3 +72,15 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFailure:
+    """A check that could not run (Spark error, missing data, failed job): alerts treat it as `failed`, never as recovery."""
+
+    feature: str
+    run_id: str
+    start: str
+    end: str
+    error: str
+    exit_code: int
