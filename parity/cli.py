@@ -1,0 +1,274 @@
+"""The `parity` command. Each command: load settings -> call the library -> render -> exit code.
+
+Errors map to exit codes in one place (`main`): 0 all passed, 1 a feature breached, 2 could not run.
+`--debug` shows the traceback instead of the one-line message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Keep real-time ML features honest: check Beam streaming features against their offline Spark SQL.",
+)
+alerts_app = typer.Typer(help="Open incidents and alert rules.", invoke_without_command=True)
+app.add_typer(alerts_app, name="alerts")
+
+ProjectOption = Annotated[Path, typer.Option("--project", help="Feature project directory (holds pyproject.toml).")]
+_DEBUG = {"on": False}
+
+
+class UsageError(ParityError):
+    """A command-line value is wrong."""
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+) -> None:
+    _DEBUG["on"] = debug
+    logging.basicConfig(level=logging.INFO if verbose or debug else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s %(message)s")
+
+
+def parse_time(text: str, option: str) -> int:
+    """ISO-8601 (`2026-11-26T10:00:00Z`, `2026-11-26 10:00`) -> microseconds UTC; naive times are UTC."""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{option}: {text!r} is not an ISO-8601 time such as 2026-11-26T10:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _features(project: Path, names: list[str] | None, all_: bool) -> list:  # type: ignore[type-arg]
+    from parity.spec import feature_names, load_feature
+
+    if all_:
+        names = feature_names(project)
+    if not names:
+        raise UsageError("name at least one feature, or pass --all")
+    return [load_feature(name, project) for name in names]
+
+
+@app.command("list")
+def list_features(project: ProjectOption = Path(".")) -> None:
+    """Show the features of a project. Example: `parity list`."""
+    from parity.settings import load_settings
+    from parity.spec import load_features
+
+    settings = load_settings(project)
+    for spec in load_features(settings.project):
+        values = ", ".join(spec.values)
+        kind = "yaml" if spec.transform_yaml else spec.transform_ref
+        typer.echo(f"{spec.name:<20} keys={','.join(spec.keys):<10} window={spec.window.describe():<18} "
+                   f"values={values}  job={kind}")
+
+
+@app.command()
+def lint(project: ProjectOption = Path(".")) -> None:
+    """Validate every spec and parse every offline query. Example: `parity lint`."""
+    from parity.query import lint_query
+    from parity.settings import load_settings
+    from parity.spec import feature_names, load_feature
+
+    settings = load_settings(project)
+    problems: list[str] = []
+    names = feature_names(settings.project)
+    for name in names:
+        try:
+            spec = load_feature(name, settings.project)
+        except ParityError as exc:
+            problems.append(str(exc))
+            continue
+        problems.extend(lint_query(spec, settings.project))
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(EXIT_ERROR)
+    typer.echo(f"{len(names)} features ok")
+
+
+@app.command()
+def generate(
+    start: Annotated[str, typer.Option(help="First event time, ISO-8601 UTC.")],
+    duration: Annotated[str, typer.Option(help="How long, e.g. 2h.")] = "2h",
+    rate: Annotated[int, typer.Option(help="Events per minute.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Write realistic ride-hailing events to the event log. Example: `parity generate --start 2026-11-26T08:00Z --duration 2h --rate 2000`."""
+    from parity.events import write_events
+    from parity.generate import generate_rides
+    from parity.settings import load_settings
+    from parity.spec import parse_duration
+
+    settings = load_settings(project)
+    try:
+        length = parse_duration(duration)
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    if rate <= 0:
+        raise UsageError(f"--rate: must be a positive number of events per minute, got {rate}")
+    table = generate_rides(parse_time(start, "--start"), length, rate, seed=seed)
+    written = write_events(table, settings.event_log, "ride_events", settings.quarantine)
+    typer.echo(f"wrote {written.written} events to {settings.event_log / 'ride_events'}; "
+               f"quarantined {written.quarantined}" + (f" into {written.quarantine_file}" if written.quarantine_file else ""))
+
+
+@app.command()
+def stream(
+    features: Annotated[Optional[list[str]], typer.Argument(help="Feature names.")] = None,  # noqa: UP045
+    start: Annotated[str, typer.Option(help="First window start, ISO-8601 UTC.")] = "",
+    end: Annotated[str, typer.Option(help="End of the range (exclusive), ISO-8601 UTC.")] = "",
+    all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Replay the event log to a feature's Beam job in streaming mode. Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z`."""
+    from parity.events import read_events
+    from parity.offline import event_range
+    from parity.realtime import run_stream
+    from parity.settings import load_settings
+
+    settings = load_settings(project)
+    start_us, end_us = _range(start, end)
+    for spec in _features(settings.project, features, all_):
+        lo, hi = event_range(spec.window, start_us, end_us)
+        events = read_events(settings.event_log, spec.source, lo, hi)
+        result = run_stream(spec, settings, events)
+        typer.echo(f"{spec.name}: {result.events_in} events -> {result.rows_written} rows "
+                   f"in {result.elapsed_seconds:.1f}s ({result.output})")
+
+
+def _range(start: str, end: str) -> tuple[int, int]:
+    if not start or not end:
+        raise UsageError("--start and --end are required")
+    start_us, end_us = parse_time(start, "--start"), parse_time(end, "--end")
+    if end_us <= start_us:
+        raise UsageError(f"--end {end} must be after --start {start}")
+    return start_us, end_us
+
+
+@app.command()
+def check(
+    features: Annotated[Optional[list[str]], typer.Argument(help="Feature names.")] = None,  # noqa: UP045
+    start: Annotated[str, typer.Option(help="First window start, ISO-8601 UTC.")] = "",
+    end: Annotated[str, typer.Option(help="End of the range (exclusive), ISO-8601 UTC.")] = "",
+    all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
+    sample_rate: Annotated[Optional[float], typer.Option(help="Share of cells to check, 0 < r <= 1.")] = None,  # noqa: UP045
+    threshold: Annotated[Optional[float], typer.Option(help="Agreement bar (default: the spec's).")] = None,  # noqa: UP045
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after checking.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Compare realtime output with the offline recompute. Example: `parity check --all --start 2026-11-26T08:00Z --end 2026-11-26T09:00Z`.
+
+    Exit 0 when every feature passes, 1 when any breaches, 2 when any could not be checked.
+    """
+    from parity.check import iso, new_run_id, run_check
+    from parity.report import failure_json, summary_json, text_table, write_reports
+    from parity.result import CheckFailure, CheckResult, Verdict
+    from parity.settings import load_settings
+
+    if output not in ("text", "json"):
+        raise UsageError(f"--format: {output!r} is not one of text, json")
+    if sample_rate is not None and not 0 < sample_rate <= 1:
+        raise UsageError(f"--sample-rate: {sample_rate} must be in (0, 1]")
+    if threshold is not None and not 0 < threshold <= 1:
+        raise UsageError(f"--threshold: {threshold} must be in (0, 1]")
+    settings = load_settings(project)
+    start_us, end_us = _range(start, end)
+    outcomes: list[CheckResult | CheckFailure] = []
+    for spec in _features(settings.project, features, all_):
+        try:
+            result = run_check(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold)
+        except ParityError as exc:
+            if _DEBUG["on"]:
+                raise
+            outcomes.append(CheckFailure(spec.name, new_run_id(spec.name, start_us, end_us), iso(start_us),
+                                         iso(end_us), str(exc), exc.exit_code))
+            typer.echo(f"error: {exc}", err=True)
+            if output == "json":
+                typer.echo(failure_json(outcomes[-1]))
+            continue
+        json_path, md_path = write_reports(result, settings.reports)
+        outcomes.append(result)
+        if output == "json":
+            typer.echo(summary_json(result))
+        else:
+            typer.echo(f"{spec.name}: report {md_path}", err=True)
+    if output == "text":
+        typer.echo(text_table(outcomes))
+    if alert:
+        from parity.alerts import evaluate_alerts
+
+        for change in evaluate_alerts(outcomes, settings):
+            typer.echo(str(change), err=output == "json")
+    if any(isinstance(o, CheckFailure) or o.verdict is Verdict.INCONCLUSIVE for o in outcomes):
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_OK if all(o.passed for o in outcomes if isinstance(o, CheckResult)) else EXIT_BREACH)
+
+
+@alerts_app.callback()
+def alerts_list(ctx: typer.Context, project: ProjectOption = Path(".")) -> None:
+    """List open incidents. Example: `parity alerts`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from parity.alerts import open_incidents
+    from parity.settings import load_settings
+
+    incidents = open_incidents(load_settings(project))
+    if not incidents:
+        typer.echo("no open incidents")
+    for incident in incidents:
+        typer.echo(str(incident))
+
+
+@alerts_app.command("test")
+def alerts_test(rule: str, project: ProjectOption = Path(".")) -> None:
+    """Send a test notification through a rule's channels. Example: `parity alerts test page_on_breach`."""
+    from parity.alerts import send_test
+    from parity.settings import load_settings
+
+    for line in send_test(rule, load_settings(project)):
+        typer.echo(str(line))
+
+
+def main() -> None:
+    """Entry point: the one place errors become exit codes."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except ParityError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the user gets one line; --debug shows the rest
+        if debug:
+            raise
+        typer.echo(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                   "(rerun with --debug for the traceback)", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()
