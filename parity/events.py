@@ -1,0 +1,364 @@
+"""The event log: a Parquet dataset per source, partitioned by the UTC hour of `event_time`.
+
+Layout (a contract other tools read too, Spark included):
+`<event_log>/<source>/date=YYYY-MM-DD/hour=HH/<name>.parquet`. Every file has `event_id` (string),
+`event_time` and `ingest_time` (`timestamp[us, tz=UTC]`); other columns pass through untouched.
+
+Rows that cannot be placed in the log (no id, no timestamps, impossible coordinates) are never
+dropped and never crash a write: they go to `<quarantine>/<source>/<timestamp>.parquet` with a
+`reason` column, and are counted. Reading normalises files from other writers (ns or ms units,
+naive timestamps) to microseconds UTC, and opens only the hour partitions a time range touches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from parity.errors import DataError
+
+REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+HOUR_US = 3_600_000_000
+REASON_COLUMN = "reason"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Instants a partition directory can name (datetime's year 1..9999); anything outside is quarantined.
+_MIN_EVENT_US = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_MAX_EVENT_US = (datetime(9999, 12, 31, 23, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+_HOUR_DIR = re.compile(r"^hour=(\d{1,2})$")
+_FIX = "run `parity generate` first"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one `write_events` call did. `partitions` are the hour directories it wrote into."""
+
+    rows_written: int
+    rows_quarantined: int
+    quarantine_file: Path | None
+    partitions: tuple[Path, ...]
+    files: tuple[Path, ...]
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Path) -> WriteResult:
+    """Append `events` to `<event_log>/<source>`, one new file per UTC hour of `event_time`.
+
+    Rows failing `quarantine_reasons` go to a quarantine file instead. A table without a required
+    column is refused with a `DataError`; nothing is written then.
+    """
+    source_dir = _source_dir(event_log, source)
+    table = normalise(events, str(source_dir))
+    for column in ("lat", "lon"):
+        kind = table.schema.field(column).type if column in table.column_names else pa.float64()
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+            if not pa.types.is_null(kind):
+                raise DataError(str(source_dir), f"column {column!r} has type {kind}; expected float64 degrees")
+    reasons = quarantine_reasons(table)
+    bad = pc.is_valid(reasons)
+    rows_bad = pc.sum(bad).as_py() or 0
+
+    quarantine_file = None
+    if rows_bad:
+        quarantine_file = _write_quarantine(table.filter(bad), reasons.filter(bad), quarantine / source)
+        table = table.filter(pc.invert(bad))
+
+    source_dir.mkdir(parents=True, exist_ok=True)
+    partitions: list[Path] = []
+    files: list[Path] = []
+    if table.num_rows:
+        table = table.take(pc.sort_indices(table["event_time"]))
+        hours = np.floor_divide(_micros(table["event_time"]), HOUR_US)
+        starts = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]])
+        ends = np.r_[starts[1:], len(hours)]
+        batch = f"part-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            partition = source_dir / partition_name(int(hours[begin]) * HOUR_US)
+            partition.mkdir(parents=True, exist_ok=True)
+            target = partition / f"{batch}.parquet"
+            _write_atomically(table.slice(begin, end - begin), target)
+            partitions.append(partition)
+            files.append(target)
+    return WriteResult(
+        rows_written=table.num_rows,
+        rows_quarantined=rows_bad,
+        quarantine_file=quarantine_file,
+        partitions=tuple(partitions),
+        files=tuple(files),
+    )
+
+
+def quarantine_reasons(table: pa.Table) -> pa.ChunkedArray:
+    """Per row, why it cannot enter the log (`'event_time is null; lat out of range'`), or null when it can.
+
+    Coordinates follow `parity.geo.valid_coordinates`: null, NaN or outside [-90, 90] x [-180, 180] is invalid.
+    """
+    event_id = table["event_id"]
+    checks: list[tuple[pa.ChunkedArray, str]] = [
+        (pc.is_null(event_id), "event_id is null"),
+        (pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(event_id)), 0), "event_id is empty"),
+        (pc.is_null(table["event_time"]), "event_time is null"),
+        (_outside(table["event_time"], _MIN_EVENT_US, _MAX_EVENT_US), "event_time outside years 1-9999"),
+        (pc.is_null(table["ingest_time"]), "ingest_time is null"),
+    ]
+    for column, bound in (("lat", 90.0), ("lon", 180.0)):
+        if column in table.column_names:
+            values = pc.cast(table[column], pa.float64())
+            checks.append((pc.is_null(values), f"{column} is null"))
+            checks.append((pc.is_nan(values), f"{column} is NaN"))
+            checks.append((_outside(values, -bound, bound), f"{column} out of range [{-bound:g}, {bound:g}]"))
+
+    reasons = pa.chunked_array([pa.nulls(table.num_rows, pa.string())])
+    for failed, reason in checks:
+        failed = pc.fill_null(failed, False)
+        joined = pc.binary_join_element_wise(reasons, reason, "; ")
+        reasons = pc.if_else(failed, pc.coalesce(joined, reason), reasons)
+    return reasons
+
+
+def _outside(values: pa.ChunkedArray, low: float | int, high: float | int) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(values.type):
+        values = pc.cast(values, pa.int64())
+    return pc.or_(pc.less(values, low), pc.greater(values, high))
+
+
+def _write_quarantine(rows: pa.Table, reasons: pa.ChunkedArray, directory: Path) -> Path:
+    name = REASON_COLUMN if REASON_COLUMN not in rows.column_names else f"quarantine_{REASON_COLUMN}"
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+    target = directory / f"{stamp}.parquet"
+    suffix = 1
+    while target.exists():
+        target = directory / f"{stamp}-{suffix}.parquet"
+        suffix += 1
+    _write_atomically(rows.append_column(name, reasons), target)
+    return target
+
+
+def _write_atomically(table: pa.Table, target: Path) -> None:
+    """Readers (and Spark) skip dot-files, so a half-written file is never seen."""
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    pq.write_table(table, temporary)
+    os.replace(temporary, target)
+
+
+def partition_name(hour_start_us: int) -> str:
+    """`date=YYYY-MM-DD/hour=HH` of the UTC hour starting at `hour_start_us`."""
+    moment = _EPOCH + timedelta(microseconds=hour_start_us)
+    return f"date={moment:%Y-%m-%d}/hour={moment:%H}"
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def read_events(event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None) -> pa.Table:
+    """Events of `source` with `start_us <= event_time < end_us` (either bound may be open).
+
+    Only the hour partitions overlapping the range are opened. Timestamps come back as
+    `timestamp[us, tz=UTC]` whatever unit or zone the files were written with.
+    """
+    source_dir = _existing_source(event_log, source)
+    files = [
+        file
+        for hour_start, partition in _partitions(source_dir)
+        if (start_us is None or hour_start + HOUR_US > start_us) and (end_us is None or hour_start < end_us)
+        for file in _parquet_files(partition)
+    ]
+    if not files:
+        return _empty(source_dir)
+    tables = []
+    for file in files:
+        table = normalise(_read(file), str(file))
+        keep = pc.is_valid(table["event_time"])
+        if start_us is not None:
+            keep = pc.and_(keep, pc.greater_equal(table["event_time"], _at(start_us)))
+        if end_us is not None:
+            keep = pc.and_(keep, pc.less(table["event_time"], _at(end_us)))
+        tables.append(table.filter(keep))
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def newest_arrival_us(event_log: Path, source: str) -> int:
+    """The largest `ingest_time` in the source, from Parquet statistics where the files have them."""
+    source_dir = _existing_source(event_log, source)
+    newest: int | None = None
+    for _, partition in _partitions(source_dir):
+        for file in _parquet_files(partition):
+            found = _max_ingest_us(file)
+            if found is not None and (newest is None or found > newest):
+                newest = found
+    if newest is None:
+        raise DataError(str(source_dir), f"no events with an ingest_time; {_FIX}")
+    return newest
+
+
+def sources(event_log: Path) -> list[str]:
+    """The sources in the log, sorted; none when the log directory does not exist yet."""
+    if not event_log.is_dir():
+        return []
+    return sorted(p.name for p in event_log.iterdir() if p.is_dir() and _SOURCE.match(p.name))
+
+
+def normalise(table: pa.Table, where: str) -> pa.Table:
+    """Required columns as `event_id: string`, `event_time`/`ingest_time: timestamp[us, tz=UTC]`.
+
+    Naive timestamps are taken as UTC; nanoseconds are floored to microseconds. A missing required
+    column, or one of a type that cannot mean an id or an instant, is a `DataError` naming it.
+    """
+    for column in REQUIRED_COLUMNS:
+        if column not in table.column_names:
+            raise DataError(where, f"missing required column {column!r} (required: {', '.join(REQUIRED_COLUMNS)})")
+    for column in REQUIRED_COLUMNS:
+        index = table.schema.get_field_index(column)
+        values = table.column(index)
+        if column == "event_id":
+            converted = _as_string(values, where)
+        else:
+            converted = _as_timestamp(values, column, where)
+        if converted.type != values.type:
+            table = table.set_column(index, pa.field(column, converted.type), converted)
+    return table
+
+
+def _as_string(values: pa.ChunkedArray, where: str) -> pa.ChunkedArray:
+    kind = values.type
+    if pa.types.is_dictionary(kind):
+        values = pc.cast(values, kind.value_type)
+        kind = kind.value_type
+    if pa.types.is_string(kind):
+        return values
+    if pa.types.is_large_string(kind) or pa.types.is_string_view(kind) or pa.types.is_null(kind):
+        return pc.cast(values, pa.string())
+    raise DataError(where, f"column 'event_id' has type {kind}; expected string")
+
+
+def _as_timestamp(values: pa.ChunkedArray, column: str, where: str) -> pa.ChunkedArray:
+    kind = values.type
+    if pa.types.is_null(kind):
+        return pc.cast(values, TIMESTAMP)
+    if not pa.types.is_timestamp(kind):
+        raise DataError(where, f"column {column!r} has type {kind}; expected timestamp[us, tz=UTC]")
+    if kind == TIMESTAMP:
+        return values
+    if kind.tz is None:
+        values = pc.cast(values, pa.timestamp(kind.unit, tz="UTC"))
+    if kind.unit == "ns":
+        values = pc.floor_temporal(values, unit="microsecond")
+    return pc.cast(values, TIMESTAMP)
+
+
+def _source_dir(event_log: Path, source: str) -> Path:
+    if not _SOURCE.match(source):
+        raise DataError(str(event_log), f"bad source name {source!r}; use letters, digits, '_', '-', '.'")
+    return Path(event_log) / source
+
+
+def _existing_source(event_log: Path, source: str) -> Path:
+    source_dir = _source_dir(event_log, source)
+    if not source_dir.is_dir():
+        raise DataError(str(source_dir), f"no events for source {source!r}; {_FIX}")
+    return source_dir
+
+
+def _partitions(source_dir: Path) -> list[tuple[int, Path]]:
+    """(hour start in us, directory) of every `date=/hour=` partition, oldest first."""
+    found: list[tuple[int, Path]] = []
+    for day_dir in _listed(source_dir):
+        day = _DATE_DIR.match(day_dir.name)
+        if not day_dir.is_dir():
+            continue
+        try:
+            if not day:
+                raise ValueError
+            day_start = datetime.combine(date.fromisoformat(day.group(1)), datetime.min.time(), UTC)
+        except ValueError:
+            raise DataError(str(day_dir), "not a date=YYYY-MM-DD partition; move it out of the event log") from None
+        for hour_dir in _listed(day_dir):
+            hour = _HOUR_DIR.match(hour_dir.name)
+            if not hour_dir.is_dir():
+                continue
+            if not hour or int(hour.group(1)) > 23:
+                raise DataError(str(hour_dir), "not an hour=HH partition (00-23); move it out of the event log")
+            start = day_start + timedelta(hours=int(hour.group(1)))
+            found.append(((start - _EPOCH) // timedelta(microseconds=1), hour_dir))
+    return sorted(found)
+
+
+def _listed(directory: Path) -> list[Path]:
+    """Entries other writers' bookkeeping aside (`_SUCCESS`, `.crc`, temporaries start with `_` or `.`)."""
+    return sorted(p for p in directory.iterdir() if not p.name.startswith(("_", ".")))
+
+
+def _parquet_files(partition: Path) -> list[Path]:
+    return [p for p in _listed(partition) if p.is_file() and p.suffix == ".parquet"]
+
+
+def _read(file: Path) -> pa.Table:
+    try:
+        return pq.ParquetFile(file).read()
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(str(file), f"unreadable Parquet file: {exc}") from exc
+
+
+def _empty(source_dir: Path) -> pa.Table:
+    """A source with no file in range still has a schema: the newest file's, else just the required columns."""
+    every = [file for _, partition in _partitions(source_dir) for file in _parquet_files(partition)]
+    if every:
+        schema = pq.read_schema(every[-1])
+        return normalise(schema.empty_table(), str(every[-1]))
+    fields = [pa.field("event_id", pa.string()), pa.field("event_time", TIMESTAMP), pa.field("ingest_time", TIMESTAMP)]
+    return pa.schema(fields).empty_table()
+
+
+def _max_ingest_us(file: Path) -> int | None:
+    """Max `ingest_time` of one file in microseconds: row-group statistics, or the column itself without them."""
+    try:
+        parquet = pq.ParquetFile(file)
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(str(file), f"unreadable Parquet file: {exc}") from exc
+    metadata = parquet.metadata
+    paths = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
+    if "ingest_time" not in paths:
+        raise DataError(str(file), "missing required column 'ingest_time'")
+    index = paths.index("ingest_time")
+    logical = json.loads(metadata.schema.column(index).logical_type.to_json())
+    scale = _STATS_SCALE.get(str(logical.get("timeUnit"))) if logical.get("Type") == "Timestamp" else None
+    newest: int | None = None
+    for group in range(metadata.num_row_groups):
+        if metadata.row_group(group).num_rows == 0:
+            continue
+        stats = metadata.row_group(group).column(index).statistics
+        if scale is None or stats is None or not stats.has_min_max or stats.physical_type != "INT64":
+            column = _as_timestamp(parquet.read(columns=["ingest_time"])["ingest_time"], "ingest_time", str(file))
+            biggest = pc.max(column).value
+            return None if biggest is None else int(biggest)
+        value = int(stats.max_raw) * scale[0] // scale[1]
+        newest = value if newest is None else max(newest, value)
+    return newest
+
+
+# Parquet time unit -> (multiply, floor-divide) taking a raw statistic to microseconds.
+_STATS_SCALE = {"milliseconds": (1_000, 1), "microseconds": (1, 1), "nanoseconds": (1, 1_000)}
+
+
+def _micros(values: pa.ChunkedArray) -> np.ndarray:
+    return pc.cast(values, pa.int64()).to_numpy()
+
+
+def _at(us: int) -> pa.Scalar:
+    return pa.scalar(us, TIMESTAMP)
