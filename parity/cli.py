@@ -140,14 +140,16 @@ def stream(
     project: ProjectOption = Path("."),
 ) -> None:
     """Replay the event log to a feature's Beam job in streaming mode. Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z`."""
-    from parity.events import read_events
-    from parity.offline import event_range
-    from parity.realtime import run_stream
     from parity.settings import load_settings
 
     settings = load_settings(project)
     start_us, end_us = _range(start, end)
-    for spec in _features(settings.project, features, all_):
+    specs = _features(settings.project, features, all_)
+    from parity.events import read_events
+    from parity.offline import event_range
+    from parity.realtime import run_stream
+
+    for spec in specs:
         lo, hi = event_range(spec.window, start_us, end_us)
         events = read_events(settings.event_log, spec.source, lo, hi)
         result = run_stream(spec, settings, events)
