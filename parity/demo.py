@@ -1,0 +1,86 @@
+"""`make demo`: the main job end to end on the embedded example project.
+
+generate events -> lint -> stream every feature on Beam -> check every feature against Spark ->
+then a copy of one feature with an injected defect (a missing filter), checked with alerts on, which
+opens an incident. Each step is the real `parity` command, printed before it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+START = "2026-11-26T08:00:00Z"
+END = "2026-11-26T10:00:00Z"
+DURATION = "2h"
+RATE = int(os.environ.get("PARITY_DEMO_RATE", "600"))
+DEFECT_RULE = """\
+name: page_on_breach
+features: ["*"]
+condition: breach
+severity: critical
+channels:
+  - type: console
+  - type: jsonl
+    path: data/alerts.jsonl
+"""
+
+
+def run(*args: str, project: Path, ok: tuple[int, ...] = (0,)) -> int:
+    shown = " ".join(["parity", *args] + ([] if project == Path.cwd() else ["--project", str(project)]))
+    print(f"\n$ {shown}", flush=True)
+    started = time.monotonic()
+    code = subprocess.call([sys.executable, "-m", "parity.cli", *args, "--project", str(project)])
+    print(f"  (exit {code}, {time.monotonic() - started:.0f}s)", flush=True)
+    if code not in ok:
+        sys.exit(code)
+    return code
+
+
+def defect_project(root: Path) -> Path:
+    """A feature project whose ride_requests job forgets its event-type filter, reading the same event log."""
+    project = root / "data" / "demo_defect"
+    shutil.rmtree(project, ignore_errors=True)
+    (project / "realtime_jobs").mkdir(parents=True)
+    (project / "offline_queries").mkdir()
+    (project / "alerts").mkdir()
+    shutil.copy(root / "offline_queries" / "ride_requests.sql", project / "offline_queries")
+    spec = (root / "realtime_jobs" / "ride_requests.yaml").read_text()
+    broken = spec.replace("keep: \"event_type == 'ride_requested'\"", "keep: \"event_type != 'driver_ping'\"")
+    if broken == spec:
+        raise SystemExit("demo: could not inject the defect into realtime_jobs/ride_requests.yaml")
+    (project / "realtime_jobs" / "ride_requests.yaml").write_text(broken)
+    (project / "alerts" / "page_on_breach.yaml").write_text(DEFECT_RULE)
+    (project / "pyproject.toml").write_text(
+        "[tool.parity]\n"
+        f'event_log = "{root / "data" / "events"}"\n'
+        'online_log = "online"\nreports = "reports"\ndatabase = "sqlite:///parity.db"\n'
+    )
+    return project
+
+
+def main() -> None:
+    root = Path.cwd()
+    for folder in ("events", "online", "quarantine"):
+        shutil.rmtree(root / "data" / folder, ignore_errors=True)
+    started = time.monotonic()
+    print(f"parity demo: ride-hailing events {START} + {DURATION} at {RATE} events/minute")
+    run("generate", "--start", START, "--duration", DURATION, "--rate", str(RATE), project=root)
+    run("lint", project=root)
+    run("list", project=root)
+    run("stream", "--all", "--start", START, "--end", END, project=root)
+    run("check", "--all", "--start", START, "--end", END, project=root, ok=(0, 1))
+    print("\nNow the same check on a port with a bug: ride_requests counts every ride event, not just requests.")
+    broken = defect_project(root)
+    run("stream", "ride_requests", "--start", START, "--end", END, project=broken)
+    run("check", "ride_requests", "--start", START, "--end", END, "--alert", project=broken, ok=(1,))
+    run("alerts", project=broken)
+    print(f"\ndemo finished in {time.monotonic() - started:.0f}s; reports are in {root / 'reports'}")
+
+
+if __name__ == "__main__":
+    main()
