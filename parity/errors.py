@@ -82,3 +82,12 @@ class JobError(ParityError):
     def __init__(self, feature: str, problem: str) -> None:
         super().__init__(f"realtime job of {feature}: {problem}")
         self.feature = feature
+
+
+class AlertRuleError(ParityError):
+    """An alert rule (alerts/<name>.yaml) is invalid, or names a rule that does not exist."""
+
+    def __init__(self, path: str, field: str, problem: str) -> None:
+        super().__init__(f"{path}: {field}: {problem}" if field else f"{path}: {problem}")
+        self.path = path
+        self.field = field

@@ -1,0 +1,113 @@
+"""After a check: record its results, move incidents, queue and deliver notifications.
+
+For each result, one transaction records it, applies every matching rule's incident change and queues the
+notifications those changes send (the outbox). A result already recorded (same run_id and feature) was
+evaluated before, perhaps by a run that was killed afterwards: it is not evaluated twice. Then the outbox is
+delivered, including anything earlier runs left pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from parity.alerts import store
+from parity.alerts.channels import missing_secrets
+from parity.alerts.delivery import deliver_pending, now_us
+from parity.alerts.incidents import Incident, IncidentChange, IncidentStatus, message_for, observe, step
+from parity.alerts.rules import AlertRule, load_rules
+from parity.alerts.store import Notification, NotificationStatus
+from parity.result import CheckFailure, CheckResult
+from parity.settings import Settings
+
+log = logging.getLogger("parity.alerts")
+
+
+def evaluate_alerts(
+    results: Sequence[CheckResult | CheckFailure], settings: Settings, *, at_us: int | None = None
+) -> list[IncidentChange]:
+    """Record `results`, apply the rules in `alerts/*.yaml`, deliver notifications; returns the incident changes.
+
+    Call it once after a check with everything the check produced, failures included. `at_us` (microseconds
+    UTC, default now) is the time incidents are stamped with, for re-notify intervals.
+    """
+    rules = load_rules(settings.alerts, _known_features(settings))
+    engine = store.connect(settings.database)
+    try:
+        changes = _evaluate(engine, rules, results, now_us() if at_us is None else at_us)
+        deliver_pending(engine, settings)
+    finally:
+        engine.dispose()
+    return changes
+
+
+def record_results(results: Sequence[CheckResult | CheckFailure], settings: Settings) -> int:
+    """Record results without evaluating alerts (a check run without --alert); returns how many were new."""
+    engine = store.connect(settings.database)
+    recorded = 0
+    try:
+        for result in results:
+            with engine.begin() as conn:
+                if not store.result_recorded(conn, result.run_id, result.feature):
+                    store.record_result(conn, result, now_us())
+                    recorded += 1
+    finally:
+        engine.dispose()
+    return recorded
+
+
+def open_incidents(settings: Settings) -> list[Incident]:
+    """Incidents open now, oldest first (`parity alerts`)."""
+    engine = store.connect(settings.database)
+    try:
+        with engine.connect() as conn:
+            return store.list_incidents(conn, IncidentStatus.OPEN)
+    finally:
+        engine.dispose()
+
+
+def _evaluate(
+    engine: sa.Engine, rules: tuple[AlertRule, ...], results: Sequence[CheckResult | CheckFailure], now: int
+) -> list[IncidentChange]:
+    changes: list[IncidentChange] = []
+    skipped_noted: set[tuple[str, str]] = set()
+    for result in results:
+        with engine.begin() as conn:  # the result, its incident changes and their notifications: all or nothing
+            if store.result_recorded(conn, result.run_id, result.feature):
+                log.info("alert_result_already_evaluated feature=%s run_id=%s", result.feature, result.run_id)
+                continue
+            store.record_result(conn, result, now)
+            for rule in rules:
+                if not rule.applies_to(result.feature):
+                    continue
+                evidence = observe(rule, result)
+                before = store.open_incident(conn, result.feature, rule.name)
+                change = step(before, rule, evidence, now)
+                if change is None:
+                    continue
+                store.save_incident(conn, change.incident, new=before is None)
+                changes.append(change)
+                if change.notification is None:
+                    continue
+                for channel in rule.channels:
+                    if missing := missing_secrets(channel):
+                        if (rule.name, channel.destination) not in skipped_noted:
+                            skipped_noted.add((rule.name, channel.destination))
+                            log.warning("alert channel %s of rule %s skipped: environment variable %s is unset",
+                                        channel.type, rule.name, ", ".join(missing))
+                        continue
+                    key = uuid.uuid4().hex
+                    message = message_for(change, evidence, key, now)
+                    notification = Notification(key, change.incident.id, channel, message,
+                                                NotificationStatus.PENDING, now, None)
+                    store.enqueue(conn, notification)
+    return changes
+
+
+def _known_features(settings: Settings) -> list[str] | None:
+    if not settings.realtime_jobs.is_dir():
+        return None
+    return sorted({path.stem for path in settings.realtime_jobs.glob("*.yaml")})

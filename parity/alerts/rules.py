@@ -1,0 +1,283 @@
+"""Alert rules: `alerts/<name>.yaml`, one rule per file, the file's stem is the rule's name.
+
+    features: [ride_requests, "avg_*"]      # names or globs; default every feature
+    when: {breach: critical, failed: error}  # condition -> severity; conditions: breach, suspect, failed, below
+    bar: 0.995                               # only with `below`: agreement below this bar
+    agreement: raw                           # or net_of_explained (late arrivals etc. forgiven)
+    resolve_after: 2                         # consecutive healthy checks that close an incident
+    renotify_after: 4h                       # repeat an unchanged open incident this often
+    channels:
+      - {type: console}
+      - {type: jsonl, path: reports/alerts.jsonl}
+      - {type: slack, url_env: PARITY_SLACK_WEBHOOK_URL}
+      - {type: pagerduty, routing_key_env: PARITY_PAGERDUTY_ROUTING_KEY}
+      - {type: webhook, url_env: PARITY_WEBHOOK_URL}
+
+Secrets (webhook URLs, routing keys) are never written in a rule: a rule names the environment variable
+that holds them. Validated strictly at this edge; inside, a rule is a frozen `AlertRule`.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from parity.errors import AlertRuleError
+from parity.spec import parse_duration
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+
+
+class Condition(enum.StrEnum):
+    BREACH = "breach"  # the 95% interval lies wholly below the threshold
+    SUSPECT = "suspect"  # below the threshold, but the interval still covers it
+    FAILED = "failed"  # the check could not run
+    BELOW = "below"  # agreement below the rule's own bar
+
+
+class Severity(enum.StrEnum):
+    """PagerDuty's four severities, in rising order."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class Measure(enum.StrEnum):
+    RAW = "raw"  # what models actually received: the check's verdict uses this
+    NET_OF_EXPLAINED = "net_of_explained"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Where a notification goes. Holds names of environment variables, never their secret values."""
+
+    type: str
+    timeout_us: int
+    retries: int
+    backoff_us: int
+    path: str | None = None  # jsonl
+    url: str | None = None  # non-secret URL (webhook, PagerDuty endpoint)
+    url_env: str | None = None  # env var holding a secret URL
+    routing_key_env: str | None = None  # pagerduty
+
+    @property
+    def secret_envs(self) -> tuple[str, ...]:
+        return tuple(name for name in (self.url_env, self.routing_key_env) if name)
+
+    @property
+    def destination(self) -> str:
+        """A printable, secret-free name of where this channel delivers."""
+        if self.path:
+            return f"{self.type}:{self.path}"
+        if self.url_env:
+            return f"{self.type}:${self.url_env}"
+        if self.routing_key_env:
+            return f"{self.type}:${self.routing_key_env}@{self.url}"
+        return f"{self.type}:{self.url}" if self.url else self.type
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Channel:
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    name: str
+    path: str
+    features: tuple[str, ...]
+    when: dict[Condition, Severity]
+    bar: float | None
+    measure: Measure
+    resolve_after: int
+    renotify_after_us: int | None
+    channels: tuple[Channel, ...]
+    description: str = ""
+
+    def applies_to(self, feature: str) -> bool:
+        return any(fnmatch.fnmatchcase(feature, pattern) for pattern in self.features)
+
+
+# --- the untrusted edge: pydantic models of the YAML, extra keys forbidden ---------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _check_env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_NAME.match(value):
+        # never echo the value: a secret pasted here by mistake must not reach an error message
+        raise ValueError("not an environment variable name; write the variable's name (A-Z, 0-9, _), not its value")
+    return value
+
+
+class _Delivery(_Strict):
+    timeout: str = "5s"
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff: str = "1s"
+
+    _durations = field_validator("timeout", "backoff")(_check_duration)
+
+
+class _Console(_Delivery):
+    type: Literal["console"]
+
+
+class _Jsonl(_Delivery):
+    type: Literal["jsonl"]
+    path: str = "reports/alerts.jsonl"
+
+
+class _Webhook(_Delivery):
+    type: Literal["webhook"]
+    url: str | None = None
+    url_env: str | None = None
+
+    _env = field_validator("url_env")(_check_env_name)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> _Webhook:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url (not secret) or url_env (name of the env var holding the URL)")
+        return self
+
+
+class _Slack(_Delivery):
+    type: Literal["slack"]
+    url_env: str
+
+    _env = field_validator("url_env")(_check_env_name)
+
+
+class _PagerDuty(_Delivery):
+    type: Literal["pagerduty"]
+    routing_key_env: str
+    url: str = PAGERDUTY_EVENTS_URL
+
+    _env = field_validator("routing_key_env")(_check_env_name)
+
+
+_AnyChannel = Annotated[_Console | _Jsonl | _Webhook | _Slack | _PagerDuty, Field(discriminator="type")]
+
+
+class _Rule(_Strict):
+    description: str = ""
+    features: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    when: dict[Condition, Severity] = Field(min_length=1)
+    bar: float | None = Field(default=None, gt=0.0, le=1.0)
+    agreement: Measure = Measure.RAW
+    resolve_after: int = Field(default=2, ge=1)
+    renotify_after: str | None = "4h"
+    channels: list[_AnyChannel] = Field(min_length=1)
+
+    _renotify = field_validator("renotify_after")(lambda value: value if value is None else _check_duration(value))
+
+    @model_validator(mode="after")
+    def _bar_with_below(self) -> _Rule:
+        if Condition.BELOW in self.when and self.bar is None:
+            raise ValueError("condition `below` needs `bar: <agreement>`, e.g. bar: 0.995")
+        if Condition.BELOW not in self.when and self.bar is not None:
+            raise ValueError("`bar` is only used by condition `below`; add `below: <severity>` to `when` or remove it")
+        return self
+
+
+def load_rules(directory: Path, known_features: list[str] | None = None) -> tuple[AlertRule, ...]:
+    """Every rule in `directory/*.yaml`, sorted by name. No directory: no rules.
+
+    `known_features`, when given, makes a plain feature name (not a glob) that names no feature an error.
+    """
+    if not directory.is_dir():
+        return ()
+    return tuple(load_rule(path, known_features) for path in sorted(directory.glob("*.yaml")))
+
+
+def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
+    name = path.stem
+    if not _RULE_NAME.match(name):
+        raise AlertRuleError(str(path), "", "rule file names are lowercase letters, digits, - and _ (the rule's name)")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise AlertRuleError(str(path), "", f"invalid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(document, dict):
+        raise AlertRuleError(str(path), "", "a rule is a YAML mapping with at least `when` and `channels`")
+    try:
+        raw = _Rule.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"] if not _is_union_tag(part))
+        raise AlertRuleError(str(path), field, _problem(first)) from exc
+    if known_features is not None:
+        for index, pattern in enumerate(raw.features):
+            if not any(ch in pattern for ch in "*?[") and pattern not in known_features:
+                choices = ", ".join(sorted(known_features)) or "none defined"
+                raise AlertRuleError(str(path), f"features.{index}", f"unknown feature {pattern!r}; known: {choices}")
+    return AlertRule(
+        name=name,
+        path=str(path),
+        features=tuple(raw.features),
+        when=dict(raw.when),
+        bar=raw.bar,
+        measure=raw.agreement,
+        resolve_after=raw.resolve_after,
+        renotify_after_us=None if raw.renotify_after is None else parse_duration(raw.renotify_after),
+        channels=tuple(_channel(channel) for channel in raw.channels),
+        description=raw.description,
+    )
+
+
+def _channel(raw: _Console | _Jsonl | _Webhook | _Slack | _PagerDuty) -> Channel:
+    common = {
+        "type": raw.type,
+        "timeout_us": parse_duration(raw.timeout),
+        "retries": raw.retries,
+        "backoff_us": parse_duration(raw.backoff),
+    }
+    if isinstance(raw, _Jsonl):
+        return Channel(**common, path=raw.path)
+    if isinstance(raw, _Webhook):
+        return Channel(**common, url=raw.url, url_env=raw.url_env)
+    if isinstance(raw, _Slack):
+        return Channel(**common, url_env=raw.url_env)
+    if isinstance(raw, _PagerDuty):
+        return Channel(**common, url=raw.url, routing_key_env=raw.routing_key_env)
+    return Channel(**common)
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and part in {"console", "jsonl", "webhook", "slack", "pagerduty"}
+
+
+def _problem(error: Any) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown key; remove it or check its spelling"
+    if kind == "union_tag_invalid":
+        return "unknown channel type; use console, jsonl, webhook, slack or pagerduty"
+    if kind == "enum":
+        return f"{error.get('input')!r} is not one of {error.get('ctx', {}).get('expected', '')}"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,356 @@
+"""The results store: every check result, incident, queued notification and delivery attempt, through SQLAlchemy.
+
+A SQLite file inside the project by default (`[tool.parity] database = "sqlite:///data/parity.db"`), PostgreSQL
+when the setting is a `postgresql://` URL. Tables are created on first use.
+
+Crash safety is the outbox pattern: a check result, the incident change it causes and the notifications that
+change must send are written in ONE transaction (the caller's `engine.begin()` block), so a process killed
+mid-check leaves either all of them or none. Delivery happens afterwards, row by row: an attempt is recorded
+before the send and finished after it, and a notification is marked sent in the same transaction that finishes
+its successful attempt. A process killed mid-delivery leaves the notification pending and its attempt
+unfinished; the next run marks that attempt `interrupted` and sends again under the same key, so nothing is lost
+and receivers can drop the repeat (delivery is at-least-once with stable idempotency keys).
+
+All times are integer microseconds UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from parity.alerts.channels import Message
+from parity.alerts.incidents import Incident, IncidentStatus
+from parity.alerts.rules import Channel, Condition, Severity
+from parity.result import CheckFailure, CheckResult
+
+metadata = sa.MetaData()
+_Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+check_results = sa.Table(
+    "parity_check_results",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("feature", sa.String(200), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),  # the verdict, or "failed" for a check that could not run
+    sa.Column("range_start", sa.String(40), nullable=False),
+    sa.Column("range_end", sa.String(40), nullable=False),
+    sa.Column("compared", sa.BigInteger),
+    sa.Column("matched", sa.BigInteger),
+    sa.Column("agreement", sa.Float),
+    sa.Column("ci_low", sa.Float),
+    sa.Column("ci_high", sa.Float),
+    sa.Column("threshold", sa.Float),
+    sa.Column("recorded_at_us", sa.BigInteger, nullable=False),
+    sa.Column("body", _Json, nullable=False),
+    sa.UniqueConstraint("run_id", "feature", name="uq_parity_check_results_run_feature"),
+)
+
+incidents = sa.Table(
+    "parity_incidents",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("feature", sa.String(200), nullable=False),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("condition", sa.String(10), nullable=False),
+    sa.Column("severity", sa.String(10), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("opened_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.Column("last_notified_at_us", sa.BigInteger, nullable=False),
+    sa.Column("resolved_at_us", sa.BigInteger),
+    sa.Column("recovery_streak", sa.Integer, nullable=False),
+    sa.Column("checks", sa.Integer, nullable=False),
+    sa.Column("last_run_id", sa.String(64), nullable=False),
+)
+# One open incident per (feature, rule), enforced by the database itself.
+sa.Index(
+    "uq_parity_incidents_open",
+    incidents.c.feature,
+    incidents.c.rule,
+    unique=True,
+    sqlite_where=incidents.c.status == "open",
+    postgresql_where=incidents.c.status == "open",
+)
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"  # queued, or every attempt so far failed: retried on the next run
+    SENT = "sent"
+    FAILED = "failed"  # test notifications only: not retried
+
+
+notifications = sa.Table(
+    "parity_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # delivery order
+    sa.Column("key", sa.String(32), nullable=False, unique=True),
+    sa.Column("incident_id", sa.String(32), nullable=True),
+    sa.Column("channel", _Json, nullable=False),  # the Channel: env var names, never secret values
+    sa.Column("message", _Json, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("sent_at_us", sa.BigInteger),
+)
+
+attempts = sa.Table(
+    "parity_delivery_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("notification_key", sa.String(32), sa.ForeignKey("parity_notifications.key"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("started_at_us", sa.BigInteger, nullable=False),
+    sa.Column("finished_at_us", sa.BigInteger),
+    sa.Column("outcome", sa.String(12)),  # ok | error | interrupted; NULL while in flight
+    sa.Column("detail", sa.Text),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    key: str
+    incident_id: str | None
+    channel: Channel
+    message: Message
+    status: NotificationStatus
+    created_at_us: int
+    sent_at_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    notification_key: str
+    number: int
+    started_at_us: int
+    finished_at_us: int | None
+    outcome: str | None
+    detail: str | None
+
+
+def connect(database: str) -> sa.Engine:
+    """An engine on `database` (a SQLAlchemy URL) with parity's tables created. Dispose it when done."""
+    url = sa.make_url(database)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, json_serializer=lambda value: json.dumps(value, default=str))
+    if url.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    metadata.create_all(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 10000")  # wait for a concurrent writer instead of failing
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+# --- check results ---------------------------------------------------------------------------------------
+
+
+def result_recorded(conn: sa.Connection, run_id: str, feature: str) -> bool:
+    query = sa.select(check_results.c.id).where(check_results.c.run_id == run_id, check_results.c.feature == feature)
+    return conn.execute(query).first() is not None
+
+
+def record_result(conn: sa.Connection, result: CheckResult | CheckFailure, now_us: int) -> None:
+    if isinstance(result, CheckFailure):
+        row: dict[str, Any] = {"outcome": "failed", "body": {"kind": "failure", **_failure_json(result)}}
+    else:
+        row = {
+            "outcome": str(result.verdict),
+            "compared": result.compared,
+            "matched": result.matched,
+            "agreement": result.agreement,
+            "ci_low": result.ci_low,
+            "ci_high": result.ci_high,
+            "threshold": result.threshold,
+            "body": {"kind": "result", **result.to_json()},
+        }
+    conn.execute(
+        check_results.insert().values(
+            run_id=result.run_id,
+            feature=result.feature,
+            range_start=result.start,
+            range_end=result.end,
+            recorded_at_us=now_us,
+            **row,
+        )
+    )
+
+
+def recorded_results(conn: sa.Connection, feature: str | None = None) -> list[dict[str, Any]]:
+    """Recorded results, oldest first, as the JSON they were stored with (plus `recorded_at_us`)."""
+    query = sa.select(check_results.c.body, check_results.c.recorded_at_us).order_by(check_results.c.id)
+    if feature is not None:
+        query = query.where(check_results.c.feature == feature)
+    return [{**row.body, "recorded_at_us": row.recorded_at_us} for row in conn.execute(query)]
+
+
+def _failure_json(failure: CheckFailure) -> dict[str, Any]:
+    return {
+        "feature": failure.feature,
+        "run_id": failure.run_id,
+        "start": failure.start,
+        "end": failure.end,
+        "error": failure.error,
+        "exit_code": failure.exit_code,
+    }
+
+
+# --- incidents -------------------------------------------------------------------------------------------
+
+
+def open_incident(conn: sa.Connection, feature: str, rule: str) -> Incident | None:
+    query = sa.select(incidents).where(
+        incidents.c.feature == feature, incidents.c.rule == rule, incidents.c.status == IncidentStatus.OPEN.value
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _incident(row._mapping)
+
+
+def list_incidents(conn: sa.Connection, status: IncidentStatus | None = IncidentStatus.OPEN) -> list[Incident]:
+    query = sa.select(incidents).order_by(incidents.c.opened_at_us, incidents.c.feature, incidents.c.rule)
+    if status is not None:
+        query = query.where(incidents.c.status == status.value)
+    return [_incident(row._mapping) for row in conn.execute(query)]
+
+
+def save_incident(conn: sa.Connection, incident: Incident, *, new: bool) -> None:
+    values = {
+        "feature": incident.feature,
+        "rule": incident.rule,
+        "status": incident.status.value,
+        "condition": incident.condition.value,
+        "severity": incident.severity.value,
+        "summary": incident.summary,
+        "opened_at_us": incident.opened_at_us,
+        "updated_at_us": incident.updated_at_us,
+        "last_notified_at_us": incident.last_notified_at_us,
+        "resolved_at_us": incident.resolved_at_us,
+        "recovery_streak": incident.recovery_streak,
+        "checks": incident.checks,
+        "last_run_id": incident.last_run_id,
+    }
+    if new:
+        conn.execute(incidents.insert().values(id=incident.id, **values))
+    else:
+        conn.execute(incidents.update().where(incidents.c.id == incident.id).values(**values))
+
+
+def _incident(row: Any) -> Incident:
+    return Incident(
+        id=row["id"],
+        feature=row["feature"],
+        rule=row["rule"],
+        status=IncidentStatus(row["status"]),
+        condition=Condition(row["condition"]),
+        severity=Severity(row["severity"]),
+        summary=row["summary"],
+        opened_at_us=row["opened_at_us"],
+        updated_at_us=row["updated_at_us"],
+        last_notified_at_us=row["last_notified_at_us"],
+        resolved_at_us=row["resolved_at_us"],
+        recovery_streak=row["recovery_streak"],
+        checks=row["checks"],
+        last_run_id=row["last_run_id"],
+    )
+
+
+# --- the outbox ------------------------------------------------------------------------------------------
+
+
+def enqueue(conn: sa.Connection, notification: Notification) -> None:
+    conn.execute(
+        notifications.insert().values(
+            key=notification.key,
+            incident_id=notification.incident_id,
+            channel=notification.channel.to_json(),
+            message=notification.message.to_json(),
+            status=notification.status.value,
+            created_at_us=notification.created_at_us,
+            sent_at_us=notification.sent_at_us,
+        )
+    )
+
+
+def list_notifications(
+    conn: sa.Connection, status: NotificationStatus | None = None, keys: list[str] | None = None
+) -> list[Notification]:
+    """Notifications in the order they were queued (the order they are delivered in)."""
+    query = sa.select(notifications).order_by(notifications.c.id)
+    if status is not None:
+        query = query.where(notifications.c.status == status.value)
+    if keys is not None:
+        query = query.where(notifications.c.key.in_(keys))
+    return [
+        Notification(
+            key=row.key,
+            incident_id=row.incident_id,
+            channel=Channel.from_json(dict(row.channel)),
+            message=Message.from_json(dict(row.message)),
+            status=NotificationStatus(row.status),
+            created_at_us=row.created_at_us,
+            sent_at_us=row.sent_at_us,
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def begin_attempt(conn: sa.Connection, key: str, now_us: int) -> int:
+    """Record an attempt about to be made; returns its number (1 for the first attempt ever for `key`)."""
+    count = conn.execute(
+        sa.select(sa.func.count()).select_from(attempts).where(attempts.c.notification_key == key)
+    ).scalar_one()
+    number = int(count) + 1
+    conn.execute(attempts.insert().values(notification_key=key, number=number, started_at_us=now_us))
+    return number
+
+
+def finish_attempt(
+    conn: sa.Connection, key: str, number: int, now_us: int, detail: str | None, final: NotificationStatus | None
+) -> None:
+    """Close an attempt (`detail` None means it succeeded); `final` also settles the notification's status."""
+    conn.execute(
+        attempts.update()
+        .where(attempts.c.notification_key == key, attempts.c.number == number)
+        .values(finished_at_us=now_us, outcome="ok" if detail is None else "error", detail=detail)
+    )
+    if final is not None:
+        sent_at = now_us if final is NotificationStatus.SENT else None
+        conn.execute(
+            notifications.update().where(notifications.c.key == key).values(status=final.value, sent_at_us=sent_at)
+        )
+
+
+def close_interrupted_attempts(conn: sa.Connection, now_us: int) -> int:
+    """Attempts a killed process started and never finished: their outcome is unknown; say so. Returns how many."""
+    result = conn.execute(
+        attempts.update()
+        .where(attempts.c.finished_at_us.is_(None))
+        .values(
+            finished_at_us=now_us,
+            outcome="interrupted",
+            detail="the process stopped during this attempt; outcome unknown, sent again under the same key",
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+def list_attempts(conn: sa.Connection, key: str | None = None) -> list[Attempt]:
+    query = sa.select(attempts).order_by(attempts.c.id)
+    if key is not None:
+        query = query.where(attempts.c.notification_key == key)
+    return [
+        Attempt(row.notification_key, row.number, row.started_at_us, row.finished_at_us, row.outcome, row.detail)
+        for row in conn.execute(query)
+    ]
