@@ -1,0 +1,160 @@
+"""Sample: pick the same cells on both sides, deterministically, without talking to the other side.
+
+A cell is `(feature, key..., window_start)`. Its sampling hash is a 64-bit SipHash (pandas'
+`hash_pandas_object`, keyed by the feature name) of a normalised form of the cell, so it is the same in every
+process, on every machine and for every dtype the two engines happen to produce:
+
+- each key value becomes text: strings as they are; integers, and floats holding a whole number, as the
+  integer (`5`, `5.0`, `np.int32(5)` and `"5"` are one key); other floats as Python's `repr`; booleans as
+  `True`/`False`; timestamps as integer microseconds UTC; null (None, NaN, NA, NaT) as `NULL_KEY`;
+- `window_start` becomes integer microseconds since the epoch, UTC, from int64 microseconds or any
+  `datetime64` unit, tz-aware or naive (naive is read as UTC).
+
+Columns other than the keys and `window_start`, and the frame's index, never enter the hash.
+A cell is in the sample when `hash / 2**64 < rate`, evaluated exactly in integers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from parity.errors import DataError
+from parity.spec import FeatureSpec
+
+NULL_KEY = "\x00null"
+"""The text a null key value hashes as. The NUL byte keeps it apart from any real key a feature uses."""
+
+_TWO_63 = 2.0**63
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def cell_hash(feature: str, keys: pd.DataFrame, window_start: pd.Series) -> np.ndarray:
+    """The uint64 sampling hash of each row's cell. Key columns are hashed in the order of `keys.columns`."""
+    if len(keys) != len(window_start):
+        raise ValueError(f"{len(keys)} key rows but {len(window_start)} window starts")
+    parts = {f"key{i}": key_text(keys.iloc[:, i]) for i in range(keys.shape[1])}
+    parts["window_start"] = window_micros(window_start)
+    normalised = pd.DataFrame(parts, copy=False)
+    hashed = pd.util.hash_pandas_object(normalised, index=False, hash_key=_hash_key(feature))
+    return hashed.to_numpy(dtype=np.uint64)
+
+
+def in_sample(feature: str, frame: pd.DataFrame, key_columns: Sequence[str], rate: float) -> np.ndarray:
+    """Boolean mask of the rows whose cell is in the `rate` sample of `feature`: `hash / 2**64 < rate`."""
+    if not 0.0 < rate <= 1.0:
+        raise ValueError(f"sample rate {rate} must be in (0, 1]")
+    missing = [c for c in (*key_columns, "window_start") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{feature} output", f"missing cell column(s) {missing}; expected keys and window_start")
+    if rate == 1.0:
+        return np.ones(len(frame), dtype=bool)
+    hashes = cell_hash(feature, frame[list(key_columns)], frame["window_start"])
+    # h / 2**64 < rate  <=>  h < rate * 2**64  <=>  h < ceil(rate * 2**64) for integer h; rate * 2**64 is exact.
+    return hashes < np.uint64(math.ceil(rate * 2.0**64))
+
+
+def draw_sample(frame: pd.DataFrame, spec: FeatureSpec, rate: float) -> pd.DataFrame:
+    """The rows of `frame` whose cell is in the `rate` sample of `spec`'s feature (panes of a cell stay together)."""
+    return frame.loc[in_sample(spec.name, frame, spec.keys, rate)]
+
+
+def window_micros(window_start: pd.Series) -> np.ndarray:
+    """`window_start` as int64 microseconds since the epoch, UTC. Integers are taken to be microseconds already."""
+    column = window_start
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(column.cat.categories.dtype)
+    if column.isna().any():
+        raise DataError("window_start", f"{int(column.isna().sum())} row(s) have no window_start; every cell needs one")
+    if isinstance(column.dtype, pd.ArrowDtype):
+        arrow = pa.array(column)
+        if pa.types.is_timestamp(arrow.type):  # Arrow stores timestamps as UTC instants
+            arrow = arrow.cast(pa.timestamp("us", tz=arrow.type.tz)).cast(pa.int64())
+        return np.asarray(arrow.to_numpy(zero_copy_only=False), dtype=np.int64)
+    kind = column.dtype.kind
+    if kind in "iu":
+        return column.to_numpy(dtype=np.int64)
+    if kind == "M":  # datetime64, naive or tz-aware: `.values` is UTC for tz-aware columns
+        return np.asarray(column.values).astype("datetime64[us]").view(np.int64)
+    if kind == "O":
+        return window_micros(pd.Series(pd.to_datetime(column, utc=True)))
+    raise DataError("window_start", f"dtype {column.dtype} is neither int64 microseconds nor a timestamp")
+
+
+def key_text(column: pd.Series) -> np.ndarray:
+    """One key column as an object array of normalised text (see the module docstring); nulls are `NULL_KEY`."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    null = column.isna().to_numpy(dtype=bool)
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        text = np.where(column.to_numpy(dtype=bool, na_value=False), "True", "False").astype(object)
+    elif pd.api.types.is_integer_dtype(dtype):
+        text = column.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype), na_value=0).astype(str).astype(object)
+    elif pd.api.types.is_float_dtype(dtype):
+        text = _float_text(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        text = np.full(len(column), NULL_KEY, dtype=object)
+        text[~null] = window_micros(column[~null]).astype(str)
+    elif isinstance(dtype, pd.StringDtype) or (
+        isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype)
+    ):
+        text = column.to_numpy(dtype=object, na_value=NULL_KEY)
+    else:
+        values = column.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            text = values.copy()
+        else:
+            text = np.array([_scalar_text(v) for v in values], dtype=object)
+    text[null] = NULL_KEY
+    return text
+
+
+def _float_text(values: np.ndarray) -> np.ndarray:
+    """Whole numbers as integers (`5.0` -> `5`), others as Python's repr (`0.1`); NaN is null."""
+    text = np.full(len(values), NULL_KEY, dtype=object)
+    whole = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < _TWO_63)
+    text[whole] = values[whole].astype(np.int64).astype(str)
+    rest = np.flatnonzero(~whole & ~np.isnan(values))
+    text[rest] = [_number_text(float(values[i])) for i in rest]
+    return text
+
+
+def _number_text(value: float) -> str:
+    if math.isfinite(value) and value == math.floor(value):
+        return str(int(value))
+    return repr(value)
+
+
+def _scalar_text(value: object) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return NULL_KEY
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return "True" if value else "False"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return NULL_KEY if math.isnan(value) else _number_text(float(value))
+    if isinstance(value, decimal.Decimal):
+        return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+    if isinstance(value, dt.datetime | np.datetime64):
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return str((stamp - pd.Timestamp(_EPOCH)) // pd.Timedelta(microseconds=1))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
+def _hash_key(feature: str) -> str:
+    """pandas' SipHash key: 16 ASCII characters derived from the feature name, so each feature samples afresh."""
+    return hashlib.blake2b(f"parity-sample:{feature}".encode(), digest_size=8).hexdigest()
