@@ -66,9 +66,9 @@ def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Pat
     table = normalise(events, str(source_dir))
     for column in ("lat", "lon"):
         kind = table.schema.field(column).type if column in table.column_names else pa.float64()
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
-            if not pa.types.is_null(kind):
-                raise DataError(str(source_dir), f"column {column!r} has type {kind}; expected float64 degrees")
+        if not any(test(kind) for test in (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal,
+                                           pa.types.is_null)):
+            raise DataError(str(source_dir), f"column {column!r} has type {kind}; expected float64 degrees")
     reasons = quarantine_reasons(table)
     bad = pc.is_valid(reasons)
     rows_bad = pc.sum(bad).as_py() or 0
@@ -113,7 +113,8 @@ def quarantine_reasons(table: pa.Table) -> pa.ChunkedArray:
         (pc.is_null(event_id), "event_id is null"),
         (pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(event_id)), 0), "event_id is empty"),
         (pc.is_null(table["event_time"]), "event_time is null"),
-        (_outside(table["event_time"], _MIN_EVENT_US, _MAX_EVENT_US), "event_time outside years 1-9999"),
+        (_outside(pc.cast(table["event_time"], pa.int64()), _MIN_EVENT_US, _MAX_EVENT_US),
+         "event_time outside years 1-9999"),
         (pc.is_null(table["ingest_time"]), "ingest_time is null"),
     ]
     for column, bound in (("lat", 90.0), ("lon", 180.0)):
@@ -131,9 +132,7 @@ def quarantine_reasons(table: pa.Table) -> pa.ChunkedArray:
     return reasons
 
 
-def _outside(values: pa.ChunkedArray, low: float | int, high: float | int) -> pa.ChunkedArray:
-    if pa.types.is_timestamp(values.type):
-        values = pc.cast(values, pa.int64())
+def _outside(values: pa.ChunkedArray, low: float, high: float) -> pa.ChunkedArray:
     return pc.or_(pc.less(values, low), pc.greater(values, high))
 
 
@@ -357,7 +356,8 @@ _STATS_SCALE = {"milliseconds": (1_000, 1), "microseconds": (1, 1), "nanoseconds
 
 
 def _micros(values: pa.ChunkedArray) -> np.ndarray:
-    return pc.cast(values, pa.int64()).to_numpy()
+    micros: np.ndarray = pc.cast(values, pa.int64()).to_numpy()
+    return micros
 
 
 def _at(us: int) -> pa.Scalar:
