@@ -107,6 +107,7 @@ def quarantine_reasons(table: pa.Table) -> pa.ChunkedArray:
     """Per row, why it cannot enter the log (`'event_time is null; lat out of range'`), or null when it can.
 
     Coordinates follow `parity.geo.valid_coordinates`: null, NaN or outside [-90, 90] x [-180, 180] is invalid.
+    Expects a `normalise`d table (timestamps in microseconds), as `write_events` passes it.
     """
     event_id = table["event_id"]
     checks: list[tuple[pa.ChunkedArray, str]] = [
