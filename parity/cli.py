@@ -127,8 +127,8 @@ def generate(
         raise UsageError(f"--rate: must be a positive number of events per minute, got {rate}")
     table = generate_rides(parse_time(start, "--start"), length, rate, seed=seed)
     written = write_events(table, settings.event_log, "ride_events", settings.quarantine)
-    typer.echo(f"wrote {written.written} events to {settings.event_log / 'ride_events'}; "
-               f"quarantined {written.quarantined}" + (f" into {written.quarantine_file}" if written.quarantine_file else ""))
+    typer.echo(f"wrote {written.rows_written} events to {settings.event_log / 'ride_events'}; "
+               f"quarantined {written.rows_quarantined}" + (f" into {written.quarantine_file}" if written.quarantine_file else ""))
 
 
 @app.command()
