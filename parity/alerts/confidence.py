@@ -56,7 +56,8 @@ def wilson_interval(matched: float, compared: int, z: float = Z95) -> tuple[floa
     denominator = 1 + z2 / compared
     centre = (p + z2 / (2 * compared)) / denominator
     half = z * math.sqrt(p * (1 - p) / compared + z2 / (4 * compared * compared)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the interval always contains p; clamp away float rounding at the edges (0 and 1)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def cells_needed(threshold: float, z: float = Z95) -> int:

@@ -99,10 +99,10 @@ class IncidentChange:
 
 def observe(rule: AlertRule, result: CheckResult | CheckFailure) -> Evidence:
     if isinstance(result, CheckFailure):
-        held = {Condition.FAILED: rule.when[Condition.FAILED]} if Condition.FAILED in rule.when else {}
+        failed = {Condition.FAILED: rule.when[Condition.FAILED]} if Condition.FAILED in rule.when else {}
         summary = f"{result.feature}: check failed (exit code {result.exit_code}): {result.error}"
         details = {"run_id": result.run_id, "start": result.start, "end": result.end, "error": result.error}
-        return Evidence(result.feature, result.run_id, held, False, summary, details)
+        return Evidence(result.feature, result.run_id, failed, False, summary, details)
 
     agreement = result.agreement if rule.measure is Measure.RAW else result.agreement_net_of_explained
     judged = assess(agreement, result.compared, result.threshold)

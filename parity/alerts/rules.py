@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -227,9 +227,12 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
     try:
         raw = _Rule.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelled key also makes the key it was meant to be "missing": report the misspelling
+        first = next((error for error in errors if error["type"] == "extra_forbidden"), errors[0])
         field = ".".join(str(part) for part in first["loc"] if not _is_union_tag(part))
-        raise AlertRuleError(str(path), field, _problem(first)) from exc
+        # `from None`: pydantic's error echoes input values, and a secret pasted into a rule must not reach a traceback
+        raise AlertRuleError(str(path), field, _problem(first)) from None
     if known_features is not None:
         for index, pattern in enumerate(raw.features):
             if not any(ch in pattern for ch in "*?[") and pattern not in known_features:
@@ -250,21 +253,21 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
 
 
 def _channel(raw: _Console | _Jsonl | _Webhook | _Slack | _PagerDuty) -> Channel:
-    common = {
-        "type": raw.type,
-        "timeout_us": parse_duration(raw.timeout),
-        "retries": raw.retries,
-        "backoff_us": parse_duration(raw.backoff),
-    }
+    base = Channel(
+        type=raw.type,
+        timeout_us=parse_duration(raw.timeout),
+        retries=raw.retries,
+        backoff_us=parse_duration(raw.backoff),
+    )
     if isinstance(raw, _Jsonl):
-        return Channel(**common, path=raw.path)
+        return replace(base, path=raw.path)
     if isinstance(raw, _Webhook):
-        return Channel(**common, url=raw.url, url_env=raw.url_env)
+        return replace(base, url=raw.url, url_env=raw.url_env)
     if isinstance(raw, _Slack):
-        return Channel(**common, url_env=raw.url_env)
+        return replace(base, url_env=raw.url_env)
     if isinstance(raw, _PagerDuty):
-        return Channel(**common, url=raw.url, routing_key_env=raw.routing_key_env)
-    return Channel(**common)
+        return replace(base, url=raw.url, routing_key_env=raw.routing_key_env)
+    return base
 
 
 def _is_union_tag(part: object) -> bool:

@@ -138,6 +138,8 @@ class Attempt:
 def connect(database: str) -> sa.Engine:
     """An engine on `database` (a SQLAlchemy URL) with parity's tables created. Dispose it when done."""
     url = sa.make_url(database)
+    if url.drivername == "postgresql":  # SQLAlchemy 2.1 would pick psycopg 3; parity ships psycopg2
+        url = url.set(drivername="postgresql+psycopg2")
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, json_serializer=lambda value: json.dumps(value, default=str))
