@@ -91,7 +91,8 @@ class _Spec(_Strict):
     sample_rate: float = Field(default=1.0, gt=0.0, le=1.0)
     transform: dict[str, Any] | list[dict[str, Any]] | None = None
     transform_ref: str | None = None
-    expectations: list[dict[str, Any]] = Field(default_factory=list)
+    # Checked by parity.quality.spec_expectations. Keys are Any: YAML 1.1 reads the bare key `on` as True.
+    expectations: list[dict[Any, Any]] = Field(default_factory=list)
     description: str = ""
 
     @field_validator("feature", "source")
@@ -179,7 +180,7 @@ class FeatureSpec:
     sample_rate: float
     transform_yaml: str | None
     transform_ref: str | None
-    expectations: tuple[dict[str, Any], ...]
+    expectations: tuple[dict[Any, Any], ...]
     description: str
 
     @property

@@ -1,0 +1,549 @@
+"""Input data quality: Great Expectations suites over a check's event range and online rows.
+
+Before the comparator runs, the check validates its two inputs with suites derived from the feature spec:
+
+events (the feature's source events for the widened event range)
+  - `event_id`, `event_time`, `ingest_time` present and non-null;
+  - `event_time` inside the widened event range `[event_start, event_end)`;
+  - `event_time - ingest_time <= clock_skew_bound` for at least `CLOCK_SKEW_MOSTLY` of the rows: a small share
+    of skewed device clocks is normal, a large share pushes a streaming watermark ahead and drops data.
+online (the realtime output for the checked range)
+  - keys, `window_start`, `window_end` present and non-null; value columns present (a value may be null);
+  - `window_start` inside `[start, end)` and on the window grid (a multiple of the slide since the epoch);
+  - `window_end - window_start == window size`.
+A feature adds its own expectations in its spec (`expectations:` list, see `spec_expectations`).
+
+Timestamps are validated as integer microseconds since the epoch (UTC), as everywhere in parity: a custom
+expectation on `event_time` or `window_start` compares microseconds. Derived columns that Great Expectations has
+no direct expectation for are computed with pandas first (`event_time_ahead_of_ingest_s`,
+`window_start_off_grid_us`, `window_length_us`).
+
+A failed expectation is data, not an exception: it lands in the `QualityReport`, and the caller makes the check
+`inconclusive`. Great Expectations runs in an ephemeral, in-memory context (no `gx/` directory, no analytics,
+no progress bars) and is imported lazily, because importing it takes seconds.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from parity.errors import DataError, SpecError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    from great_expectations.expectations.expectation import Expectation
+
+    from parity.settings import Settings
+    from parity.spec import FeatureSpec
+
+CLOCK_SKEW_MOSTLY = 0.99
+"""Share of events whose `event_time` must not run ahead of `ingest_time` by more than the clock-skew bound."""
+
+EVENT_COLUMNS = ("event_id", "event_time", "ingest_time")
+SKEW_COLUMN = "event_time_ahead_of_ingest_s"
+OFF_GRID_COLUMN = "window_start_off_grid_us"
+LENGTH_COLUMN = "window_length_us"
+_SAMPLE_VALUES = 3
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DERIVED_FROM = {
+    SKEW_COLUMN: ("event_time", "ingest_time"),
+    OFF_GRID_COLUMN: ("window_start",),
+    LENGTH_COLUMN: ("window_start", "window_end"),
+}
+
+
+class Suite(enum.StrEnum):
+    EVENTS = "events"
+    ONLINE = "online"
+
+
+@dataclass(frozen=True, slots=True)
+class FailedExpectation:
+    """One expectation that did not hold, with what was observed."""
+
+    suite: Suite
+    expectation: str  # Great Expectations type, snake_case: expect_column_values_to_not_be_null
+    column: str | None
+    kwargs: dict[str, Any]
+    observed: str  # one line a reader can act on
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    description: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "suite": str(self.suite),
+            "expectation": self.expectation,
+            "column": self.column,
+            "kwargs": self.kwargs,
+            "observed": self.observed,
+            "unexpected_count": self.unexpected_count,
+            "unexpected_percent": self.unexpected_percent,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReport:
+    passed: bool
+    failed: tuple[FailedExpectation, ...]
+    evaluated: int  # expectations run over both suites
+    event_rows: int
+    online_rows: int
+    seconds: float  # wall time of validate_inputs, Great Expectations import excluded
+
+
+@dataclass(frozen=True, slots=True)
+class SpecExpectation:
+    """One entry of a spec's `expectations:` list, validated against Great Expectations."""
+
+    expectation: str  # Great Expectations class name: ExpectColumnValuesToMatchRegex
+    kwargs: Mapping[str, Any]
+    on: Suite
+
+
+class _SpecExpectationEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    expectation: str = Field(min_length=1)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    on: Literal["events", "online"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """An expectation of a suite, with the sentence a report shows and how to print its column's values."""
+
+    expectation: Expectation
+    description: str
+    columns: tuple[str, ...]  # columns it needs; the rule is skipped (and reported missing) without them
+    timestamps: bool = False  # the column holds epoch microseconds: show sample values as ISO times
+    whole_table: bool = False  # reads every column (ExpectTableColumnsToMatchSet, ...): validate the full frame
+    exists: str | None = None  # the column whose presence this rule checks (ExpectColumnToExist)
+
+
+def validate_inputs(
+    spec: FeatureSpec,
+    settings: Settings,
+    events: pa.Table | pd.DataFrame,
+    online: pa.Table | pd.DataFrame,
+    start_us: int,
+    end_us: int,
+    event_start_us: int,
+    event_end_us: int,
+) -> QualityReport:
+    """Validate the event range and the online rows of one check; failures are returned, not raised.
+
+    `[start_us, end_us)` is the checked range of window starts; `[event_start_us, event_end_us)` the widened,
+    grid-aligned event range the offline side reads. Raises SpecError for a malformed `expectations:` entry and
+    DataError when a timestamp column is not a timestamp at all.
+    """
+    custom = spec_expectations(spec, settings.project)
+    began = time.perf_counter()
+    suites = {
+        Suite.EVENTS: _events_rules(settings.clock_skew_bound_us, event_start_us, event_end_us),
+        Suite.ONLINE: _online_rules(spec, start_us, end_us),
+    }
+    for entry in custom:
+        suites[entry.on].append(_custom_rule(entry))
+    suites = {suite: _with_presence(rules) for suite, rules in suites.items()}
+    frames = {
+        Suite.EVENTS: _events_frame(events, _needed_columns(suites[Suite.EVENTS])),
+        Suite.ONLINE: _online_frame(online, _needed_columns(suites[Suite.ONLINE]), spec),
+    }
+    failed: list[FailedExpectation] = []
+    evaluated = 0
+    context = _ephemeral_context()
+    for suite, frame in frames.items():
+        runnable = [rule for rule in suites[suite] if set(rule.columns) <= set(frame.columns)]
+        evaluated += len(runnable)
+        failed.extend(_validate(context, suite, frame, runnable))
+    return QualityReport(
+        passed=not failed,
+        failed=tuple(failed),
+        evaluated=evaluated,
+        event_rows=len(frames[Suite.EVENTS]),
+        online_rows=len(frames[Suite.ONLINE]),
+        seconds=time.perf_counter() - began,
+    )
+
+
+def spec_expectations(spec: FeatureSpec, project: Path) -> tuple[SpecExpectation, ...]:
+    """Validate a spec's own `expectations:` entries: `{expectation: <GE class or snake name>, kwargs: {...},
+    on: events|online}`. The class must exist in Great Expectations and accept the kwargs."""
+    from great_expectations.compatibility.pydantic import ValidationError as GxValidationError
+
+    shown = _relative(spec.path, project)
+    parsed: list[SpecExpectation] = []
+    for index, raw in enumerate(spec.expectations):
+        field = f"expectations.{index}"
+        if isinstance(raw, dict):  # YAML 1.1 reads the bare key `on` as the boolean True
+            raw = {("on" if key is True else key): value for key, value in raw.items()}
+        try:
+            entry = _SpecExpectationEntry.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise SpecError(shown, f"{field}.{where}" if where else field, _entry_problem(first)) from exc
+        cls = _expectation_class(entry.expectation)
+        if cls is None:
+            raise SpecError(
+                shown,
+                f"{field}.expectation",
+                f"{entry.expectation!r} is not a Great Expectations expectation; write a class name such as "
+                "ExpectColumnValuesToMatchRegex or its snake_case name expect_column_values_to_match_regex",
+            )
+        try:
+            cls(**entry.kwargs)
+        except GxValidationError as exc:
+            error = exc.errors()[0]
+            argument = ".".join(str(part) for part in error["loc"])
+            problem = "required argument is missing" if error["type"] == "value_error.missing" else error["msg"]
+            raise SpecError(shown, f"{field}.kwargs.{argument}", f"{problem} (for {cls.__name__})") from exc
+        except (TypeError, ValueError) as exc:
+            raise SpecError(shown, f"{field}.kwargs", f"{exc} (for {cls.__name__})") from exc
+        for name in ("regex", "regex_list"):
+            patterns = entry.kwargs.get(name, [])
+            for pattern in [patterns] if isinstance(patterns, str) else patterns:
+                try:
+                    re.compile(pattern)
+                except (re.error, TypeError) as exc:
+                    raise SpecError(
+                        shown, f"{field}.kwargs.{name}", f"bad regular expression {pattern!r}: {exc}"
+                    ) from exc
+        parsed.append(SpecExpectation(expectation=cls.__name__, kwargs=dict(entry.kwargs), on=Suite(entry.on)))
+    return tuple(parsed)
+
+
+# --- suites derived from the spec ------------------------------------------------------------------------------
+
+
+def _events_rules(skew_bound_us: int, event_start_us: int, event_end_us: int) -> list[_Rule]:
+    from great_expectations.expectations.core.expect_column_values_to_be_between import (
+        ExpectColumnValuesToBeBetween,
+    )
+    from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
+        ExpectColumnValuesToNotBeNull,
+    )
+
+    rules = [
+        _Rule(ExpectColumnValuesToNotBeNull(column=name), f"{name} is never null", (name,)) for name in EVENT_COLUMNS
+    ]
+    window = f"[{_iso(event_start_us)}, {_iso(event_end_us)})"
+    rules.append(
+        _Rule(
+            ExpectColumnValuesToBeBetween(
+                column="event_time", min_value=event_start_us, max_value=event_end_us, strict_max=True
+            ),
+            f"event_time inside the widened event range {window}",
+            ("event_time",),
+            timestamps=True,
+        )
+    )
+    bound_s = skew_bound_us / 1_000_000
+    rules.append(
+        _Rule(
+            ExpectColumnValuesToBeBetween(column=SKEW_COLUMN, max_value=bound_s, mostly=CLOCK_SKEW_MOSTLY),
+            f"event_time at most {bound_s:g}s ahead of ingest_time for {CLOCK_SKEW_MOSTLY:.0%} of events "
+            "(skewed device clocks push the streaming watermark ahead)",
+            (SKEW_COLUMN,),
+        )
+    )
+    return rules
+
+
+def _online_rules(spec: FeatureSpec, start_us: int, end_us: int) -> list[_Rule]:
+    from great_expectations.expectations.core.expect_column_values_to_be_between import (
+        ExpectColumnValuesToBeBetween,
+    )
+    from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
+        ExpectColumnValuesToNotBeNull,
+    )
+
+    rules = [
+        _Rule(ExpectColumnValuesToNotBeNull(column=name), f"{name} is never null", (name,))
+        for name in (*spec.keys, "window_start", "window_end")
+    ]
+    rules += [_column_exists(name, f"value column {name} is present") for name in spec.values]
+    rules.append(
+        _Rule(
+            ExpectColumnValuesToBeBetween(column="window_start", min_value=start_us, max_value=end_us, strict_max=True),
+            f"window_start inside the checked range [{_iso(start_us)}, {_iso(end_us)})",
+            ("window_start",),
+            timestamps=True,
+        )
+    )
+    window = spec.window
+    rules.append(
+        _Rule(
+            ExpectColumnValuesToBeBetween(column=OFF_GRID_COLUMN, min_value=0, max_value=0),
+            f"window_start on the window grid: a multiple of the slide ({window.slide_us} us) since the epoch",
+            (OFF_GRID_COLUMN,),
+        )
+    )
+    rules.append(
+        _Rule(
+            ExpectColumnValuesToBeBetween(column=LENGTH_COLUMN, min_value=window.size_us, max_value=window.size_us),
+            f"window_end - window_start is the window size ({window.size_us} us, {window.describe()})",
+            (LENGTH_COLUMN,),
+        )
+    )
+    return rules
+
+
+def _custom_rule(entry: SpecExpectation) -> _Rule:
+    from great_expectations import expectations as gxe
+
+    expectation = getattr(gxe, entry.expectation)(**entry.kwargs)
+    description = f"feature expectation {entry.expectation}"
+    if entry.expectation == "ExpectColumnToExist":
+        return _Rule(expectation, description, (), exists=entry.kwargs["column"])
+    kwargs = entry.kwargs
+    columns = [kwargs[name] for name in ("column", "column_A", "column_B") if isinstance(kwargs.get(name), str)]
+    columns += [name for name in kwargs.get("column_list", []) if isinstance(name, str)]
+    return _Rule(expectation, description, tuple(columns), whole_table=not columns)
+
+
+def _with_presence(rules: list[_Rule]) -> list[_Rule]:
+    """Every column a rule needs must exist; a missing one is reported once, by ExpectColumnToExist."""
+    present = {rule.exists for rule in rules if rule.exists}
+    needed: list[str] = []
+    for rule in rules:
+        for column in rule.columns:
+            for source in _DERIVED_FROM.get(column, (column,)):
+                if source not in needed and source not in present:
+                    needed.append(source)
+    return [_column_exists(name, f"column {name} is present") for name in needed] + rules
+
+
+def _column_exists(name: str, description: str) -> _Rule:
+    from great_expectations.expectations.core.expect_column_to_exist import ExpectColumnToExist
+
+    return _Rule(ExpectColumnToExist(column=name), description, (), exists=name)
+
+
+def _needed_columns(rules: list[_Rule]) -> set[str] | None:
+    """The input columns a suite reads (None: all of them). Great Expectations hashes every column it is given."""
+    if any(rule.whole_table for rule in rules):
+        return None
+    needed = {rule.exists for rule in rules if rule.exists}
+    for rule in rules:
+        for column in rule.columns:
+            needed.update(_DERIVED_FROM.get(column, (column,)))
+    return needed
+
+
+# --- frames: timestamps as epoch microseconds, derived columns -------------------------------------------------
+
+
+def _events_frame(events: pa.Table | pd.DataFrame, columns: set[str] | None) -> pd.DataFrame:
+    frame = _to_pandas(events, columns)
+    for name in ("event_time", "ingest_time"):
+        if name in frame.columns:
+            frame[name] = _microseconds(frame[name], Suite.EVENTS, name)
+    if {"event_time", "ingest_time"} <= set(frame.columns):
+        frame[SKEW_COLUMN] = (frame["event_time"] - frame["ingest_time"]) / 1_000_000
+    return frame
+
+
+def _online_frame(online: pa.Table | pd.DataFrame, columns: set[str] | None, spec: FeatureSpec) -> pd.DataFrame:
+    import numpy as np
+
+    frame = _to_pandas(online, columns)
+    for name in ("window_start", "window_end", "emitted_at"):
+        if name in frame.columns:
+            frame[name] = _microseconds(frame[name], Suite.ONLINE, name)
+    if "window_start" in frame.columns:
+        frame[OFF_GRID_COLUMN] = np.fmod(frame["window_start"], spec.window.slide_us)
+        if "window_end" in frame.columns:
+            frame[LENGTH_COLUMN] = frame["window_end"] - frame["window_start"]
+    return frame
+
+
+def _to_pandas(table: pa.Table | pd.DataFrame, columns: set[str] | None) -> pd.DataFrame:
+    """Only the columns the suite reads, on a fresh 0..n index; the caller's data is never modified."""
+    import pandas as pd
+
+    if isinstance(table, pd.DataFrame):
+        keep = [name for name in table.columns if columns is None or name in columns]
+        return table.loc[:, keep].reset_index(drop=True)
+    keep = [name for name in table.column_names if columns is None or name in columns]
+    return table.select(keep).to_pandas()
+
+
+def _microseconds(column: pd.Series, suite: Suite, name: str) -> pd.Series:
+    """Epoch microseconds, from timestamps of any unit (naive means UTC) or integers.
+
+    As float64 with NaN for null, because Great Expectations compares numpy float columns vectorised and masked
+    Int64 columns one Python call per row (40x slower). float64 holds every microsecond exactly up to 2^53, that is
+    for years 1685 to 2255.
+    """
+    import numpy as np
+    import pandas as pd
+
+    dtype = column.dtype
+    missing = np.asarray(column.isna())
+    if pd.api.types.is_integer_dtype(dtype):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        if getattr(dtype, "tz", None) is not None:
+            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = column.to_numpy(dtype="datetime64[us]").view("int64").astype("float64")
+        values[missing] = np.nan
+    else:
+        raise DataError(f"{suite} input", f"column {name} has type {dtype}; expected a timestamp or epoch microseconds")
+    return pd.Series(values, index=column.index)
+
+
+# --- running Great Expectations ------------------------------------------------------------------------------
+
+
+def _ephemeral_context() -> Any:
+    """An in-memory context: nothing written to disk, analytics and progress bars off."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _validate(context: Any, suite: Suite, frame: pd.DataFrame, rules: list[_Rule]) -> list[FailedExpectation]:
+    """Run one suite over one frame. A ValidationDefinition fetches (and fingerprints) the frame once;
+    `batch.validate` would do it twice."""
+    import great_expectations as gx
+
+    if not rules:
+        return []
+    expectations = [
+        rule.expectation.copy(update={"meta": {**(rule.expectation.meta or {}), "parity_rule": index}})
+        for index, rule in enumerate(rules)
+    ]
+    batches = (
+        context.data_sources.add_pandas(f"parity_{suite}")
+        .add_dataframe_asset(str(suite))
+        .add_batch_definition_whole_dataframe("range")
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=f"parity_{suite}",
+            data=batches,
+            suite=context.suites.add(gx.ExpectationSuite(name=f"parity_{suite}", expectations=expectations)),
+        )
+    )
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        result_format={"result_format": "BASIC", "partial_unexpected_count": _SAMPLE_VALUES},
+    )
+    failed = []
+    for outcome in result.results:
+        if not outcome.success:
+            index = outcome.expectation_config.meta["parity_rule"]
+            failed.append((index, _failure(suite, rules[index], outcome)))
+    return [failure for _, failure in sorted(failed, key=lambda pair: pair[0])]
+
+
+def _failure(suite: Suite, rule: _Rule, outcome: Any) -> FailedExpectation:
+    config = outcome.expectation_config
+    kwargs = {name: _plain(value) for name, value in config.kwargs.items() if name != "batch_id"}
+    details = outcome.result or {}
+    count = details.get("unexpected_count")
+    percent = details.get("unexpected_percent")
+    error = _exception_message(outcome.exception_info)
+    if error:
+        observed = f"could not evaluate: {error}"
+    elif config.type == "expect_column_to_exist":
+        observed = "column is missing"
+    elif count is not None:
+        samples = details.get("partial_unexpected_list") or []
+        shown = ", ".join(_iso(int(v)) if rule.timestamps else repr(_plain(v)) for v in samples[:_SAMPLE_VALUES])
+        observed = f"{count} of {details.get('element_count')} rows unexpected ({percent:.3g}%)"
+        observed += f", e.g. {shown}" if shown else ""
+    elif "observed_value" in details:
+        observed = f"observed {_plain(details['observed_value'])!r}"
+    else:
+        observed = "expectation not met"
+    return FailedExpectation(
+        suite=suite,
+        expectation=config.type,
+        column=kwargs.get("column") if isinstance(kwargs.get("column"), str) else None,
+        kwargs=kwargs,
+        observed=observed,
+        unexpected_count=int(count) if count is not None else None,
+        unexpected_percent=float(percent) if percent is not None else None,
+        description=rule.description,
+    )
+
+
+def _exception_message(info: Any) -> str:
+    """Great Expectations reports errors either flat or keyed by metric; the first message, one line."""
+    if not isinstance(info, dict):
+        return ""
+    candidates = [info, *(value for value in info.values() if isinstance(value, dict))]
+    for candidate in candidates:
+        if candidate.get("raised_exception") or candidate.get("exception_message"):
+            message = str(candidate.get("exception_message") or "error")
+            return message.strip().splitlines()[0][:300] if message.strip() else "error"
+    return ""
+
+
+# --- small local translations ----------------------------------------------------------------------------------
+
+
+def _expectation_class(name: str) -> type[Expectation] | None:
+    from great_expectations import expectations as gxe
+    from great_expectations.expectations.expectation import Expectation
+
+    camel = name if "_" not in name else "".join(part.capitalize() for part in name.split("_"))
+    cls = getattr(gxe, camel, None)
+    if isinstance(cls, type) and issubclass(cls, Expectation) and camel.startswith("Expect"):
+        return cls
+    return None
+
+
+def _entry_problem(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key; an entry has expectation, kwargs and on"
+    if error["type"] == "missing":
+        return "required key is missing"
+    if error["type"] == "model_type":
+        return "each entry is a mapping {expectation: ..., kwargs: {...}, on: events|online}"
+    return str(error["msg"])
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and floats that are whole numbers, as JSON-friendly Python values."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def _iso(us: int) -> str:
+    return (_EPOCH + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
+
+
+def _relative(path: Path, project: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(project.resolve()))
+    except ValueError:
+        return str(path)
