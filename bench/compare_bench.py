@@ -102,53 +102,56 @@ def frames(cells: int, seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame, int]
 
 
 def main(sizes: tuple[int, ...] = (1_000_000, 5_000_000), runs: int = 3) -> dict[str, dict[str, float]]:
-    """Time the three tools at each size; print a table and return {f"{size}": {tool: median seconds}}."""
-    results: dict[str, dict[str, float]] = {}
-    connection = duckdb.connect()
-    for size in sizes:
-        offline, online, expected = frames(size)
-        connection.register("offline_frame", offline)
-        connection.register("online_frame", online)
-
-        def parity() -> int:
-            comparison = compare(offline, online, SPEC)
-            return comparison.compared - comparison.matched
-
-        def datacompy_compare() -> int:
-            result = datacompy.PandasCompare(
-                offline, online, join_columns=["geohash6", "window_start"], abs_tol=ABS_TOL, rel_tol=REL_TOL
-            )
-            intersect = len(result.intersect_rows)
-            return len(result.df1_unq_rows) + len(result.df2_unq_rows) + intersect - result.count_matching_rows()
-
-        def duckdb_join() -> int:
-            return int(connection.execute(DUCKDB_QUERY).fetchall()[0][0])
-
-        tools: dict[str, Callable[[], int]] = {"parity": parity, "duckdb": duckdb_join, "datacompy": datacompy_compare}
-        timings: dict[str, float] = {}
-        for tool, run in tools.items():
-            seconds = []
-            for _ in range(runs):
-                began = time.perf_counter()
-                found = run()
-                seconds.append(time.perf_counter() - began)
-                if found != expected:
-                    raise AssertionError(f"{tool} found {found} divergent cells at {size}, expected {expected}")
-            timings[tool] = statistics.median(seconds)
-        timings["parity_vs_duckdb"] = timings["parity"] / timings["duckdb"]
-        results[str(size)] = timings
-        connection.unregister("offline_frame")
-        connection.unregister("online_frame")
-        del offline, online
+    """Time the three tools at each size; print a table and return {"<size>": {tool: median seconds, ...}}."""
+    results = {str(size): time_size(size, runs) for size in sizes}
     _print(results, runs)
     return results
+
+
+def time_size(size: int, runs: int) -> dict[str, float]:
+    """Median seconds per tool on one pair of frames, and parity's ratio to DuckDB."""
+    offline, online, expected = frames(size)
+    connection = duckdb.connect()
+    connection.register("offline_frame", offline)
+    connection.register("online_frame", online)
+
+    def parity() -> int:
+        comparison = compare(offline, online, SPEC)
+        return comparison.compared - comparison.matched
+
+    def duckdb_join() -> int:
+        return int(connection.execute(DUCKDB_QUERY).fetchall()[0][0])
+
+    def datacompy_compare() -> int:
+        result = datacompy.PandasCompare(
+            offline, online, join_columns=["geohash6", "window_start"], abs_tol=ABS_TOL, rel_tol=REL_TOL
+        )
+        intersect = len(result.intersect_rows)
+        return len(result.df1_unq_rows) + len(result.df2_unq_rows) + intersect - result.count_matching_rows()
+
+    tools: dict[str, Callable[[], int]] = {"parity": parity, "duckdb": duckdb_join, "datacompy": datacompy_compare}
+    samples: dict[str, list[float]] = {}
+    for _ in range(runs):  # interleaved, so a burst of load elsewhere on the machine hits every tool alike
+        for tool, run in tools.items():
+            began = time.perf_counter()
+            found = run()
+            seconds = time.perf_counter() - began
+            samples.setdefault(tool, []).append(seconds)
+            if found != expected:
+                raise AssertionError(f"{tool} found {found} divergent cells at {size}, expected {expected}")
+    connection.close()
+    medians = {tool: statistics.median(samples[tool]) for tool in tools}
+    medians["parity_vs_duckdb"] = medians["parity"] / medians["duckdb"]
+    return medians
 
 
 def _print(results: dict[str, dict[str, float]], runs: int) -> None:
     print(f"compare, median of {runs} runs (seconds), {DIVERGENT:.1%} divergent cells")
     print(f"{'cells':>10} {'parity':>8} {'duckdb':>8} {'datacompy':>10} {'parity/duckdb':>14}")
     for size, t in results.items():
-        print(f"{int(size):>10} {t['parity']:>8.3f} {t['duckdb']:>8.3f} {t['datacompy']:>10.3f} {t['parity_vs_duckdb']:>14.2f}")
+        print(
+            f"{int(size):>10} {t['parity']:>8.3f} {t['duckdb']:>8.3f} {t['datacompy']:>10.3f} {t['parity_vs_duckdb']:>14.2f}"
+        )
 
 
 if __name__ == "__main__":

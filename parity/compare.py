@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from parity.errors import DataError, QueryError
 from parity.result import CellStatus
-from parity.sample import key_text, window_micros
+from parity.sample import NULL_KEY, key_text, window_micros
 from parity.spec import FeatureSpec, Tolerance
 
 _STATUSES = tuple(CellStatus)
@@ -81,19 +81,18 @@ def compare(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec) -> C
     """
     _require(offline, (*spec.cell_columns, *spec.values), "offline result", spec)
     _require(online, (*spec.cell_columns, *spec.values, "pane_index"), "online output", spec)
-    n_offline = len(offline)
-    cell, n_cells, key_values, micros = _cell_codes(offline, online, spec)
-    offline_cell, online_cell = cell[:n_offline], cell[n_offline:]
+    cell, key_columns, window_start = _cells(offline, online, spec)
+    n_cells = cell.size
 
     offline_row = np.full(n_cells, -1, dtype=np.int64)
-    offline_row[offline_cell] = np.arange(n_offline)
-    if n_offline and np.bincount(offline_cell, minlength=n_cells).max() > 1:
+    offline_row[cell.offline] = np.arange(len(offline))
+    if len(offline) and np.bincount(cell.offline, minlength=n_cells).max() > 1:
         raise QueryError(spec.name, f"the result repeats cells; GROUP BY exactly {', '.join(spec.cell_columns)}")
     try:
         pane = online["pane_index"].to_numpy(dtype=np.int64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"online output of {spec.name}", "pane_index must be a non-null integer") from exc
-    online_row, last_panes = _last_panes(online_cell, pane, n_cells)
+    online_row, last_panes = _last_panes(cell.online, pane, n_cells)
 
     has_offline = offline_row >= 0
     has_online = online_row >= 0
@@ -111,10 +110,9 @@ def compare(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec) -> C
     code[last_panes > 1] = _CODE[CellStatus.DUPLICATE_ONLINE]
     code[~has_online] = _CODE[CellStatus.MISSING_ONLINE]
 
-    source = np.where(has_offline, offline_row, n_offline + online_row)
-    columns: dict[str, object] = {key: _take_keys(values, source) for key, values in key_values.items()}
-    columns["window_start"] = micros[source]
-    columns["window_end"] = columns["window_start"] + spec.window.size_us
+    columns: dict[str, object] = dict(key_columns)
+    columns["window_start"] = window_start
+    columns["window_end"] = window_start + spec.window.size_us
     columns["status"] = pd.Categorical.from_codes(code, categories=[s.value for s in _STATUSES])
     columns.update(value_columns)
     cells = pd.DataFrame(columns, copy=False)
@@ -134,85 +132,134 @@ def compare(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec) -> C
 # --- the join: one dense int64 code per cell ----------------------------------------------------------
 
 
-def _cell_codes(
+@dataclass(frozen=True, slots=True)
+class _Codes:
+    """Integer codes of one quantity for every offline row and every online row, numbered 0..size-1 in common."""
+
+    offline: np.ndarray
+    online: np.ndarray
+    size: int
+
+
+def _cells(
     offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec
-) -> tuple[np.ndarray, int, dict[str, pd.Series | np.ndarray], np.ndarray]:
-    """Dense cell codes 0..n-1 for the offline rows followed by the online rows, the number of cells, each key
-    column over both sides (as joined) and `window_start` in microseconds over both sides."""
-    total = len(offline) + len(online)
-    code = np.zeros(total, dtype=np.int64)
-    size = 1
-    key_values: dict[str, pd.Series | np.ndarray] = {}
-    for key in spec.keys:
-        values = _joined_keys(offline[key], online[key])
-        codes, uniques = pd.factorize(values)  # nulls get -1: one code for every null, so null == null
-        codes += 1
-        code, size = _combine(code, size, codes, len(uniques) + 1)
-        key_values[key] = values
-    micros = np.concatenate([window_micros(offline["window_start"]), window_micros(online["window_start"])])
-    codes, n_windows = _window_codes(micros, spec.window.slide_us)
-    code, size = _combine(code, size, codes, n_windows)
-    dense, n_cells = _dense(code, size)
-    return dense, n_cells, key_values, micros
+) -> tuple[_Codes, dict[str, object], np.ndarray]:
+    """The dense cell code of every row on both sides, and per cell its key columns and window start (µs)."""
+    keys = [_key_codes(offline[key], online[key]) for key in spec.keys]
+    offline_micros = window_micros(offline["window_start"])
+    online_micros = window_micros(online["window_start"])
+    code = _window_codes(offline_micros, online_micros, spec.window.slide_us)
+    for key_code, _ in reversed(keys):
+        code = _combine(key_code, code)
+    cell = _dense(code)
+
+    window_start = np.empty(cell.size, dtype=np.int64)
+    window_start[cell.offline] = offline_micros
+    window_start[cell.online] = online_micros
+    columns: dict[str, object] = {}
+    for key, (key_code, uniques) in zip(spec.keys, keys, strict=True):
+        per_cell = np.empty(cell.size, dtype=np.int64)
+        per_cell[cell.offline] = key_code.offline
+        per_cell[cell.online] = key_code.online
+        columns[key] = _key_column(uniques, per_cell - 1)
+    return cell, columns, window_start
 
 
-def _joined_keys(offline: pd.Series, online: pd.Series) -> pd.Series | np.ndarray:
-    """One key column over both sides, offline rows first. Same dtype on both sides: joined as is; otherwise
-    (or for object columns that hold anything but strings) both sides as `parity.sample.key_text`."""
-    if offline.dtype == online.dtype and (offline.dtype != object or (_all_text(offline) and _all_text(online))):
-        return pd.concat([offline, online], ignore_index=True)
-    return np.concatenate([key_text(offline), key_text(online)])
+def _key_codes(offline: pd.Series, online: pd.Series) -> tuple[_Codes, pd.Series]:
+    """Codes of one key column: 0 for null on either side (so null == null), 1.. for the values, and the values.
+
+    Both sides with one dtype are factorised as they are (object columns only if they hold nothing but
+    strings); otherwise both sides are first normalised to text as the sampler does (`parity.sample.key_text`)."""
+    if offline.dtype == online.dtype:
+        offline_codes, online_codes, uniques = _factorize_pair(offline, online)
+        if uniques.dtype != object or pd.api.types.infer_dtype(uniques, skipna=True) in ("string", "empty"):
+            return _Codes(offline_codes + 1, online_codes + 1, len(uniques) + 1), uniques
+    offline_codes, online_codes, uniques = _factorize_pair(pd.Series(key_text(offline)), pd.Series(key_text(online)))
+    marker = np.flatnonzero(uniques.to_numpy() == NULL_KEY)
+    if len(marker):  # the normalised null is a null again
+        for codes in (offline_codes, online_codes):
+            codes[codes == marker[0]] = -1
+            codes[codes > marker[0]] -= 1
+        uniques = uniques.drop(index=marker[0]).reset_index(drop=True)
+    return _Codes(offline_codes + 1, online_codes + 1, len(uniques) + 1), uniques
 
 
-def _all_text(column: pd.Series) -> bool:
-    return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+def _factorize_pair(offline: pd.Series, online: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """Factorise each side on its own (no concatenation of the big columns), then unify the small uniques.
+    Codes are 0..len(uniques)-1, -1 for null."""
+    offline_codes, offline_uniques = pd.factorize(offline)
+    online_codes, online_uniques = pd.factorize(online)
+    joint = pd.concat([pd.Series(offline_uniques), pd.Series(online_uniques)], ignore_index=True)
+    joint_codes, uniques = pd.factorize(joint)
+    lookup = np.concatenate([[-1], joint_codes]).astype(np.int64)
+    split = len(offline_uniques) + 1
+    return (
+        lookup[:split][offline_codes + 1],
+        np.concatenate([[-1], lookup[split:]])[online_codes + 1],
+        pd.Series(uniques),
+    )
 
 
-def _window_codes(micros: np.ndarray, slide_us: int) -> tuple[np.ndarray, int]:
-    """Codes for window starts: their position on the slide grid when they all lie on it, else a factorisation."""
-    if len(micros) == 0:
-        return micros, 1
-    low = micros.min()
-    steps, off_grid = np.divmod(micros - low, slide_us)
-    span = int(steps.max()) + 1
-    if not off_grid.any() and span <= 4 * len(micros) + 1024:
-        return steps, span
-    codes, uniques = pd.factorize(micros)
-    return codes, len(uniques)
+def _key_column(uniques: pd.Series, at: np.ndarray) -> pd.Categorical:
+    """`uniques[at]` as a categorical (no copy of the values), null where `at` is -1."""
+    return pd.Categorical.from_codes(at, dtype=pd.CategoricalDtype(uniques.array, ordered=False), validate=False)
 
 
-def _combine(code: np.ndarray, size: int, codes: np.ndarray, n: int) -> tuple[np.ndarray, int]:
-    if size * n >= _COMBINE_LIMIT:
-        code, size = _dense(code, size)
-    return code * n + codes, size * n
+def _window_codes(offline: np.ndarray, online: np.ndarray, slide_us: int) -> _Codes:
+    """Codes for window starts: their step on the slide grid when all lie on it, else a factorisation."""
+    if len(offline) + len(online) == 0:
+        return _Codes(offline, online, 1)
+    low = min(side.min() for side in (offline, online) if len(side))
+    high = max(side.max() for side in (offline, online) if len(side))
+    span = (int(high) - int(low)) // slide_us + 1
+    if span <= 4 * (len(offline) + len(online)) + 1024 and int(high) - int(low) < 2**53:
+        # float division is vectorised where int64 division is not; exact below 2**53, and checked
+        offline_steps = np.rint((offline - low) / slide_us).astype(np.int64)
+        online_steps = np.rint((online - low) / slide_us).astype(np.int64)
+        if np.array_equal(offline_steps * slide_us + low, offline) and np.array_equal(
+            online_steps * slide_us + low, online
+        ):
+            return _Codes(offline_steps, online_steps, span)
+    offline_codes, online_codes, uniques = _factorize_pair(pd.Series(offline), pd.Series(online))
+    return _Codes(offline_codes, online_codes, len(uniques))
 
 
-def _dense(code: np.ndarray, size: int) -> tuple[np.ndarray, int]:
-    """Renumber codes to 0..n-1: through a presence table when the code space is small, else a factorisation."""
-    if size <= 4 * len(code) + 1024:
-        present = np.zeros(size, dtype=bool)
-        present[code] = True
+def _combine(outer: _Codes, inner: _Codes) -> _Codes:
+    """One code for the pair (outer, inner), renumbering `outer` first if the product would overflow."""
+    if outer.size * inner.size >= _COMBINE_LIMIT:
+        outer = _dense(outer)
+    return _Codes(
+        outer.offline * inner.size + inner.offline, outer.online * inner.size + inner.online, outer.size * inner.size
+    )
+
+
+def _dense(code: _Codes) -> _Codes:
+    """Renumber to 0..n-1 over the codes in use: a presence table when the code space is small, else factorise."""
+    rows = len(code.offline) + len(code.online)
+    if code.size <= 4 * rows + 1024:
+        present = np.zeros(code.size, dtype=bool)
+        present[code.offline] = True
+        present[code.online] = True
         renumber = np.cumsum(present, dtype=np.int64) - 1
-        return renumber[code], int(renumber[-1]) + 1 if size else 0
-    dense, uniques = pd.factorize(code)
-    return dense.astype(np.int64, copy=False), len(uniques)
+        used = int(renumber[-1]) + 1 if code.size else 0
+        return _Codes(renumber[code.offline], renumber[code.online], used)
+    offline_codes, online_codes, uniques = _factorize_pair(pd.Series(code.offline), pd.Series(code.online))
+    return _Codes(offline_codes, online_codes, len(uniques))
 
 
 def _last_panes(online_cell: np.ndarray, pane: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Per cell: the online row of its last pane (-1 if none) and how many rows carry that last pane."""
+    row = np.full(n_cells, -1, dtype=np.int64)
+    rows_per_cell = np.bincount(online_cell, minlength=n_cells)
+    if len(online_cell) == 0 or rows_per_cell.max() <= 1:  # one pane per cell: it is the last
+        row[online_cell] = np.arange(len(online_cell))
+        return row, rows_per_cell
     top = np.full(n_cells, _INT64_MIN, dtype=np.int64)
     np.maximum.at(top, online_cell, pane)
     last = np.flatnonzero(pane == top[online_cell])
     last_cell = online_cell[last]
-    row = np.full(n_cells, -1, dtype=np.int64)
     row[last_cell] = last
     return row, np.bincount(last_cell, minlength=n_cells)
-
-
-def _take_keys(values: pd.Series | np.ndarray, source: np.ndarray) -> pd.Series | np.ndarray:
-    if isinstance(values, pd.Series):
-        return pd.Series(values.array.take(source), copy=False)
-    return values[source]
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], side: str, spec: FeatureSpec) -> None:
@@ -267,8 +314,16 @@ class _Values:
         if len(self.data) == 0:
             empty = np.zeros(len(row), dtype=self.data.dtype)
             return _Values(empty, np.ones(len(row), dtype=bool), self.numeric)
+        if present.all():
+            return _Values(self.data[row], self.null[row], self.numeric)
         at = np.where(present, row, 0)
         return _Values(self.data[at], self.null[at] | ~present, self.numeric)
+
+    def unusual(self) -> np.ndarray:
+        """Where the value is not a finite number: null, NaN or an infinity."""
+        if self.data.dtype.kind == "f":
+            return np.asarray(~np.isfinite(self.data) | self.null, dtype=bool)
+        return self.null
 
     def classes(self) -> np.ndarray:
         kind = np.full(len(self.data), _FINITE, dtype=np.int8)
@@ -298,12 +353,14 @@ class _Values:
 def _agree(online: _Values, offline: _Values, tolerance: Tolerance) -> np.ndarray:
     """Per cell: do the two values agree? Numbers by class, then `|online - offline| <= abs + rel * |offline|`."""
     if online.numeric and offline.numeric:
-        online_class, offline_class = online.classes(), offline.classes()
         with np.errstate(invalid="ignore", over="ignore"):
             within = np.abs(online.data - offline.data) <= tolerance.abs + tolerance.rel * np.abs(offline.data)
-        return (online_class == offline_class) & ((offline_class != _FINITE) | within)
+        if not (online.unusual().any() or offline.unusual().any()):
+            return np.asarray(within, dtype=bool)
+        online_class, offline_class = online.classes(), offline.classes()
+        return np.asarray((online_class == offline_class) & ((offline_class != _FINITE) | within), dtype=bool)
     both_null = online.null & offline.null
     neither_null = ~online.null & ~offline.null
     with np.errstate(invalid="ignore"):
         equal = np.asarray(online.data.astype(object) == offline.data.astype(object), dtype=bool)
-    return both_null | (neither_null & equal)
+    return np.asarray(both_null | (neither_null & equal), dtype=bool)

@@ -33,7 +33,7 @@ NULL_KEY = "\x00null"
 """The text a null key value hashes as. The NUL byte keeps it apart from any real key a feature uses."""
 
 _TWO_63 = 2.0**63
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def cell_hash(feature: str, keys: pd.DataFrame, window_start: pd.Series) -> np.ndarray:
@@ -44,7 +44,7 @@ def cell_hash(feature: str, keys: pd.DataFrame, window_start: pd.Series) -> np.n
     parts["window_start"] = window_micros(window_start)
     normalised = pd.DataFrame(parts, copy=False)
     hashed = pd.util.hash_pandas_object(normalised, index=False, hash_key=_hash_key(feature))
-    return hashed.to_numpy(dtype=np.uint64)
+    return np.asarray(hashed, dtype=np.uint64)
 
 
 def in_sample(feature: str, frame: pd.DataFrame, key_columns: Sequence[str], rate: float) -> np.ndarray:
@@ -80,9 +80,13 @@ def window_micros(window_start: pd.Series) -> np.ndarray:
         return np.asarray(arrow.to_numpy(zero_copy_only=False), dtype=np.int64)
     kind = column.dtype.kind
     if kind in "iu":
-        return column.to_numpy(dtype=np.int64)
+        return np.asarray(column, dtype=np.int64)
     if kind == "M":  # datetime64, naive or tz-aware: `.values` is UTC for tz-aware columns
         return np.asarray(column.values).astype("datetime64[us]").view(np.int64)
+    if kind == "f":  # whole microseconds that went through a float column (an empty or merged frame)
+        values = column.to_numpy(dtype=np.float64)
+        if np.array_equal(np.floor(values), values) and (np.abs(values) < 2.0**53).all():
+            return np.asarray(values, dtype=np.int64)
     if kind == "O":
         return window_micros(pd.Series(pd.to_datetime(column, utc=True)))
     raise DataError("window_start", f"dtype {column.dtype} is neither int64 microseconds nor a timestamp")
