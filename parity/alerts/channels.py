@@ -67,6 +67,26 @@ class Message:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of delivering one notification in this run."""
+
+    key: str
+    rule: str
+    feature: str
+    kind: NotificationKind
+    destination: str  # secret-free: env var names, not their values
+    sent: bool
+    attempts: int  # made in this run
+    detail: str | None  # why it failed (secret-free), or why it was not tried
+
+    def __str__(self) -> str:
+        """One line for `parity alerts test`."""
+        if self.sent:
+            return f"sent {self.kind} to {self.destination} ({self.attempts} attempt{'s' if self.attempts != 1 else ''})"
+        return f"not sent {self.kind} to {self.destination}: {self.detail}"
+
+
 class DeliveryFailed(Exception):
     """One send did not succeed; `detail` is safe to store and print (no secrets)."""
 

@@ -10,32 +10,17 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from parity.alerts import store
-from parity.alerts.channels import SENDERS, DeliveryFailed, Message, NotificationKind, missing_secrets
+from parity.alerts.channels import SENDERS, Delivery, DeliveryFailed, Message, NotificationKind, missing_secrets
 from parity.alerts.rules import AlertRule, Severity, load_rules
 from parity.alerts.store import Notification, NotificationStatus
 from parity.errors import AlertRuleError
 from parity.settings import Settings
 
 log = logging.getLogger("parity.alerts")
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """The outcome of delivering one notification in this run."""
-
-    key: str
-    rule: str
-    feature: str
-    kind: NotificationKind
-    destination: str  # secret-free: env var names, not their values
-    sent: bool
-    attempts: int  # made in this run
-    detail: str | None  # why it failed (secret-free), or why it was not tried
 
 
 def now_us() -> int:

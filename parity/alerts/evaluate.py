@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 import sqlalchemy as sa
 
@@ -38,10 +39,11 @@ def evaluate_alerts(
     engine = store.connect(settings.database)
     try:
         changes = _evaluate(engine, rules, results, now_us() if at_us is None else at_us)
-        deliver_pending(engine, settings)
+        deliveries = {delivery.key: delivery for delivery in deliver_pending(engine, settings)}
     finally:
         engine.dispose()
-    return changes
+    return [replace(change, deliveries=tuple(deliveries[key] for key in keys if key in deliveries))
+            for change, keys in changes]
 
 
 def record_results(results: Sequence[CheckResult | CheckFailure], settings: Settings) -> int:
@@ -71,8 +73,9 @@ def open_incidents(settings: Settings) -> list[Incident]:
 
 def _evaluate(
     engine: sa.Engine, rules: tuple[AlertRule, ...], results: Sequence[CheckResult | CheckFailure], now: int
-) -> list[IncidentChange]:
-    changes: list[IncidentChange] = []
+) -> list[tuple[IncidentChange, list[str]]]:
+    """Each change with the keys of the notifications it queued."""
+    changes: list[tuple[IncidentChange, list[str]]] = []
     skipped_noted: set[tuple[str, str]] = set()
     for result in results:
         with engine.begin() as conn:  # the result, its incident changes and their notifications: all or nothing
@@ -89,7 +92,8 @@ def _evaluate(
                 if change is None:
                     continue
                 store.save_incident(conn, change.incident, new=before is None)
-                changes.append(change)
+                keys: list[str] = []
+                changes.append((change, keys))
                 if change.notification is None:
                     continue
                 for channel in rule.channels:
@@ -104,6 +108,7 @@ def _evaluate(
                     notification = Notification(key, change.incident.id, channel, message,
                                                 NotificationStatus.PENDING, now, None)
                     store.enqueue(conn, notification)
+                    keys.append(key)
     return changes
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from parity.alerts.channels import Message, NotificationKind
+from parity.alerts.channels import Delivery, Message, NotificationKind
 from parity.alerts.confidence import Assessment, Decision, assess, cells_needed
 from parity.alerts.rules import AlertRule, Condition, Measure, Severity
 from parity.result import CheckFailure, CheckResult, Verdict
@@ -66,6 +67,13 @@ class Incident:
         """Stable for the incident's life: PagerDuty's dedup_key, the id a receiver groups trigger and resolve by."""
         return f"parity/{self.feature}/{self.rule}/{self.id}"
 
+    def __str__(self) -> str:
+        """One line for `parity alerts`."""
+        since = f"resolved {_iso(self.resolved_at_us)}" if self.resolved_at_us else f"open since {_iso(self.opened_at_us)}"
+        checks = f"{self.checks} check{'s' if self.checks != 1 else ''}"
+        return (f"{self.feature} [{self.rule}] {self.severity} {self.condition}, {since}, {checks}: {self.summary}"
+                f" (dedup_key {self.dedup_key})")
+
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
@@ -91,10 +99,18 @@ class IncidentChange:
     action: Action
     summary: str
     notification: NotificationKind | None
+    deliveries: tuple[Delivery, ...] = ()  # what became of the notification in this run, one per channel
 
     @property
     def notified(self) -> bool:
         return self.notification is not None
+
+    def __str__(self) -> str:
+        """One line for `parity check --alert`."""
+        incident = self.incident
+        sent = "".join(f"; {delivery}" for delivery in self.deliveries)
+        return (f"incident {self.action}: {incident.feature} [{incident.rule}] {incident.severity} "
+                f"{incident.condition}: {self.summary}{sent}")
 
 
 def observe(rule: AlertRule, result: CheckResult | CheckFailure) -> Evidence:
@@ -189,6 +205,10 @@ def message_for(change: IncidentChange, evidence: Evidence, key: str, now_us: in
         time_us=now_us,
         details={**evidence.details, "action": str(change.action), "opened_at_us": incident.opened_at_us},
     )
+
+
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _change(incident: Incident, action: Action, evidence: Evidence) -> IncidentChange:

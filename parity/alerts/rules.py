@@ -2,6 +2,7 @@
 
     features: [ride_requests, "avg_*"]      # names or globs; default every feature
     when: {breach: critical, failed: error}  # condition -> severity; conditions: breach, suspect, failed, below
+                                             # (one condition: `condition: breach` and `severity: critical`)
     bar: 0.995                               # only with `below`: agreement below this bar
     agreement: raw                           # or net_of_explained (late arrivals etc. forgiven)
     resolve_after: 2                         # consecutive healthy checks that close an incident
@@ -184,9 +185,12 @@ _AnyChannel = Annotated[_Console | _Jsonl | _Webhook | _Slack | _PagerDuty, Fiel
 
 
 class _Rule(_Strict):
+    name: str | None = None  # optional; must equal the file's stem
     description: str = ""
     features: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
-    when: dict[Condition, Severity] = Field(min_length=1)
+    when: dict[Condition, Severity] | None = Field(default=None, min_length=1)
+    condition: Condition | None = None  # shorthand for a single condition: `condition: breach` + `severity: critical`
+    severity: Severity | None = None
     bar: float | None = Field(default=None, gt=0.0, le=1.0)
     agreement: Measure = Measure.RAW
     resolve_after: int = Field(default=2, ge=1)
@@ -195,11 +199,22 @@ class _Rule(_Strict):
 
     _renotify = field_validator("renotify_after")(lambda value: value if value is None else _check_duration(value))
 
+    @property
+    def conditions(self) -> dict[Condition, Severity]:
+        if self.when is not None:
+            return self.when
+        assert self.condition is not None and self.severity is not None
+        return {self.condition: self.severity}
+
     @model_validator(mode="after")
-    def _bar_with_below(self) -> _Rule:
-        if Condition.BELOW in self.when and self.bar is None:
+    def _conditions(self) -> _Rule:
+        if self.when is not None and (self.condition is not None or self.severity is not None):
+            raise ValueError("give either `when: {condition: severity, ...}` or `condition` with `severity`, not both")
+        if self.when is None and (self.condition is None or self.severity is None):
+            raise ValueError("say when to alert: `when: {breach: critical}`, or `condition: breach` + `severity: critical`")
+        if Condition.BELOW in self.conditions and self.bar is None:
             raise ValueError("condition `below` needs `bar: <agreement>`, e.g. bar: 0.995")
-        if Condition.BELOW not in self.when and self.bar is not None:
+        if Condition.BELOW not in self.conditions and self.bar is not None:
             raise ValueError("`bar` is only used by condition `below`; add `below: <severity>` to `when` or remove it")
         return self
 
@@ -233,6 +248,8 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
         field = ".".join(str(part) for part in first["loc"] if not _is_union_tag(part))
         # `from None`: pydantic's error echoes input values, and a secret pasted into a rule must not reach a traceback
         raise AlertRuleError(str(path), field, _problem(first)) from None
+    if raw.name is not None and raw.name != name:
+        raise AlertRuleError(str(path), "name", f"{raw.name!r} differs from the file name; a rule is named by its file")
     if known_features is not None:
         for index, pattern in enumerate(raw.features):
             if not any(ch in pattern for ch in "*?[") and pattern not in known_features:
@@ -242,7 +259,7 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
         name=name,
         path=str(path),
         features=tuple(raw.features),
-        when=dict(raw.when),
+        when=dict(raw.conditions),
         bar=raw.bar,
         measure=raw.agreement,
         resolve_after=raw.resolve_after,

@@ -101,6 +101,11 @@ def test_a_breach_sends_one_slack_message_and_one_pagerduty_trigger(settings: Se
 
     [open_incident] = open_incidents(settings)
     assert open_incident == incident
+    assert [(d.destination.split(":")[0], d.sent) for d in changes[0].deliveries] == [("slack", True), ("pagerduty", True)]
+    assert str(changes[0]).startswith("incident opened: ride_requests [oncall] critical breach: ride_requests: breach:")
+    assert str(changes[0]).endswith("; sent trigger to slack:$TEST_SLACK_URL (1 attempt); sent trigger to "
+                                    f"pagerduty:$TEST_PAGERDUTY_KEY@{receiver.url('/v2/enqueue')} (1 attempt)")
+    assert str(open_incident).startswith("ride_requests [oncall] critical breach, open since 2026-03-01T00:00:00Z, 1 check:")
 
 
 def test_the_same_breach_again_sends_no_duplicate(settings: Settings, receiver: Receiver) -> None:
@@ -156,6 +161,7 @@ def test_server_down_keeps_the_notification_pending_and_delivers_it_on_the_next_
     receiver.stop()
     [opened] = evaluate_alerts([check_result(**BREACH)], settings, at_us=T0)
     assert opened.notified
+    assert [(d.sent, d.attempts) for d in opened.deliveries] == [(False, 2), (False, 2)]
     _, queued, attempts = stored(settings)
     assert [n.status for n in queued] == [NotificationStatus.PENDING, NotificationStatus.PENDING]
     assert [(a.number, a.outcome) for a in attempts] == [(1, "error"), (2, "error"), (1, "error"), (2, "error")]

@@ -79,6 +79,26 @@ def test_a_secret_pasted_where_an_env_var_name_belongs_is_not_echoed(tmp_path: P
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
+def test_a_single_condition_can_be_written_as_condition_and_severity(tmp_path: Path) -> None:
+    path = rule_file(tmp_path, "name: page\ncondition: breach\nseverity: critical\nchannels: [{type: console}]\n")
+    assert load_rule(path).when == {Condition.BREACH: Severity.CRITICAL}
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "problem"),
+    [
+        ("name: paging\ncondition: breach\nseverity: critical\n", "name", "differs from the file name"),
+        ("condition: breach\n", "", "say when to alert"),
+        ("when: {breach: critical}\nseverity: critical\n", "", "not both"),
+    ],
+)
+def test_a_rule_says_when_to_alert_exactly_once(tmp_path: Path, text: str, field: str, problem: str) -> None:
+    path = rule_file(tmp_path, text + "channels: [{type: console}]\n")
+    with pytest.raises(AlertRuleError) as caught:
+        load_rule(path)
+    assert (caught.value.field, problem in str(caught.value)) == (field, True)
+
+
 def test_a_rule_file_name_must_be_a_rule_name(tmp_path: Path) -> None:
     path = rule_file(tmp_path, "when: {breach: critical}\nchannels: [{type: console}]\n", name="Page On Breach")
     with pytest.raises(AlertRuleError, match="rule file names are lowercase"):
