@@ -89,7 +89,7 @@ def _delivery(notification: Notification, sent: bool, attempts: int, detail: str
 def send_test(rule_name: str, settings: Settings) -> list[Delivery]:
     """Send a test notification through every channel of rule `rule_name` and report each delivery.
 
-    Example: `parity alerts test page-on-breach`. Test notifications are recorded like any other, but one that
+    Example: `parity alerts test page_on_breach`. Test notifications are recorded like any other, but one that
     fails is marked failed rather than retried on later runs. A channel whose secret env var is unset is
     reported, not tried.
     """

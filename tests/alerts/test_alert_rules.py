@@ -20,9 +20,9 @@ def rule_file(tmp_path: Path, text: str, name: str = "page") -> Path:
 
 def test_the_example_rules_of_this_repository_load() -> None:
     rules = {rule.name: rule for rule in load_rules(Path("alerts"), FEATURES)}
-    assert {"page-on-breach", "oncall"} <= set(rules)
-    assert rules["page-on-breach"].when == {Condition.BREACH: Severity.CRITICAL, Condition.FAILED: Severity.ERROR}
-    assert [channel.type for channel in rules["page-on-breach"].channels] == ["console", "jsonl"]
+    assert {"page_on_breach", "oncall"} <= set(rules)
+    assert rules["page_on_breach"].when == {Condition.BREACH: Severity.CRITICAL, Condition.FAILED: Severity.ERROR}
+    assert [channel.type for channel in rules["page_on_breach"].channels] == ["console", "jsonl"]
     assert [channel.type for channel in rules["oncall"].channels] == ["slack", "pagerduty"]
 
 
