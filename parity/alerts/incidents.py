@@ -4,7 +4,8 @@ Plain functions over immutable values; the store persists what they return.
 
 - `observe(rule, result)` -> `Evidence`: which of the rule's conditions hold (breach / suspect / below / failed)
   and whether the check counts as healthy. A `CheckFailure` holds only `failed` and is never healthy; an
-  inconclusive check (input data failed its expectations) holds nothing and is not healthy either.
+  inconclusive check (input data failed its expectations) or one that compared no cells holds nothing and is
+  not healthy either. A change of condition alone (breach -> failed) updates the incident without notifying.
 - `step(incident, rule, evidence, now_us)` -> `IncidentChange | None`: one open incident per (feature, rule).
   It opens (notify), escalates when severity rises (notify), reminds when `renotify_after` has passed (notify),
   otherwise updates silently; `resolve_after` consecutive healthy checks resolve it (notify). A check that
@@ -14,6 +15,7 @@ Plain functions over immutable values; the store persists what they return.
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -125,6 +127,9 @@ def observe(rule: AlertRule, result: CheckResult | CheckFailure) -> Evidence:
     details = _details(result, rule, judged)
     if result.verdict is Verdict.INCONCLUSIVE:
         summary = f"{result.feature}: inconclusive, input data failed its expectations; agreement not judged"
+        return Evidence(result.feature, result.run_id, {}, False, summary, details)
+    if result.compared == 0 or not math.isfinite(agreement):
+        summary = f"{result.feature}: no cells compared; agreement not judged"
         return Evidence(result.feature, result.run_id, {}, False, summary, details)
 
     held: dict[Condition, Severity] = {}

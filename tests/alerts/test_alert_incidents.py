@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -33,6 +34,7 @@ from parity.alerts import (
 from parity.alerts import store as alert_store
 from parity.alerts.store import NotificationStatus
 from parity.errors import AlertRuleError
+from parity.result import CheckResult, Verdict
 from parity.settings import Settings
 
 T0 = 1_772_323_200_000_000  # 2026-03-01T00:00:00Z in microseconds
@@ -221,6 +223,19 @@ def test_a_failed_check_never_counts_as_recovery(settings: Settings, receiver: R
     assert [event["event_action"] for event in pagerduty(receiver)] == ["trigger"]
 
 
+@pytest.mark.parametrize("unjudged", [check_result(compared=0), check_result(verdict=Verdict.INCONCLUSIVE)],
+                         ids=["no-cells", "inconclusive"])
+def test_a_check_that_judged_nothing_neither_alerts_nor_counts_as_recovery(
+    settings: Settings, receiver: Receiver, unjudged: CheckResult
+) -> None:
+    write_rule(settings, "oncall", oncall_rule(receiver).replace("resolve_after: 2", "resolve_after: 1"))
+    assert evaluate_alerts([unjudged], settings, at_us=T0) == []
+    evaluate_alerts([check_result(**BREACH)], settings, at_us=T0 + MINUTE)
+    [held] = evaluate_alerts([replace(unjudged, run_id="again")], settings, at_us=T0 + 2 * MINUTE)
+    assert (held.action, held.incident.status, held.notified) == (Action.UPDATED, IncidentStatus.OPEN, False)
+    assert [event["event_action"] for event in pagerduty(receiver)] == ["trigger"]
+
+
 def test_a_small_sample_dip_is_suspect_and_does_not_page(settings: Settings, receiver: Receiver) -> None:
     write_rule(settings, "oncall", oncall_rule(receiver))
     write_rule(settings, "early-warning", f"""
@@ -371,3 +386,12 @@ def test_send_test_names_the_known_rules_when_the_rule_is_unknown(settings: Sett
     write_rule(settings, "oncall", oncall_rule(receiver))
     with pytest.raises(AlertRuleError, match=r"no rule named 'on-call'; rules: oncall"):
         send_test("on-call", settings)
+
+
+def test_a_result_with_non_finite_numbers_is_recorded_as_strict_json(settings: Settings) -> None:
+    empty = replace(check_result(compared=0), agreement=float("nan"), agreement_net_of_explained=float("inf"),
+                    extra={"when": datetime(2026, 3, 1, tzinfo=UTC)})
+    assert record_results([empty], settings) == 1
+    [row] = stored(settings)[0]
+    assert (row["agreement"], row["agreement_net_of_explained"], row["extra"]) == (
+        None, None, {"when": "2026-03-01 00:00:00+00:00"})
