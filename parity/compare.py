@@ -21,10 +21,10 @@ neither equals null. A plain float64 column cannot hold null, so a NaN there is 
 dtype (`Float64`, `Int64`, Arrow, or `object` with None) to keep them apart. Non-numeric values agree when
 both are null or both are equal.
 
-The join works on one int64 code per cell, built from pandas' factorisation of each key column over both sides
-(keys are normalised as in `parity.sample` when the two sides' dtypes differ, so `5` online is `"5"` offline)
-and from `window_start` in integer microseconds UTC; every step is a numpy array operation, no Python loop
-per row.
+The join works on one int64 code per cell. Each key column is factorised on each side and the two small sets
+of distinct values are unified (keys are first normalised as in `parity.sample` when the two sides' dtypes
+differ, so `5` online is `"5"` offline); `window_start`, in integer microseconds UTC, is coded by its step on
+the slide grid. Every step is a numpy array operation, no Python loop per row.
 """
 
 from __future__ import annotations
@@ -53,9 +53,11 @@ _FINITE, _NULL, _NAN, _POS_INF, _NEG_INF = range(5)
 class Comparison:
     """The outcome of `compare`, one row per sampled cell.
 
-    `cells` has the key columns, `window_start` and `window_end` (int64 microseconds UTC; `window_end` is
-    `window_start` plus the spec's window size), `status` (categorical of `CellStatus` values) and, per value
-    column `v`, `v_online` and `v_offline` (null where that side has no row). `counts` holds every status,
+    `cells` has the key columns (categorical: each distinct key stored once; a null key is NaN), `window_start`
+    and `window_end` (int64 microseconds UTC; `window_end` is `window_start` plus the spec's window size),
+    `status` (categorical of `CellStatus` values) and, per value column `v`, `v_online` and `v_offline`
+    (nullable dtypes that keep null apart from NaN; null where that side has no row). Rows come in no promised
+    order. `counts` holds every status,
     zeros included. `compared` is the number of cells (every sampled cell, whichever side it came from),
     `matched` the number of matches, and `agreement = matched / compared`, or None when `compared == 0`:
     an empty sample shows nothing, neither full agreement nor none.

@@ -204,6 +204,13 @@ def test_integer_keys_online_join_string_keys_offline() -> None:
     assert compare(offline, online, spec).counts[CellStatus.MATCH] == 3
 
 
+def test_object_keys_mixing_numbers_and_strings_join_by_their_text() -> None:
+    spec = feature_spec()
+    offline = offline_frame([5, "6", None], [1.0, 2.0, 3.0])
+    online = as_online(offline_frame(["5", 6, None], [1.0, 2.0, 3.0]), spec)
+    assert compare(offline, online, spec).counts[CellStatus.MATCH] == 3
+
+
 def test_timestamp_units_and_integer_microseconds_are_the_same_window_start() -> None:
     spec = feature_spec()
     starts = [0, MINUTE, 2 * MINUTE]
