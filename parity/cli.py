@@ -216,11 +216,13 @@ def check(
             typer.echo(f"{spec.name}: report {md_path}", err=True)
     if output == "text":
         typer.echo(text_table(outcomes))
-    if alert:
-        from parity.alerts import evaluate_alerts
+    from parity.alerts import evaluate_alerts, record_results
 
+    if alert:
         for change in evaluate_alerts(outcomes, settings):
             typer.echo(str(change), err=output == "json")
+    else:
+        record_results(outcomes, settings)
     if any(isinstance(o, CheckFailure) or o.verdict is Verdict.INCONCLUSIVE for o in outcomes):
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_OK if all(o.passed for o in outcomes if isinstance(o, CheckResult)) else EXIT_BREACH)
