@@ -18,16 +18,6 @@ START = "2026-11-26T08:00:00Z"
 END = "2026-11-26T10:00:00Z"
 DURATION = "2h"
 RATE = int(os.environ.get("PARITY_DEMO_RATE", "600"))
-DEFECT_RULE = """\
-name: page_on_breach
-features: ["*"]
-condition: breach
-severity: critical
-channels:
-  - type: console
-  - type: jsonl
-    path: data/alerts.jsonl
-"""
 
 
 def run(*args: str, project: Path, ok: tuple[int, ...] = (0,)) -> int:
@@ -54,7 +44,7 @@ def defect_project(root: Path) -> Path:
     if broken == spec:
         raise SystemExit("demo: could not inject the defect into realtime_jobs/ride_requests.yaml")
     (project / "realtime_jobs" / "ride_requests.yaml").write_text(broken)
-    (project / "alerts" / "page_on_breach.yaml").write_text(DEFECT_RULE)
+    shutil.copy(root / "alerts" / "page_on_breach.yaml", project / "alerts")
     (project / "pyproject.toml").write_text(
         "[tool.parity]\n"
         f'event_log = "{root / "data" / "events"}"\n'
