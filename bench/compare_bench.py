@@ -20,6 +20,7 @@ Each timing is the median of `runs` runs; every tool must find the same number o
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -112,6 +113,7 @@ def time_size(size: int, runs: int) -> dict[str, float]:
     """Median seconds per tool on one pair of frames, and parity's ratio to DuckDB."""
     offline, online, expected = frames(size)
     connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
     connection.register("offline_frame", offline)
     connection.register("online_frame", online)
 
@@ -146,7 +148,8 @@ def time_size(size: int, runs: int) -> dict[str, float]:
 
 
 def _print(results: dict[str, dict[str, float]], runs: int) -> None:
-    print(f"compare, median of {runs} runs (seconds), {DIVERGENT:.1%} divergent cells")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"compare, median of {runs} runs (seconds), {DIVERGENT:.1%} divergent cells; load average now {load}")
     print(f"{'cells':>10} {'parity':>8} {'duckdb':>8} {'datacompy':>10} {'parity/duckdb':>14}")
     for size, t in results.items():
         print(
