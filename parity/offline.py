@@ -1,0 +1,306 @@
+"""The offline side: a feature's Spark SQL run over the event log, narrowed to the windows being checked.
+
+Events live in `<event_log>/<source>/date=YYYY-MM-DD/hour=HH/*.parquet`, partitioned by the UTC hour of
+`event_time`. A check over windows with `window_start` in [start, end) reads only the hour partitions
+covering `event_range(...)` (the grid-aligned, widened range that complete windows need), runs the
+query rewritten by `parity.query` on them, and collects just the result rows into pandas.
+
+One local Spark session serves the whole process (`spark_session`). Spark errors become `QueryError`
+with Spark's message on one line; a missing event log or a range without partitions is a `DataError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, SparkSession, functions
+from sqlglot import exp
+
+from parity import query
+from parity.errors import DataError, QueryError
+from parity.geo import register_spark
+from parity.settings import Settings
+from parity.spec import FeatureSpec, Window
+from parity.watermark import arrival_cutoff_us
+
+HOUR_US = 3600 * 1_000_000
+_MESSAGE_LIMIT = 300
+
+
+# --- the session ----------------------------------------------------------------------------------------
+
+
+def spark_session(settings: Settings) -> SparkSession:
+    """The process's Spark session: created on first use with `settings.spark_master`, reused after.
+
+    UTC session time zone (window bounds and timestamp literals agree with integer microseconds),
+    Arrow for pandas conversion, few shuffle partitions on a local master, no UI, logs at ERROR,
+    bound to the loopback address so that it needs no network, and `geohash()` registered.
+    """
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers (the geohash UDF) run this interpreter, whose packages parity needs.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = SparkSession.builder.master(settings.spark_master).appName("parity")
+        for key, value in _session_conf(settings.spark_master).items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+        # PySpark logs every SQL error it raises at ERROR; parity re-raises it as a QueryError instead.
+        for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    if not spark.catalog.functionExists("geohash"):
+        register_spark(spark)
+    return spark
+
+
+def _session_conf(master: str) -> dict[str, str]:
+    conf = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
+    if local:
+        threads = local.group(1)
+        cores = (os.cpu_count() or 2) if threads in (None, "*") else int(threads)
+        conf["spark.sql.shuffle.partitions"] = str(max(1, min(cores, 16)))
+        conf["spark.driver.memory"] = "2g"
+    return conf
+
+
+# --- which events -----------------------------------------------------------------------------------------
+
+
+def event_range(window: Window, start_us: int, end_us: int) -> tuple[int, int]:
+    """The events that complete windows with `window_start` in [start, end) need: [lo, hi).
+
+    Window starts lie on the slide grid (epoch aligned). The first such start >= start is `lo`; the
+    last one < end is `ceil(end) - slide`, and its window ends `size` later. An empty range (lo == hi)
+    means no window starts in [start, end).
+    """
+    slide, size = window.slide_us, window.size_us
+    first = -(-start_us // slide) * slide
+    last = -(-end_us // slide) * slide - slide
+    if last < first:
+        return first, first
+    return first, last + size
+
+
+def event_files(settings: Settings, source: str, start_us: int, end_us: int) -> list[Path]:
+    """The Parquet files of the hour partitions that cover event times [start, end), listed directly."""
+    root = settings.event_log / source
+    if not root.is_dir():
+        raise DataError(str(root), f"no event log for source {source!r}; expected date=YYYY-MM-DD/hour=HH/*.parquet")
+    files: list[Path] = []
+    hours_by_date: dict[str, dict[int, Path]] = {}
+    for hour in range(start_us // HOUR_US, -(-end_us // HOUR_US)):
+        moment = dt.datetime.fromtimestamp(hour * 3600, tz=dt.UTC)
+        date = moment.strftime("%Y-%m-%d")
+        if date not in hours_by_date:
+            hours_by_date[date] = _hour_dirs(root / f"date={date}")
+        directory = hours_by_date[date].get(moment.hour)
+        if directory is not None:
+            files.extend(sorted(directory.glob("*.parquet")))
+    if not files:
+        raise DataError(str(root), f"no event partitions cover {_iso(start_us)} .. {_iso(end_us)}")
+    return files
+
+
+def read_events(spark: SparkSession, settings: Settings, source: str, start_us: int, end_us: int) -> DataFrame:
+    """The events of the hour partitions covering [start, end), whole hours: the query rewrite narrows them."""
+    paths = [str(p) for p in event_files(settings, source, start_us, end_us)]
+    try:
+        return spark.read.parquet(*paths)
+    except (PySparkException, Py4JError) as exc:
+        raise DataError(str(settings.event_log / source), f"cannot read events: {_one_line(exc)}") from exc
+
+
+def _hour_dirs(date_dir: Path) -> dict[int, Path]:
+    if not date_dir.is_dir():
+        return {}
+    hours: dict[int, Path] = {}
+    for child in date_dir.iterdir():
+        name, _, value = child.name.partition("=")
+        if name == "hour" and value.isdigit() and child.is_dir():
+            hours[int(value)] = child
+    return hours
+
+
+# --- recomputing ------------------------------------------------------------------------------------------
+
+
+def offline_sql(
+    spec: FeatureSpec,
+    project: Path,
+    events: str,
+    start_us: int,
+    end_us: int,
+    cells: Sequence[query.Cell] = (),
+) -> str:
+    """The feature's query rewritten to windows starting in [start, end) over the table or view `events`."""
+    tree = _feature_query(spec, project)
+    lo, hi = event_range(spec.window, start_us, end_us)
+    narrowed = query.keep_windows(
+        query.restrict_events(tree, spec.source, events, lo, hi), start_us, end_us, _result_columns(spec)
+    )
+    return query.to_sql(query.keep_cells(narrowed, spec.keys, cells) if cells else narrowed)
+
+
+def recompute(
+    spec: FeatureSpec,
+    settings: Settings,
+    start_us: int,
+    end_us: int,
+    cells: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The feature's offline values for windows with `window_start` in [start, end), optionally only `cells`.
+
+    Columns: keys, window_start, window_end (datetime64[us, UTC]), values; sorted by keys and window.
+    """
+    wanted: list[query.Cell] = []
+    if cells is not None:
+        wanted = _cell_tuples(spec, cells)
+        if not wanted:
+            return _empty(spec)
+        starts = [int(c[-1]) for c in wanted]
+        start_us, end_us = max(start_us, min(starts)), min(end_us, max(starts) + 1)
+    lo, hi = event_range(spec.window, start_us, end_us)
+    if lo >= hi:
+        return _empty(spec)
+    spark = spark_session(settings)
+    view = f"parity_events_{spec.source}"
+    read_events(spark, settings, spec.source, lo, hi).createOrReplaceTempView(view)
+    return _collect(spark, spec, offline_sql(spec, settings.project, view, start_us, end_us, wanted))
+
+
+def recompute_restricted(spec: FeatureSpec, settings: Settings, cells: pd.DataFrame) -> pd.DataFrame:
+    """Each cell recomputed from only the events that arrived before its window's cutoff.
+
+    The cutoff is `arrival_cutoff_us(window_end, allowed_lateness)`, the rule the realtime replay
+    follows, so the result is what the stream could have seen. Cells are grouped by window; one
+    UNION ALL of per-window rewrites runs as one Spark query over the event range read once and
+    cached. A cell none of whose events arrived in time is absent from the result.
+    """
+    wanted = _cell_tuples(spec, cells)
+    if not wanted:
+        return _empty(spec)
+    by_window: dict[int, list[query.Cell]] = {}
+    for cell in wanted:
+        by_window.setdefault(int(cell[-1]), []).append(cell)
+    size = spec.window.size_us
+    lo, hi = min(by_window), max(by_window) + size
+    tree = _feature_query(spec, settings.project)
+    view = f"parity_arrived_{spec.source}"
+    columns = _result_columns(spec)
+    branches = []
+    for start, window_cells in sorted(by_window.items()):
+        cutoff = arrival_cutoff_us(start + size, spec.allowed_lateness_us)
+        arrived = query.restrict_events(tree, spec.source, view, start, start + size, cutoff)
+        branches.append(query.keep_cells(query.keep_windows(arrived, start, start + 1, columns), spec.keys, window_cells))
+    sql = query.to_sql(query.union_all(branches))
+    spark = spark_session(settings)
+    events = read_events(spark, settings, spec.source, lo, hi)
+    event_time = functions.col("event_time")
+    events = events.where(
+        (event_time >= functions.timestamp_micros(functions.lit(lo)))
+        & (event_time < functions.timestamp_micros(functions.lit(hi)))
+    )
+    with _cached(events, len(branches) > 1) as events:
+        events.createOrReplaceTempView(view)
+        return _collect(spark, spec, sql)
+
+
+# --- inside -----------------------------------------------------------------------------------------------
+
+
+def _feature_query(spec: FeatureSpec, project: Path) -> exp.Query:
+    tree = query.read_query(spec, project)
+    if spec.source.lower() not in query.source_tables(tree):
+        raise QueryError(spec.name, f"{spec.offline_query.name} does not read the source {spec.source!r}")
+    return tree
+
+
+def _result_columns(spec: FeatureSpec) -> list[str]:
+    return [*spec.keys, *query.WINDOW_COLUMNS, *spec.values]
+
+
+def _collect(spark: SparkSession, spec: FeatureSpec, sql: str) -> pd.DataFrame:
+    try:
+        frame: pd.DataFrame = spark.sql(sql).toPandas()
+    except (PySparkException, Py4JError) as exc:
+        raise QueryError(spec.name, _one_line(exc)) from exc
+    for column in query.WINDOW_COLUMNS:
+        frame[column] = _utc_micros(frame[column])
+    order = [*spec.keys, "window_start"]
+    return frame.sort_values(order, na_position="first", kind="stable", ignore_index=True)
+
+
+@contextmanager
+def _cached(frame: DataFrame, cache: bool) -> Iterator[DataFrame]:
+    if not cache:
+        yield frame
+        return
+    frame = frame.cache()
+    try:
+        yield frame
+    finally:
+        frame.unpersist()
+
+
+def _utc_micros(column: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(column)
+    stamps = stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
+    return stamps.astype("datetime64[us, UTC]")
+
+
+def _cell_tuples(spec: FeatureSpec, cells: pd.DataFrame) -> list[query.Cell]:
+    missing = [c for c in spec.cell_columns if c not in cells.columns]
+    if missing:
+        raise ValueError(f"cells of {spec.name} lack columns {missing}; give {list(spec.cell_columns)}")
+    starts = cells["window_start"]
+    if pd.api.types.is_datetime64_any_dtype(starts):
+        stamps = pd.to_datetime(starts)
+        if stamps.dt.tz is None:
+            stamps = stamps.dt.tz_localize("UTC")
+        micros = stamps.astype("datetime64[us, UTC]").astype("int64").tolist()
+    else:
+        micros = [int(s) for s in starts.tolist()]
+    keys = [cells[k].astype(object).where(cells[k].notna(), None).tolist() for k in spec.keys]
+    return list({(*values, start): None for *values, start in zip(*keys, micros, strict=True)})
+
+
+def _empty(spec: FeatureSpec) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in _result_columns(spec)})
+    for column in query.WINDOW_COLUMNS:
+        frame[column] = frame[column].astype("datetime64[us, UTC]")
+    return frame
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if "Traceback" in text and lines:
+        message = lines[-1]  # a Python worker's traceback: its last line is the exception
+    else:
+        message = lines[0] if lines else type(exc).__name__
+    message = re.sub(r"\s+", " ", message)
+    return message if len(message) <= _MESSAGE_LIMIT else message[: _MESSAGE_LIMIT - 3] + "..."
+
+
+def _iso(us: int) -> str:
+    return dt.datetime.fromtimestamp(us / 1_000_000, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
