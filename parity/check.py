@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from parity.errors import DataError
@@ -22,6 +23,11 @@ from parity.settings import Settings
 from parity.spec import US, FeatureSpec, format_duration
 
 ONLINE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index")
+# Nullable pandas dtypes keep a null value distinct from NaN (a plain float64 column cannot).
+_NULLABLE = {
+    pa.float64(): pd.Float64Dtype(), pa.float32(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype(),
+    pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
+}
 WORST_CELLS = 20
 
 
@@ -81,7 +87,7 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
         missing = [c for c in (*spec.keys, *spec.values, *ONLINE_COLUMNS) if c not in table.column_names]
         if missing:
             raise DataError(str(file), f"online log lacks column(s) {', '.join(missing)}")
-        tables.append(table.to_pandas())
+        tables.append(table.to_pandas(types_mapper=_NULLABLE.get))
     online = pd.concat(tables, ignore_index=True)
     for column in ("window_start", "window_end"):
         online[column] = pd.to_datetime(online[column], utc=True).astype("datetime64[us, UTC]")
@@ -168,6 +174,8 @@ def run_check(
 
 def _worst_cells(cells: pd.DataFrame, spec: FeatureSpec) -> tuple[CellDiff, ...]:
     """Divergent cells, unexplained first, then by the largest relative difference of the first value."""
+    from parity.sample import window_micros
+
     divergent = cells[cells["status"] != CellStatus.MATCH.value].copy()
     if divergent.empty:
         return ()
@@ -180,7 +188,7 @@ def _worst_cells(cells: pd.DataFrame, spec: FeatureSpec) -> tuple[CellDiff, ...]
     return tuple(
         CellDiff(
             keys={k: _plain(row[k]) for k in spec.keys},
-            window_start=iso(int(pd.Timestamp(row["window_start"]).value // 1000)),
+            window_start=iso(int(window_micros(pd.Series([row["window_start"]]))[0])),
             status=CellStatus(row["status"]),
             cause=Cause(row["cause"]),
             online={v: _plain(row[f"{v}_online"]) for v in spec.values},
