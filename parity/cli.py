@@ -42,6 +42,9 @@ def _root(
     _DEBUG["on"] = debug
     logging.basicConfig(level=logging.INFO if verbose or debug else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s %(message)s")
+    if not (verbose or debug):
+        # Beam warns at import about optional extras (openai, tensorflow, GCP clients) this tool never uses.
+        logging.getLogger().setLevel(logging.ERROR)
 
 
 def parse_time(text: str, option: str) -> int:
@@ -153,8 +156,8 @@ def stream(
         lo, hi = event_range(spec.window, start_us, end_us)
         events = read_events(settings.event_log, spec.source, lo, hi)
         result = run_stream(spec, settings, events)
-        typer.echo(f"{spec.name}: {result.events_in} events -> {result.rows_written} rows "
-                   f"in {result.elapsed_seconds:.1f}s ({result.output})")
+        typer.echo(f"{spec.name}: {result.events_in} events -> {result.rows} rows "
+                   f"in {result.elapsed_s:.1f}s ({result.path})")
 
 
 def _range(start: str, end: str) -> tuple[int, int]:
