@@ -21,12 +21,14 @@ the window, `pane_timing` and `pane_index`. The file is named after the hour-ali
 `event_time`, so replaying the same range again replaces it.
 """
 
+# mypy: disable-error-code="no-untyped-call"
+# (Apache Beam ships no type hints for most of its API.)
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import logging
 import pickle
+import re
 import shutil
 import sys
 import time
@@ -42,7 +44,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.coders import RowCoder
+from apache_beam.coders.typecoders import registry as coder_registry
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.pvalue import Row
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.transforms import trigger, window
 from apache_beam.utils.timestamp import Duration, Timestamp
@@ -76,13 +80,16 @@ def run_stream(
 ) -> StreamResult:
     """Replay `events` to the feature's job in streaming mode; write every emitted pane to Parquet.
 
-    Raises `JobError` when the job cannot be loaded or fails while running (never returns empty output
-    for a failed job), `ConfigError` for a runner that would download Prism, `DataError`-free otherwise.
+    Raises `JobError` when the events cannot be passed to Beam or the job cannot be loaded or fails while
+    running (a failed job never leaves output behind), and `ConfigError` for a runner that would download Prism.
     """
     started = time.perf_counter()
     _check_columns(spec, events)
     options = pipeline_options(settings)
-    event_type = event_row_type(events.schema)
+    try:
+        event_type = event_row_type(events.schema)
+    except ValueError as exc:
+        raise JobError(spec.name, str(exc)) from exc
     target = Path(out_dir) if out_dir is not None else settings.online_log / spec.name
     target.mkdir(parents=True, exist_ok=True)
     staging = target / f".staging-{uuid.uuid4().hex}"
@@ -152,17 +159,18 @@ def event_row_type(schema: pa.Schema) -> type[tuple[Any, ...]]:
     """A `typing.NamedTuple` named `Event` mirroring the Arrow schema, registered with Beam's RowCoder.
 
     Timestamps become int microseconds (UTC). Required columns are non-null; every other column is Optional.
+    Raises ValueError for a column type it cannot map (lists, structs, decimals).
     """
     fields: list[tuple[str, Any]] = []
     for field in schema:
         python_type = _python_type(field)
         fields.append((field.name, python_type if field.name in REQUIRED_COLUMNS else python_type | None))
     row_type = typing.NamedTuple("Event", fields)  # type: ignore[misc]
-    beam.coders.registry.register_coder(row_type, RowCoder)
-    return row_type  # type: ignore[no-any-return]
+    coder_registry.register_coder(row_type, RowCoder)
+    return row_type
 
 
-def replay(events: pa.Table, event_type: type[tuple[Any, ...]], spec: FeatureSpec) -> TestStream:
+def replay(events: pa.Table, event_type: type[tuple[Any, ...]], spec: FeatureSpec) -> beam.PTransform[Any, Any]:
     """A TestStream delivering `events` in `ingest_time` order, the watermark at each tick's start before its events.
 
     A watermark advance the windowing cannot tell apart from the previous one (same `watermark_epoch`) is
@@ -182,7 +190,8 @@ def replay(events: pa.Table, event_type: type[tuple[Any, ...]], spec: FeatureSpe
             stream.advance_watermark_to(Timestamp(micros=watermark))
         stream.add_elements(batch)
     stream.advance_watermark_to_infinity()
-    return stream.with_output_types(event_type)
+    typed: beam.PTransform[Any, Any] = stream.with_output_types(event_type)
+    return typed
 
 
 def replay_batches(
@@ -192,14 +201,14 @@ def replay_batches(
     spec: FeatureSpec,
     *,
     every_tick: bool = False,
-) -> Iterator[tuple[int | None, list[window.TimestampedValue]]]:
+) -> Iterator[tuple[int | None, list[window.TimestampedValue[Any]]]]:
     """(watermark to advance to first, or None; elements stamped with their event time), in arrival order.
 
     `every_tick` gives the reference replay, one advance and one batch per tick, that the batching is
     tested against.
     """
     slide, lateness = spec.window.slide_us, spec.allowed_lateness_us
-    batch: list[window.TimestampedValue] = []
+    batch: list[window.TimestampedValue[Any]] = []
     advance: int | None = None
     current_tick: int | None = None
     current_epoch: tuple[int, int, int] | None = None
@@ -231,7 +240,7 @@ def watermark_epoch(watermark_us: int, slide_us: int, lateness_us: int) -> tuple
     )
 
 
-def load_job(spec: FeatureSpec, project: Path) -> beam.PTransform:
+def load_job(spec: FeatureSpec, project: Path) -> beam.PTransform[Any, Any]:
     """The feature's Beam transform: its Beam YAML chain, or the PTransform class its `transform_ref` names."""
     if spec.transform_yaml is not None:
         from apache_beam.yaml.yaml_transform import YamlTransform
@@ -265,7 +274,7 @@ def load_job(spec: FeatureSpec, project: Path) -> beam.PTransform:
         raise JobError(spec.name, f"transform_ref {spec.transform_ref}: {class_name}() failed: {_one_line(exc)}") from exc
 
 
-class _AttachPane(beam.DoFn):  # type: ignore[misc]
+class _AttachPane(beam.DoFn):
     """Flatten a job output to (keys..., values...) and add its window, pane and emission time."""
 
     def __init__(self, feature: str, keys: Sequence[str], values: Sequence[str]) -> None:
@@ -276,7 +285,7 @@ class _AttachPane(beam.DoFn):  # type: ignore[misc]
     def process(
         self,
         element: Any,
-        win: window.BoundedWindow = beam.DoFn.WindowParam,
+        win: Any = beam.DoFn.WindowParam,
         pane: Any = beam.DoFn.PaneInfoParam,
     ) -> Iterator[tuple[Any, ...]]:
         if not isinstance(win, window.IntervalWindow):
@@ -318,7 +327,7 @@ def _columns(element: Any, keys: tuple[str, ...], values: tuple[str, ...], featu
 
 
 def _named(element: Any) -> bool:
-    return isinstance(element, (beam.Row, dict)) or hasattr(element, "_fields")
+    return isinstance(element, (Row, dict)) or hasattr(element, "_fields")
 
 
 def _field(element: Any, name: str, feature: str) -> Any:
@@ -327,11 +336,11 @@ def _field(element: Any, name: str, feature: str) -> Any:
             raise JobError(feature, f"output has no column {name!r}; it has {sorted(element)}")
         return element[name]
     if not hasattr(element, name):
-        raise JobError(feature, f"output has no column {name!r}; it has {sorted(vars(element) if isinstance(element, beam.Row) else element._fields)}")
+        raise JobError(feature, f"output has no column {name!r}; it has {sorted(vars(element) if isinstance(element, Row) else element._fields)}")
     return getattr(element, name)
 
 
-class _Spool(beam.DoFn):  # type: ignore[misc]
+class _Spool(beam.DoFn):
     """Collect panes into pickled files under a staging folder, one per bundle; the driver merges them."""
 
     def __init__(self, folder: str) -> None:
@@ -356,7 +365,7 @@ def _read_spool(staging: Path, spec: FeatureSpec) -> pa.Table:
     for part in sorted(staging.glob("*.pickle")):
         rows.extend(pickle.loads(part.read_bytes()))
     names = [*spec.keys, *spec.values, *PANE_COLUMNS]
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     arrays: list[pa.Array] = []
     for name, column in zip(names, columns, strict=True):
         if name in ("window_start", "window_end", "emitted_at"):
@@ -400,7 +409,7 @@ def _python_type(field: pa.Field) -> type:
         return str
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         return bytes
-    raise JobError("replay", f"events column {field.name!r} has type {kind}, which parity cannot pass to Beam")
+    raise ValueError(f"events column {field.name!r} has type {kind}, which parity cannot pass to Beam")
 
 
 def _rows(table: pa.Table, event_type: type[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -431,21 +440,18 @@ def _file_name(events: pa.Table) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The meaningful one-line gist of a Beam failure."""
+    """The gist of a Beam failure on one line: the user's error and the step it happened in."""
     text = str(exc).strip() or type(exc).__name__
     if "exceptions must derive from BaseException" in text:
-        return "the Beam runner stalled (TypeError: exceptions must derive from BaseException); treat as a failed run"
+        return "the Beam runner stalled (TypeError: exceptions must derive from BaseException); treat the run as failed"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # Beam appends "[while running 'Job/...']" to the user's error; keep the error and where it happened.
+    # The DirectRunner re-raises a worker's error as its traceback text; its last line is the error itself.
     gist = lines[-1] if lines else text
-    for line in lines:
-        if "Error" in line or "Exception" in line:
-            gist = line
-    where = text[text.rfind("[while running") :].strip() if "[while running" in text else ""
-    gist = gist if gist.startswith(type(exc).__name__) or ":" in gist else f"{type(exc).__name__}: {gist}"
-    if where and where not in gist:
-        gist = f"{gist} {where}"
-    return gist[:400]
+    if not re.match(r"^[\w.]+(Error|Exception|Exit)\b", gist):
+        gist = f"{type(exc).__name__}: {gist}"
+    # A JobError raised inside the pipeline (by parity's own steps) comes back wrapped: keep its message only.
+    gist = re.sub(r"^(RuntimeError: )?(parity\.errors\.)?JobError: realtime job of \w+: ", "", gist)
+    return gist[:500]
 
 
 def _pickle_by_value(module: Any) -> None:
