@@ -17,8 +17,8 @@ What comes out: one Parquet file under `<online_log>/<feature>/` with the key an
 `window_start`, `window_end`, `emitted_at` (timestamp[us, UTC]), `pane_timing` (EARLY/ON_TIME/LATE) and
 `pane_index` (int64), one row per emitted pane. `emitted_at` is the wall-clock time at which the runner
 emitted the pane (processing time, as production records it); the replayed timeline itself is told by
-the window, `pane_timing` and `pane_index`. The file is named after the hour-aligned span of the events'
-`event_time`, so replaying the same range again replaces it.
+the window, `pane_timing` and `pane_index`. The file is named after the first and last `event_time` of
+the events, so replaying the same range again replaces it instead of adding duplicate panes.
 """
 
 # mypy: disable-error-code="no-untyped-call"
@@ -61,7 +61,6 @@ REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
 PANE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index", "emitted_at")
 # Runners that would fetch the Prism binary from the network before running (none is reachable here).
 _DOWNLOADING_RUNNERS = {"DirectRunner", "SwitchingDirectRunner", "PrismRunner"}
-_HOUR_US = 3600 * 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,17 +425,16 @@ def _rows(table: pa.Table, event_type: type[tuple[Any, ...]]) -> list[tuple[Any,
 
 
 def _file_name(events: pa.Table) -> str:
-    """`<first hour>--<last hour + 1>.parquet` of the events' event_time (UTC), so a rerun replaces its file."""
+    """`<first event_time>--<last event_time>.parquet` (UTC, to the microsecond): a rerun over the same
+    events replaces its file, while streams over other ranges keep theirs."""
     if events.num_rows == 0:
         return "empty.parquet"
     bounds = pc.min_max(pc.cast(events.column("event_time"), pa.int64())).as_py()
-    start = bounds["min"] - bounds["min"] % _HOUR_US
-    end = bounds["max"] - bounds["max"] % _HOUR_US + _HOUR_US
 
     def label(us: int) -> str:
-        return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC).strftime("%Y%m%dT%H")
+        return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).strftime("%Y%m%dT%H%M%S%fZ")
 
-    return f"{label(start)}--{label(end)}.parquet"
+    return f"{label(bounds['min'])}--{label(bounds['max'])}.parquet"
 
 
 def _one_line(exc: BaseException) -> str:
