@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +33,14 @@ _NULLABLE = {
     pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
 }
 WORST_CELLS = 20
+log = logging.getLogger("parity.check")
+
+
+@contextmanager
+def _stage(name: str, feature: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    log.info("stage_done stage=%s feature=%s seconds=%.2f", name, feature, time.perf_counter() - started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +131,22 @@ def run_check(
     span = settle(spec, settings, start_us, end_us)
     run_id = new_run_id(spec.name, span.start_us, span.end_us)
     event_start, event_end = event_range(spec.window, span.start_us, span.end_us)
-    events = read_events(settings.event_log, spec.source, event_start, event_end)
-    if events.num_rows == 0:
-        raise DataError(str(settings.event_log / spec.source), f"no events between {iso(event_start)} and {iso(event_end)}")
-    online = read_online(spec, settings, span.start_us, span.end_us)
-    quality = validate_inputs(spec, settings, events, online, span.start_us, span.end_us, event_start, event_end)
-    offline = recompute(spec, settings, span.start_us, span.end_us)
-
-    offline = offline[in_sample(spec.name, offline, list(spec.keys), rate)]
-    online = online[in_sample(spec.name, online, list(spec.keys), rate)]
-    comparison = compare(offline, online, spec)
-    cells = attribute(comparison.cells, online, spec, settings)
+    with _stage("read_inputs", spec.name):
+        events = read_events(settings.event_log, spec.source, event_start, event_end)
+        if events.num_rows == 0:
+            raise DataError(str(settings.event_log / spec.source),
+                            f"no events between {iso(event_start)} and {iso(event_end)}")
+        online = read_online(spec, settings, span.start_us, span.end_us)
+    with _stage("validate_inputs", spec.name):
+        quality = validate_inputs(spec, settings, events, online, span.start_us, span.end_us, event_start, event_end)
+    with _stage("recompute", spec.name):
+        offline = recompute(spec, settings, span.start_us, span.end_us)
+    with _stage("compare", spec.name):
+        offline = offline[in_sample(spec.name, offline, list(spec.keys), rate)]
+        online = online[in_sample(spec.name, online, list(spec.keys), rate)]
+        comparison = compare(offline, online, spec)
+    with _stage("attribute", spec.name):
+        cells = attribute(comparison.cells, online, spec, settings)
 
     causes = {cause.value: int((cells[CAUSE_COLUMN] == cause.value).sum()) for cause in Cause}
     compared = comparison.compared
