@@ -192,27 +192,36 @@ def recompute_restricted(spec: FeatureSpec, settings: Settings, cells: pd.DataFr
     """Each cell recomputed from only the events that arrived before its window's cutoff.
 
     The cutoff is `arrival_cutoff_us(window_end, allowed_lateness)`, the rule the realtime replay
-    follows, so the result is what the stream could have seen. Cells are grouped by window; one
-    UNION ALL of per-window rewrites runs as one Spark query over the event range read once and
-    cached. A cell none of whose events arrived in time is absent from the result.
+    follows, so the result is what the stream could have seen. A cell none of whose events arrived
+    in time is absent from the result.
+
+    The cutoff differs per window, yet this is one Spark query whatever the number of windows:
+    windows whose starts are equal modulo `size` do not overlap, so within such a phase each event
+    belongs to one window and gets that window's cutoff (`query.arrival_cutoffs`, a CASE over the
+    windows). A tumbling window has one phase; a 5m window sliding by 1m has five, joined by
+    UNION ALL over the event range read once and cached.
     """
     wanted = _cell_tuples(spec, cells)
     if not wanted:
         return _empty(spec)
-    by_window: dict[int, list[query.Cell]] = {}
+    size, slide = spec.window.size_us, spec.window.slide_us
+    phases: dict[int, dict[int, list[query.Cell]]] = {}
     for cell in wanted:
-        by_window.setdefault(int(cell[-1]), []).append(cell)
-    size = spec.window.size_us
-    lo, hi = min(by_window), max(by_window) + size
+        start = int(cell[-1])
+        phases.setdefault(start // slide % (size // slide), {}).setdefault(start, []).append(cell)
     tree = _feature_query(spec, settings.project)
     view = f"parity_arrived_{spec.source}"
     columns = _result_columns(spec)
     branches = []
-    for start, window_cells in sorted(by_window.items()):
-        cutoff = arrival_cutoff_us(start + size, spec.allowed_lateness_us)
-        arrived = query.restrict_events(tree, spec.source, view, start, start + size, cutoff)
-        branches.append(query.keep_cells(query.keep_windows(arrived, start, start + 1, columns), spec.keys, window_cells))
+    for windows in phases.values():
+        first, last = min(windows), max(windows)
+        tiles = [(s, s + size, arrival_cutoff_us(s + size, spec.allowed_lateness_us)) for s in sorted(windows)]
+        arrived = query.restrict_events(tree, spec.source, view, first, last + size, query.arrival_cutoffs(tiles))
+        in_phase = [cell for window_cells in windows.values() for cell in window_cells]
+        branches.append(query.keep_cells(query.keep_windows(arrived, first, last + 1, columns), spec.keys, in_phase))
     sql = query.to_sql(query.union_all(branches))
+    lo = min(min(windows) for windows in phases.values())
+    hi = max(max(windows) for windows in phases.values()) + size
     spark = spark_session(settings)
     events = read_events(spark, settings, spec.source, lo, hi)
     event_time = functions.col("event_time")

@@ -135,10 +135,11 @@ def restrict_events(
     events: str,
     start_us: int,
     end_us: int,
-    ingest_before_us: int | None = None,
+    ingest_before: int | exp.Expr | None = None,
 ) -> exp.Query:
     """Replace every reference to the table `source` with a subquery over the table (or view) `events`
-    keeping `start <= event_time < end` and, when given, `ingest_time < ingest_before`.
+    keeping `start <= event_time < end` and, when given, `ingest_time < ingest_before` (microseconds,
+    or an expression such as `arrival_cutoffs(...)`).
 
     The subquery keeps the reference's name (or alias), so `source.col` and `alias.col` still resolve.
     """
@@ -147,8 +148,9 @@ def restrict_events(
         exp.GTE(this=exp.column("event_time"), expression=timestamp(start_us)),
         exp.LT(this=exp.column("event_time"), expression=timestamp(end_us)),
     ]
-    if ingest_before_us is not None:
-        conditions.append(exp.LT(this=exp.column("ingest_time"), expression=timestamp(ingest_before_us)))
+    if ingest_before is not None:
+        cutoff = timestamp(ingest_before) if isinstance(ingest_before, int) else ingest_before
+        conditions.append(exp.LT(this=exp.column("ingest_time"), expression=cutoff))
     found = [t for t in _real_tables(rewritten) if t.name.lower() == source.lower()]
     if not found:
         raise ValueError(f"the query does not read the source {source!r}")
@@ -156,6 +158,22 @@ def restrict_events(
         narrowed = exp.select("*").from_(exp.to_table(events)).where(exp.and_(*conditions))
         table.replace(narrowed.subquery(exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
     return rewritten
+
+
+def arrival_cutoffs(tiles: Sequence[tuple[int, int, int]]) -> exp.Expr:
+    """`CASE WHEN start <= event_time < end THEN TIMESTAMP_MICROS(cutoff) ... END` over disjoint tiles.
+
+    Each tile is (start_us, end_us, cutoff_us). An event outside every tile gets NULL, so a
+    comparison with it keeps no such event.
+    """
+    case = exp.Case()
+    for start, end, cutoff in tiles:
+        inside = exp.and_(
+            exp.GTE(this=exp.column("event_time"), expression=timestamp(start)),
+            exp.LT(this=exp.column("event_time"), expression=timestamp(end)),
+        )
+        case = case.when(inside, timestamp(cutoff), copy=False)
+    return case
 
 
 def keep_windows(

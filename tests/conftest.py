@@ -11,8 +11,11 @@ SF = geohash6 `9q8yyk` / geohash5 `9q8yy`, NYC = `dr5reg` / `dr5re`). Difference
   arrives at 10:10:00, so its cell (dr5reg, 10:02) has no on-time event at all.
 - no supply: NYC has a request at 10:05:30 and only an unavailable driver ping, so demand_supply
   (dr5re, 10:05) has drivers = 0 and ratio NULL.
-- sliding edge: demand_supply windows 10:05 and 10:06 need events up to 10:11 (requests at 10:06:30
-  and 10:09:30, available pings of d1 at 10:08 and d2 at 10:10:30); an event at 10:11:00 is in neither.
+- sliding edge: demand_supply windows 10:05 and 10:06 need events up to 10:11 (requests at 10:06:30,
+  10:09:00 and 10:09:30, available pings of d1 at 10:08, d4 at 10:08:10 and d2 at 10:10:30); events at
+  10:11:00 are in neither.
+- late for one sliding window only: request `late3` (SF, 10:09:00) arrives at 10:10:30; with lateness
+  0 (cutoff window_end + 1 s) it is late for the window 10:05-10:10 but on time for 10:06-10:11.
 - unavailable and anonymous pings: d3 is unavailable at 10:07 (no available_drivers row for that
   minute, not a zero), a ping without driver_id at 10:08:20 is ignored, d1 pings twice at 10:08.
 """
@@ -130,6 +133,7 @@ def ride_events_rows() -> list[dict[str, Any]]:
         event("p4", at(8, 20), "driver_ping", driver_id=None, available=True),
         event("p5", at(8, 30), "driver_ping", driver_id="d1", available=True),
         event("r9", at(9, 30), "ride_requested", rider_id="u12"),
+        event("late3", at(9), "ride_requested", rider_id="u14", ingest_time=at(10, 30)),
         event("p6", at(10, 30), "driver_ping", driver_id="d2", available=True),
         event("r10", at(11), "ride_requested", rider_id="u13"),
         event("p7", at(11), "driver_ping", driver_id="d5", available=True),

@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from parity.errors import SpecError
 from parity.query import (
+    arrival_cutoffs,
     keep_cells,
     keep_windows,
     output_columns,
@@ -88,7 +89,7 @@ def test_restrict_events_replaces_the_source_inside_a_cte() -> None:
 
 def test_restrict_events_adds_the_arrival_cutoff() -> None:
     tree = parse_query("SELECT city FROM ride_events AS e WHERE e.city = 'x'", "q.sql")
-    rewritten = restrict_events(tree, "ride_events", "v", 0, 10, ingest_before_us=7)
+    rewritten = restrict_events(tree, "ride_events", "v", 0, 10, ingest_before=7)
     (subquery,) = [s for s in rewritten.find_all(exp.Subquery)]
     assert subquery.alias == "e", "the reference keeps its alias so e.city still resolves"
     assert "ingest_time < TIMESTAMP_MICROS(7)" in subquery.sql("spark")
@@ -105,6 +106,15 @@ def test_restrict_events_leaves_a_cte_that_shadows_the_source() -> None:
 def test_restrict_events_refuses_a_query_not_reading_the_source() -> None:
     with pytest.raises(ValueError, match="ride_events"):
         restrict_events(parse_query("SELECT 1 AS x FROM other", "q.sql"), "ride_events", "v", 0, 10)
+
+
+def test_arrival_cutoffs_give_each_tile_its_cutoff() -> None:
+    tree = parse_query("SELECT city FROM ride_events", "q.sql")
+    cutoffs = arrival_cutoffs([(0, 60, 70), (60, 120, 130)])
+    rewritten = restrict_events(tree, "ride_events", "v", 0, 120, ingest_before=cutoffs)
+    assert "ingest_time < CASE WHEN event_time >= TIMESTAMP_MICROS(0) AND event_time < TIMESTAMP_MICROS(60) " \
+        "THEN TIMESTAMP_MICROS(70) WHEN event_time >= TIMESTAMP_MICROS(60) AND event_time < TIMESTAMP_MICROS(120) " \
+        "THEN TIMESTAMP_MICROS(130) END" in to_sql(rewritten)
 
 
 def test_keep_windows_filters_window_start_and_projects() -> None:

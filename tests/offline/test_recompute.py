@@ -85,9 +85,8 @@ def test_demand_supply_sliding_windows_at_the_range_edge_see_all_their_events(
     spec = load_feature("demand_supply", REPO)
     values = rows(recompute(spec, ride_events_settings, at(5), at(7)), "requests", "drivers", "ratio")
     # 10:06-10:11 needs events until 10:11 although the check range ends at 10:07.
-    assert values[("9q8yy", 6)][:2] == (2, 3)
-    assert values[("9q8yy", 6)][2] == pytest.approx(2 / 3, rel=1e-12)
-    assert values[("9q8yy", 5)] == (2, 2, 1.0)
+    assert values[("9q8yy", 6)] == (3, 3, 1.0)
+    assert values[("9q8yy", 5)] == (3, 2, 1.5)
     assert set(values) == {("9q8yy", 5), ("9q8yy", 6), ("dr5re", 5)}, "only windows starting in [10:05, 10:07)"
 
 
@@ -133,16 +132,13 @@ def test_restricted_recompute_leaves_out_a_cell_whose_events_all_arrived_late(
 
 
 def test_restricted_recompute_of_sliding_windows_uses_each_windows_cutoff(
-    spark: SparkSession, ride_events_settings: Settings, tmp_path: Path
+    spark: SparkSession, ride_events_settings: Settings
 ) -> None:
-    spec = load_feature("demand_supply", REPO)
-    late = dataclasses.replace(spec, allowed_lateness_us=0)
-    cells = pd.DataFrame({"geohash5": ["9q8yy", "9q8yy"], "window_start": [at(5), at(6)]})
-    # Lateness 0: cutoff is window_end + 1 s; every event arrives 2 s after it happened, so an event in the
-    # last second of... none here; those at 10:10:30 (d2) arrive at 10:10:32, after 10:05's cutoff 10:10:01
-    # but it is not in that window anyway, and before 10:06's cutoff 10:11:01.
-    values = rows(recompute_restricted(late, ride_events_settings, cells), "requests", "drivers")
-    assert values == {("9q8yy", 5): (2, 2), ("9q8yy", 6): (2, 3)}
+    spec = dataclasses.replace(load_feature("demand_supply", REPO), allowed_lateness_us=0)
+    cells = pd.DataFrame({"geohash5": ["9q8yy", "9q8yy", "dr5re"], "window_start": [at(5), at(6), at(5)]})
+    # late3 (10:09:00, arrived 10:10:30) missed 10:05-10:10's cutoff 10:10:01 but made 10:06-10:11's 10:11:01.
+    values = rows(recompute_restricted(spec, ride_events_settings, cells), "requests", "drivers")
+    assert values == {("9q8yy", 5): (2, 2), ("9q8yy", 6): (3, 3), ("dr5re", 5): (1, 0)}
 
 
 def test_a_spark_error_is_a_one_line_query_error(
