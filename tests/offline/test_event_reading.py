@@ -49,7 +49,9 @@ def test_event_range_is_empty_when_no_window_starts_in_the_range() -> None:
     start=st.integers(-10_000, 10_000),
     length=st.integers(0, 3_000),
 )
-def test_event_range_is_exactly_the_span_of_the_windows_in_range(slides: int, factor: int, start: int, length: int) -> None:
+def test_event_range_is_exactly_the_span_of_the_windows_in_range(
+    slides: int, factor: int, start: int, length: int
+) -> None:
     slide = slides * 7
     window = Window(size_us=slide * factor, slide_us=slide)
     end = start + length
@@ -62,8 +64,11 @@ def test_event_range_is_exactly_the_span_of_the_windows_in_range(slides: int, fa
 
 
 @pytest.fixture(scope="module")
-def day_log(tmp_path_factory: pytest.TempPathFactory, event_log_writer: Callable[..., None],
-            ride_event: Callable[..., dict[str, Any]]) -> Path:
+def day_log(
+    tmp_path_factory: pytest.TempPathFactory,
+    event_log_writer: Callable[..., None],
+    ride_event: Callable[..., dict[str, Any]],
+) -> Path:
     """24 hours of ride requests, 6 per hour (one every 10 minutes), 2 files per hour."""
     root = tmp_path_factory.mktemp("day_log")
     rows = [
@@ -104,7 +109,9 @@ def test_one_hour_recompute_over_a_day_counts_that_hour(
     assert frame["window_start"].dt.hour.unique().tolist() == [5]
 
 
-def test_missing_event_log_is_a_data_error_naming_the_path(tmp_path: Path, settings_over: Callable[[Path], Settings]) -> None:
+def test_missing_event_log_is_a_data_error_naming_the_path(
+    tmp_path: Path, settings_over: Callable[[Path], Settings]
+) -> None:
     with pytest.raises(DataError) as caught:
         event_files(settings_over(tmp_path), "ride_events", 0, HOUR)
     assert caught.value.path == str(tmp_path / "ride_events")

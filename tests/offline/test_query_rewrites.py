@@ -53,7 +53,12 @@ def test_parse_query_rejects_non_select() -> None:
 
 
 def test_output_columns_are_the_outer_aliases() -> None:
-    assert output_columns(parse_query(AVG_ETA, "q.sql")) == ["geohash6", "window_start", "window_end", "avg_eta_seconds"]
+    assert output_columns(parse_query(AVG_ETA, "q.sql")) == [
+        "geohash6",
+        "window_start",
+        "window_end",
+        "avg_eta_seconds",
+    ]
 
 
 def test_output_columns_follow_star_through_ctes_and_subqueries() -> None:
@@ -112,9 +117,11 @@ def test_arrival_cutoffs_give_each_tile_its_cutoff() -> None:
     tree = parse_query("SELECT city FROM ride_events", "q.sql")
     cutoffs = arrival_cutoffs([(0, 60, 70), (60, 120, 130)])
     rewritten = restrict_events(tree, "ride_events", "v", 0, 120, ingest_before=cutoffs)
-    assert "ingest_time < CASE WHEN event_time >= TIMESTAMP_MICROS(0) AND event_time < TIMESTAMP_MICROS(60) " \
-        "THEN TIMESTAMP_MICROS(70) WHEN event_time >= TIMESTAMP_MICROS(60) AND event_time < TIMESTAMP_MICROS(120) " \
+    assert (
+        "ingest_time < CASE WHEN event_time >= TIMESTAMP_MICROS(0) AND event_time < TIMESTAMP_MICROS(60) "
+        "THEN TIMESTAMP_MICROS(70) WHEN event_time >= TIMESTAMP_MICROS(60) AND event_time < TIMESTAMP_MICROS(120) "
         "THEN TIMESTAMP_MICROS(130) END" in to_sql(rewritten)
+    )
 
 
 def test_keep_windows_filters_window_start_and_projects() -> None:
@@ -140,7 +147,9 @@ def test_keep_cells_with_no_cells_keeps_nothing() -> None:
     assert kept.args["where"].this == exp.false()
 
 
-@pytest.mark.parametrize("key", ["it's", "back\\slash", "x' OR '1'='1", "a -- comment", "\\'; DROP TABLE t; --", "end\\"])
+@pytest.mark.parametrize(
+    "key", ["it's", "back\\slash", "x' OR '1'='1", "a -- comment", "\\'; DROP TABLE t; --", "end\\"]
+)
 def test_keep_cells_literals_parse_back_to_the_same_key(key: str) -> None:
     sql = to_sql(keep_cells(parse_query(AVG_ETA, "q.sql"), ["geohash6"], [(key, 0)]))
     reparsed = sqlglot.parse_one(sql, read="spark")
