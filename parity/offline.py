@@ -60,6 +60,8 @@ def spark_session(settings: Settings) -> SparkSession:
         # PySpark logs every SQL error it raises at ERROR; parity re-raises it as a QueryError instead.
         for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    else:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")  # a session made elsewhere may not be on UTC
     if not spark.catalog.functionExists("geohash"):
         register_spark(spark)
     return spark
@@ -77,7 +79,7 @@ def _session_conf(master: str) -> dict[str, str]:
     local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
     if local:
         threads = local.group(1)
-        cores = (os.cpu_count() or 2) if threads in (None, "*") else int(threads)
+        cores = 1 if threads is None else (os.cpu_count() or 2) if threads == "*" else int(threads)
         conf["spark.sql.shuffle.partitions"] = str(max(1, min(cores, 16)))
         conf["spark.driver.memory"] = "2g"
     return conf

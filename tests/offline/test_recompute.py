@@ -71,19 +71,21 @@ def test_avg_eta_averages_a_duplicate_delivery_once(spark: SparkSession, ride_ev
     assert values[("dr5reg", 0)][0] == pytest.approx(50.0)
 
 
-def test_demand_supply_ratio_is_null_without_available_drivers(
-    spark: SparkSession, ride_events_settings: Settings
-) -> None:
-    spec = load_feature("demand_supply", REPO)
-    values = rows(recompute(spec, ride_events_settings, at(5), at(7)), "requests", "drivers", "ratio")
+@pytest.fixture(scope="module")
+def demand_supply_10_05_to_10_07(spark: SparkSession, ride_events_settings: Settings) -> pd.DataFrame:
+    """demand_supply recomputed for windows starting in [10:05, 10:07)."""
+    return recompute(load_feature("demand_supply", REPO), ride_events_settings, at(5), at(7))
+
+
+def test_demand_supply_ratio_is_null_without_available_drivers(demand_supply_10_05_to_10_07: pd.DataFrame) -> None:
+    values = rows(demand_supply_10_05_to_10_07, "requests", "drivers", "ratio")
     assert values[("dr5re", 5)] == (1, 0, None)
 
 
 def test_demand_supply_sliding_windows_at_the_range_edge_see_all_their_events(
-    spark: SparkSession, ride_events_settings: Settings
+    demand_supply_10_05_to_10_07: pd.DataFrame,
 ) -> None:
-    spec = load_feature("demand_supply", REPO)
-    values = rows(recompute(spec, ride_events_settings, at(5), at(7)), "requests", "drivers", "ratio")
+    values = rows(demand_supply_10_05_to_10_07, "requests", "drivers", "ratio")
     # 10:06-10:11 needs events until 10:11 although the check range ends at 10:07.
     assert values[("9q8yy", 6)] == (3, 3, 1.0)
     assert values[("9q8yy", 5)] == (3, 2, 1.5)
