@@ -25,6 +25,7 @@ the events, so replaying the same range again replaces it instead of adding dupl
 # (Apache Beam ships no type hints for most of its API.)
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import importlib.util
 import pickle
@@ -35,7 +36,7 @@ import time
 import typing
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,14 @@ from apache_beam.utils.windowed_value import PaneInfoTiming
 from parity.errors import ConfigError, JobError
 from parity.settings import Settings
 from parity.spec import FeatureSpec
-from parity.watermark import TICK_US
+from parity.watermark import TICK_US, arrival_tick
 
 REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
 PANE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index", "emitted_at")
 # Runners that would fetch the Prism binary from the network before running (none is reachable here).
 _DOWNLOADING_RUNNERS = {"DirectRunner", "SwitchingDirectRunner", "PrismRunner"}
+# Events per pipeline (see `replay_segments`): measured ~1000 events/s at 5-20k per pipeline, falling with more.
+SEGMENT_EVENTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +78,16 @@ class StreamResult:
 
 
 def run_stream(
-    spec: FeatureSpec, settings: Settings, events: pa.Table, *, out_dir: Path | None = None
+    spec: FeatureSpec,
+    settings: Settings,
+    events: pa.Table,
+    *,
+    out_dir: Path | None = None,
+    segment_events: int = SEGMENT_EVENTS,
 ) -> StreamResult:
     """Replay `events` to the feature's job in streaming mode; write every emitted pane to Parquet.
 
+    The replay runs as one pipeline per segment of about `segment_events` events (see `replay_segments`).
     Raises `JobError` when the events cannot be passed to Beam or the job cannot be loaded or fails while
     running (a failed job never leaves output behind), and `ConfigError` for a runner that would download Prism.
     """
@@ -95,15 +104,22 @@ def run_stream(
     staging.mkdir()
     try:
         job = load_job(spec, settings.project)
-        try:
-            with beam.Pipeline(options=options) as pipeline:
-                rows = pipeline | "Replay" >> replay(events, event_type, spec) | "Window" >> window_into(spec)
-                panes = rows | "Job" >> job | "Panes" >> beam.ParDo(_AttachPane(spec.name, spec.keys, spec.values))
-                panes | "Spool" >> beam.ParDo(_Spool(str(staging)))
-        except JobError:
-            raise
-        except Exception as exc:
-            raise JobError(spec.name, _one_line(exc)) from exc
+        ordered = events.sort_by([("ingest_time", "ascending"), ("event_time", "ascending"), ("event_id", "ascending")])
+        event_us = pc.cast(ordered.column("event_time"), pa.int64()).to_pylist()
+        ingest_us = pc.cast(ordered.column("ingest_time"), pa.int64()).to_pylist()
+        batches = replay_batches(_rows(ordered, event_type), event_us, ingest_us, spec)
+        for segment in replay_segments(list(batches), spec, segment_events):
+            try:
+                pipeline = beam.Pipeline(options=options)
+                rows = pipeline | "Replay" >> replay(segment, event_type) | "Window" >> window_into(spec)
+                rows | "Job" >> job | "Panes" >> beam.ParDo(_SpoolPanes(spec, segment, str(staging)))
+                # Without the test round trip through the runner API protos that `with Pipeline` makes:
+                # the same pipeline runs, without encoding and decoding every replayed event first.
+                pipeline.run(test_runner_api=False).wait_until_finish()
+            except JobError:
+                raise
+            except Exception as exc:
+                raise JobError(spec.name, _one_line(exc)) from exc
         table = _read_spool(staging, spec)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -115,7 +131,7 @@ def run_stream(
         path=path,
         rows=table.num_rows,
         events_in=events.num_rows,
-        events_dropped=None,
+        events_dropped=late_events(event_us, ingest_us, spec),
         elapsed_s=time.perf_counter() - started,
     )
 
@@ -169,28 +185,80 @@ def event_row_type(schema: pa.Schema) -> type[tuple[Any, ...]]:
     return row_type
 
 
-def replay(events: pa.Table, event_type: type[tuple[Any, ...]], spec: FeatureSpec) -> beam.PTransform[Any, Any]:
-    """A TestStream delivering `events` in `ingest_time` order, the watermark at each tick's start before its events.
+Batch = tuple[int | None, list[window.TimestampedValue[Any]]]
 
-    A watermark advance the windowing cannot tell apart from the previous one (same `watermark_epoch`) is
-    left out and its tick's events join the previous batch. Which panes fire on time, what they hold and
-    which events are dropped are exactly as with one advance and one batch per tick; only late elements
-    of consecutive ticks within one epoch come in one batch and so fire one LATE pane, not one each (as
-    late elements sharing a bundle do in production). The streaming DirectRunner spends ~0.1 s per
-    TestStream batch, so one batch per tick would make an hour of events take minutes.
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One pipeline's share of a replay: the windows it owns and the batches holding their events.
+
+    It owns the windows starting in `[first_start, end_start)` (None: unbounded) and keeps only their
+    panes. `batches` are the replay's batches in order, each cut to the events of those windows; a batch
+    left without events is left out, as its watermark advance is subsumed by the next one's.
     """
-    ordered = events.sort_by([("ingest_time", "ascending"), ("event_time", "ascending"), ("event_id", "ascending")])
-    rows = _rows(ordered, event_type)
-    event_us = pc.cast(ordered.column("event_time"), pa.int64()).to_pylist()
-    ingest_us = pc.cast(ordered.column("ingest_time"), pa.int64()).to_pylist()
+
+    first_start: int | None
+    end_start: int | None
+    batches: tuple[Batch, ...]
+
+    def owns(self, window_start_us: int) -> bool:
+        return (self.first_start is None or window_start_us >= self.first_start) and (
+            self.end_start is None or window_start_us < self.end_start
+        )
+
+
+def replay(segment: Segment, event_type: type[tuple[Any, ...]]) -> beam.PTransform[Any, Any]:
+    """A TestStream of the segment's batches: before each batch the watermark advances to its tick's start."""
     stream = TestStream(coder=RowCoder.from_type_hint(event_type, None))
-    for watermark, batch in replay_batches(rows, event_us, ingest_us, spec):
+    for watermark, batch in segment.batches:
         if watermark is not None:
             stream.advance_watermark_to(Timestamp(micros=watermark))
         stream.add_elements(batch)
     stream.advance_watermark_to_infinity()
     typed: beam.PTransform[Any, Any] = stream.with_output_types(event_type)
     return typed
+
+
+def replay_segments(batches: Sequence[Batch], spec: FeatureSpec, segment_events: int) -> list[Segment]:
+    """Cut the replay into segments of consecutive windows holding about `segment_events` events each.
+
+    Why: the streaming DirectRunner never frees a key's window state (its trigger driver has no garbage
+    collection), and copies a key's whole state for each bundle it touches, so one pipeline slows down
+    with every window it has seen: 200k events in one pipeline take several times as long as in 20.
+    A window's panes depend only on its own events and the watermark before each of their batches
+    (the output watermark equals the input watermark once on-time panes fired, so no window holds
+    another back), and a segment replays exactly those; a sliding window's event goes to every segment
+    owning one of its windows. Segment bounds are window starts, so the segments are the same whatever
+    order the events came in.
+    """
+    slide, size = spec.window.slide_us, spec.window.size_us
+    last_starts = sorted(value.timestamp.micros - value.timestamp.micros % slide for _, batch in batches for value in batch)
+    step = max(segment_events, 1)
+    bounds = sorted({last_starts[n] for n in range(step, len(last_starts), step)} - {last_starts[0]} if last_starts else set())
+    if not bounds:
+        return [Segment(None, None, tuple(batches))]
+    parts: list[list[Batch]] = [[] for _ in range(len(bounds) + 1)]
+    for watermark, batch in batches:
+        cut: dict[int, list[window.TimestampedValue[Any]]] = {}
+        for value in batch:
+            at = value.timestamp.micros
+            last = at - at % slide
+            first = last - (last - at + size - 1) // slide * slide
+            for part in range(bisect.bisect_right(bounds, first), bisect.bisect_right(bounds, last) + 1):
+                cut.setdefault(part, []).append(value)
+        for part, values in cut.items():
+            parts[part].append((watermark, values))
+    edges: list[int | None] = [None, *bounds, None]
+    return [Segment(edges[n], edges[n + 1], tuple(part)) for n, part in enumerate(parts)]
+
+
+def late_events(event_us: Sequence[int], ingest_us: Sequence[int], spec: FeatureSpec) -> int:
+    """How many events every window they belong to drops: they arrive once the replay's watermark (their
+    arrival tick) has passed their last window's end plus the allowed lateness, Beam's drop rule."""
+    slide, size, lateness = spec.window.slide_us, spec.window.size_us, spec.allowed_lateness_us
+    return sum(
+        1 for at, ingest in zip(event_us, ingest_us, strict=True) if arrival_tick(ingest) > at - at % slide + size + lateness
+    )
 
 
 def replay_batches(
@@ -200,9 +268,15 @@ def replay_batches(
     spec: FeatureSpec,
     *,
     every_tick: bool = False,
-) -> Iterator[tuple[int | None, list[window.TimestampedValue[Any]]]]:
+) -> Iterator[Batch]:
     """(watermark to advance to first, or None; elements stamped with their event time), in arrival order.
 
+    A watermark advance the windowing cannot tell apart from the previous one (same `watermark_epoch`) is
+    left out and its tick's events join the previous batch. Which panes fire on time, what they hold and
+    which events are dropped are exactly as with one advance and one batch per tick; only late elements
+    of consecutive ticks within one epoch come in one batch and so fire one LATE pane, not one each (as
+    late elements sharing a bundle do in production). The streaming DirectRunner spends ~0.1 s per
+    TestStream batch, so one batch per tick would make an hour of events take minutes.
     `every_tick` gives the reference replay, one advance and one batch per tick, that the batching is
     tested against.
     """
@@ -273,30 +347,42 @@ def load_job(spec: FeatureSpec, project: Path) -> beam.PTransform[Any, Any]:
         raise JobError(spec.name, f"transform_ref {spec.transform_ref}: {class_name}() failed: {_one_line(exc)}") from exc
 
 
-class _AttachPane(beam.DoFn):
-    """Flatten a job output to (keys..., values...) and add its window, pane and emission time."""
+class _SpoolPanes(beam.DoFn):
+    """Flatten each job output of the segment's windows to (keys..., values..., window, pane, emission time)
+    and collect them into pickled files under a staging folder, one per bundle; the driver merges them."""
 
-    def __init__(self, feature: str, keys: Sequence[str], values: Sequence[str]) -> None:
-        self._feature = feature
-        self._keys = tuple(keys)
-        self._values = tuple(values)
+    def __init__(self, spec: FeatureSpec, segment: Segment, folder: str) -> None:
+        self._feature = spec.name
+        self._keys = tuple(spec.keys)
+        self._values = tuple(spec.values)
+        self._size_us = spec.window.size_us
+        self._windows = replace(segment, batches=())  # its bounds, not its events, go to the workers
+        self._folder = folder
+        self._rows: list[tuple[Any, ...]] = []
 
-    def process(
-        self,
-        element: Any,
-        win: Any = beam.DoFn.WindowParam,
-        pane: Any = beam.DoFn.PaneInfoParam,
-    ) -> Iterator[tuple[Any, ...]]:
-        if not isinstance(win, window.IntervalWindow):
-            raise JobError(self._feature, f"output is not windowed (window {win}); do not re-window or globalize in the job")
-        yield (
+    def start_bundle(self) -> None:
+        self._rows = []
+
+    def process(self, element: Any, win: Any = beam.DoFn.WindowParam, pane: Any = beam.DoFn.PaneInfoParam) -> None:
+        if not isinstance(win, window.IntervalWindow) or win.end.micros - win.start.micros != self._size_us:
+            raise JobError(self._feature, f"output is not in the spec's windows (window {win}); do not re-window or globalize in the job")
+        start = win.start.micros
+        if not self._windows.owns(start):
+            return  # another segment owns this window and emits its panes
+        self._rows.append((
             *_columns(element, self._keys, self._values, self._feature),
-            win.start.micros,
+            start,
             win.end.micros,
             PaneInfoTiming.to_string(pane.timing),
             pane.index,
             time.time_ns() // 1_000,
-        )
+        ))
+
+    def finish_bundle(self) -> None:
+        if self._rows:
+            path = Path(self._folder) / f"{uuid.uuid4().hex}.pickle"
+            path.write_bytes(pickle.dumps(self._rows, protocol=pickle.HIGHEST_PROTOCOL))
+            self._rows = []
 
 
 def _columns(element: Any, keys: tuple[str, ...], values: tuple[str, ...], feature: str) -> tuple[Any, ...]:
@@ -337,26 +423,6 @@ def _field(element: Any, name: str, feature: str) -> Any:
     if not hasattr(element, name):
         raise JobError(feature, f"output has no column {name!r}; it has {sorted(vars(element) if isinstance(element, Row) else element._fields)}")
     return getattr(element, name)
-
-
-class _Spool(beam.DoFn):
-    """Collect panes into pickled files under a staging folder, one per bundle; the driver merges them."""
-
-    def __init__(self, folder: str) -> None:
-        self._folder = folder
-        self._rows: list[tuple[Any, ...]] = []
-
-    def start_bundle(self) -> None:
-        self._rows = []
-
-    def process(self, element: tuple[Any, ...]) -> None:
-        self._rows.append(element)
-
-    def finish_bundle(self) -> None:
-        if self._rows:
-            path = Path(self._folder) / f"{uuid.uuid4().hex}.pickle"
-            path.write_bytes(pickle.dumps(self._rows, protocol=pickle.HIGHEST_PROTOCOL))
-            self._rows = []
 
 
 def _read_spool(staging: Path, spec: FeatureSpec) -> pa.Table:

@@ -88,8 +88,11 @@ def test_demand_supply_ratio_over_sliding_windows(replayed: Callable[[str], Stre
     result = replayed("demand_supply")
     rows = [r for r in pq.read_table(result.path).to_pylist() if r["geohash5"] == SF5]
     final = {r["window_start"]: (r["requests"], r["drivers"], r["ratio"]) for r in sorted(rows, key=lambda r: r["pane_index"])}
-    assert final[at(5)] == (2, 2, 1.0)  # r8, r9 / d1, d4
-    assert final[at(6)] == (2, 3, pytest.approx(2 / 3))  # r8, r9 / d1, d4, d2; r10 at 10:11 is outside
+    on_time = {r["window_start"]: (r["requests"], r["drivers"], r["ratio"]) for r in rows if r["pane_timing"] == "ON_TIME"}
+    assert on_time[at(5)] == (2, 2, 1.0)  # r8, r9 / d1, d4
+    # late3 (10:09:00) arrives at 10:10:30: after 10:05-10:10 fired, within its 2m lateness, so a LATE pane counts it.
+    assert final[at(5)] == (3, 2, 1.5)
+    assert final[at(6)] == (3, 3, 1.0)  # r8, late3, r9 / d1, d4, d2; r10 at 10:11 is outside
 
 
 def test_demand_supply_cell_without_available_drivers_has_null_ratio(replayed: Callable[[str], StreamResult]) -> None:
