@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -25,6 +24,7 @@ from parity.errors import DataError
 from parity.result import Cause, CellDiff, CellStatus, CheckResult, Verdict
 from parity.settings import Settings
 from parity.spec import US, FeatureSpec, format_duration
+from parity.watermark import arrival_cutoff_us
 
 ONLINE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index")
 # Nullable pandas dtypes keep a null value distinct from NaN (a plain float64 column cannot).
@@ -63,23 +63,28 @@ def new_run_id(feature: str, start_us: int, end_us: int) -> str:
 
 
 def settle(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> CheckRange:
-    """Keep only final windows: `window_end + allowed_lateness` must be before the newest arrival in the event log."""
+    """Keep only final windows: the newest arrival in the event log must have reached a window's arrival cutoff
+    (`parity.watermark.arrival_cutoff_us`: `window_end + allowed_lateness` and one watermark tick)."""
     from parity.events import newest_arrival_us
 
     if end_us <= start_us:
         raise DataError("--end", f"end {iso(end_us)} must be after start {iso(start_us)}")
     grid = spec.window.slide_us
-    start = math.ceil(start_us / grid) * grid
-    end = math.ceil(end_us / grid) * grid
+    start = -(-start_us // grid) * grid  # ceil to the grid, in integers
+    end = -(-end_us // grid) * grid
     newest = newest_arrival_us(settings.event_log, spec.source)
-    # window_start + size + lateness <= newest  <=>  window_start <= newest - size - lateness
-    last_final = (newest - spec.window.size_us - spec.allowed_lateness_us) // grid * grid
+    # Final once arrivals reached the window's arrival cutoff (window_end + lateness + one watermark tick):
+    # the stream still counts an event arriving before it. With window_end = window_start + size,
+    # cutoff(window_start + size) <= newest  <=>  window_start <= newest - cutoff(size).
+    last_final = (newest - arrival_cutoff_us(spec.window.size_us, spec.allowed_lateness_us)) // grid * grid
     settled_end = min(end, last_final + grid)
     if settled_end <= start:
+        final_after = format_duration(arrival_cutoff_us(0, spec.allowed_lateness_us))
         raise DataError(
             str(settings.event_log / spec.source),
             f"range {iso(start_us)}..{iso(end_us)} is not yet settled: the newest arrival is {iso(newest)}, and a "
-            f"window is final {format_duration(spec.allowed_lateness_us)} after it closes; check an earlier range",
+            f"window is final once arrivals reach its end + {final_after} (lateness and one watermark tick); "
+            "check an earlier range",
         )
     unsettled = None
     if settled_end < end:
@@ -154,9 +159,7 @@ def run_check(
     agreement = comparison.matched / compared if compared else 1.0
     net = (comparison.matched + explained) / compared if compared else 1.0
     low, high = wilson_interval(comparison.matched, compared)
-    if not quality.passed:
-        verdict = Verdict.INCONCLUSIVE
-    elif compared == 0:
+    if not quality.passed or compared == 0:
         verdict = Verdict.INCONCLUSIVE
     else:
         verdict = Verdict.PASSED if agreement >= bar else Verdict.BREACHED
@@ -197,8 +200,9 @@ def _worst_cells(cells: pd.DataFrame, spec: FeatureSpec) -> tuple[CellDiff, ...]
     if divergent.empty:
         return ()
     first = spec.values[0]
-    online = pd.to_numeric(divergent[f"{first}_online"], errors="coerce")
-    offline = pd.to_numeric(divergent[f"{first}_offline"], errors="coerce")
+    # As plain floats: a nullable Int64 column cannot take the 1e-12 floor below (an offline count of 0 would).
+    online = pd.to_numeric(divergent[f"{first}_online"], errors="coerce").astype("float64")
+    offline = pd.to_numeric(divergent[f"{first}_offline"], errors="coerce").astype("float64")
     divergent["_gap"] = ((online - offline).abs() / offline.abs().clip(lower=1e-12)).fillna(float("inf"))
     divergent["_unexplained"] = divergent["cause"] == Cause.UNEXPLAINED.value
     divergent = divergent.sort_values(["_unexplained", "_gap"], ascending=False).head(WORST_CELLS)

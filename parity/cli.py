@@ -50,7 +50,7 @@ def _root(
 def parse_time(text: str, option: str) -> int:
     """ISO-8601 (`2026-11-26T10:00:00Z`, `2026-11-26 10:00`) -> microseconds UTC; naive times are UTC."""
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{option}: {text!r} is not an ISO-8601 time such as 2026-11-26T10:00:00Z") from None
     if moment.tzinfo is None:
@@ -211,7 +211,7 @@ def check(
             if output == "json":
                 typer.echo(failure_json(outcomes[-1]))
             continue
-        json_path, md_path = write_reports(result, settings.reports)
+        _, md_path = write_reports(result, settings.reports)
         outcomes.append(result)
         if output == "json":
             typer.echo(summary_json(result))
@@ -269,7 +269,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the user gets one line; --debug shows the rest
+    except Exception as exc:
         if debug:
             raise
         typer.echo(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession, functions
@@ -34,6 +35,10 @@ from parity.spec import FeatureSpec, Window
 from parity.watermark import arrival_cutoff_us
 
 HOUR_US = 3600 * 1_000_000
+_NULLABLE = {
+    pa.float64(): pd.Float64Dtype(), pa.float32(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype(),
+    pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
+}
 _MESSAGE_LIMIT = 300
 
 
@@ -252,7 +257,8 @@ def _result_columns(spec: FeatureSpec) -> list[str]:
 
 def _collect(spark: SparkSession, spec: FeatureSpec, sql: str) -> pd.DataFrame:
     try:
-        frame: pd.DataFrame = spark.sql(sql).toPandas()
+        # Through Arrow with nullable dtypes: toPandas() would turn a NULL double (try_divide's ratio) into NaN.
+        frame: pd.DataFrame = spark.sql(sql).toArrow().to_pandas(types_mapper=_NULLABLE.get)
     except (PySparkException, Py4JError) as exc:
         raise QueryError(spec.name, _one_line(exc)) from exc
     for column in query.WINDOW_COLUMNS:

@@ -73,8 +73,10 @@ def markdown(result: CheckResult) -> str:
         "",
         f"Windows starting {r.start} to {r.end}, sample rate {r.sample_rate:g}, run `{r.run_id}`.",
         "",
-        f"- Agreement: **{_pct(r.agreement)}** (threshold {_pct(r.threshold)}; 95% Wilson interval "
-        f"{_pct(r.ci_low)} to {_pct(r.ci_high)}; {r.cells_needed} cells needed to show the threshold)",
+        (
+            f"- Agreement: **{_pct(r.agreement)}** (threshold {_pct(r.threshold)}; 95% Wilson interval "
+            f"{_pct(r.ci_low)} to {_pct(r.ci_high)}; {r.cells_needed} cells needed to show the threshold)"
+        ),
         f"- Agreement net of explained causes: {_pct(r.agreement_net_of_explained)}",
         f"- Cells compared: {r.compared}, matched: {r.matched}",
         "",

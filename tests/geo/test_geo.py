@@ -41,7 +41,7 @@ def test_prefix_hierarchy() -> None:
         parent(cell, 7)
 
 
-def test_spark_and_beam_encode_identically(spark) -> None:  # noqa: ANN001 - the session fixture
+def test_spark_and_beam_encode_identically(spark) -> None:
     points = POINTS + [(lat, lon) for lat, lon in INVALID if lat is not None]
     frame = pd.DataFrame(points, columns=["lat", "lon"]).reset_index(names="id")
     spark.createDataFrame(frame).createOrReplaceTempView("points")
