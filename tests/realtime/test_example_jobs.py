@@ -69,6 +69,7 @@ def test_ride_requests_drops_events_arriving_after_the_cutoff(replayed: Callable
     assert max(v for _, _, v in panes(result, "geohash6", SF6, at(0), "requests")) == 3
     # late2 was the only event of (NYC, 10:02) and arrived at 10:10: the cell is missing, not zero.
     assert panes(result, "geohash6", NYC6, at(2), "requests") == []
+    assert result.events_dropped == 2  # late1, late2; every other event reached its window
 
 
 def test_avg_eta_averages_each_request_once_across_duplicates(replayed: Callable[[str], StreamResult]) -> None:

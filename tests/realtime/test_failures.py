@@ -98,6 +98,29 @@ transform:
         run_stream(load_feature("job", project), load_settings(project), few_events)
 
 
+REWINDOWING_JOB = """\
+import apache_beam as beam
+from apache_beam.transforms import window
+
+
+class Rewindows(beam.PTransform):
+    def expand(self, events):
+        return (
+            events
+            | beam.WindowInto(window.FixedWindows(120))
+            | beam.Map(lambda event: (event.city, 1))
+            | beam.CombinePerKey(sum)
+        )
+"""
+
+
+def test_job_that_re_windows_raises_job_error(feature_project: Callable[..., Path], few_events: pa.Table) -> None:
+    # Its panes would not be the spec's windows (and a segmented replay could not own them).
+    project = feature_project(SPEC + "transform_ref: realtime_jobs/job.py:Rewindows\n", {"realtime_jobs/job.py": REWINDOWING_JOB})
+    with pytest.raises(JobError, match=r"output is not in the spec's windows .*do not re-window"):
+        run_stream(load_feature("job", project), load_settings(project), few_events)
+
+
 def test_runner_that_downloads_prism_is_refused_before_running(repo_settings: Settings, few_events: pa.Table) -> None:
     settings = dataclasses.replace(repo_settings, beam_runner="DirectRunner")
     with pytest.raises(ConfigError, match="beam_runner: DirectRunner first downloads the Prism runner"):

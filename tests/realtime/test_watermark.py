@@ -73,6 +73,7 @@ def test_beam_keeps_exactly_the_events_arriving_before_the_cutoff_including_the_
     predicted = {geohash(*place(n), 6) for n, arrival in enumerate(arrivals.values(), start=1) if us(arrival) < cutoff}
     assert counted - {geohash(*place(0), 6)} == predicted
     assert predicted == {geohash(*place(n), 6) for n in (1, 2, 3)}
+    assert result.events_dropped == len(arrivals) - len(predicted) == 2  # next_tick, much_later
 
 
 def random_events(ride_event: Callable[..., dict[str, Any]], seed: int, count: int = 60) -> list[dict[str, Any]]:
