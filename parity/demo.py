@@ -17,7 +17,7 @@ from pathlib import Path
 START = "2026-11-26T08:00:00Z"
 END = "2026-11-26T10:00:00Z"
 DURATION = "2h"
-RATE = int(os.environ.get("PARITY_DEMO_RATE", "600"))
+RATE = int(os.environ.get("PARITY_DEMO_RATE", "400"))
 
 
 def run(*args: str, project: Path, ok: tuple[int, ...] = (0,)) -> int:
