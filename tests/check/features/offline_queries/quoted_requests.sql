@@ -1,0 +1,10 @@
+-- Ride requests that quoted an ETA, per geohash6 cell per 1-minute tumbling window.
+-- COUNT(eta_seconds) skips requests whose eta_seconds is NULL (every delivery counts).
+SELECT
+  geohash(lat, lon, 6) AS geohash6,
+  window.start AS window_start,
+  window.end AS window_end,
+  COUNT(eta_seconds) AS quoted
+FROM ride_events
+WHERE event_type = 'ride_requested'
+GROUP BY geohash(lat, lon, 6), window(event_time, '1 minute')
