@@ -231,8 +231,8 @@ def iso(moment: dt.datetime) -> str:
 
 
 def geohash6(row: dict[str, Any]) -> str:
-    return geohash(row["lat"], row["lon"], 6)
+    return str(geohash(row["lat"], row["lon"], 6))
 
 
 def is_request(row: dict[str, Any]) -> bool:
-    return row["event_type"] == "ride_requested"
+    return bool(row["event_type"] == "ride_requested")

@@ -12,7 +12,7 @@ from parity.result import Verdict
 
 
 def geohash5(row: dict[str, Any]) -> str:
-    return geohash(row["lat"], row["lon"], 5)
+    return str(geohash(row["lat"], row["lon"], 5))
 
 
 def available_ping(row: dict[str, Any]) -> bool:

@@ -13,6 +13,7 @@ from check_project import DROPPED_CELL, Project, cells, geohash6, is_request, is
 import parity.compare
 from parity.result import CheckResult, Verdict
 from parity.sample import window_micros
+from parity.spec import FeatureSpec
 
 RATE = 0.3
 Cells = frozenset[tuple[str, str]]
@@ -36,9 +37,9 @@ def sampled(clean_project: Project) -> Iterator[dict[str, list[SampledRun]]]:
     compare = parity.compare.compare
     seen: list[tuple[Cells, Cells]] = []
 
-    def recording(offline: pd.DataFrame, online: pd.DataFrame, spec: object) -> object:
+    def recording(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec) -> parity.compare.Comparison:
         seen.append((cell_set(offline), cell_set(online)))
-        return compare(offline, online, spec)  # type: ignore[arg-type]
+        return compare(offline, online, spec)
 
     runs: dict[str, list[SampledRun]] = {}
     with pytest.MonkeyPatch.context() as patch:
