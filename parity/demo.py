@@ -16,6 +16,7 @@ from pathlib import Path
 
 START = "2026-11-26T08:00:00Z"
 END = "2026-11-26T10:00:00Z"
+DEFECT_END = "2026-11-26T08:30:00Z"  # half an hour of the broken port is enough to open the incident
 DURATION = "2h"
 RATE = int(os.environ.get("PARITY_DEMO_RATE", "400"))
 
@@ -66,8 +67,8 @@ def main() -> None:
     run("check", "--all", "--start", START, "--end", END, project=root, ok=(0, 1))
     print("\nNow the same check on a port with a bug: ride_requests counts every ride event, not just requests.")
     broken = defect_project(root)
-    run("stream", "ride_requests", "--start", START, "--end", END, project=broken)
-    run("check", "ride_requests", "--start", START, "--end", END, "--alert", project=broken, ok=(1,))
+    run("stream", "ride_requests", "--start", START, "--end", DEFECT_END, project=broken)
+    run("check", "ride_requests", "--start", START, "--end", DEFECT_END, "--alert", project=broken, ok=(1,))
     run("alerts", project=broken)
     print(f"\ndemo finished in {time.monotonic() - started:.0f}s; reports are in {root / 'reports'}")
 
