@@ -21,13 +21,14 @@ demo: $(STAMP) java
 	$(BIN)/python -m parity.demo
 
 test: $(STAMP) java
+	$(BIN)/ruff check parity tests bench
+	$(BIN)/mypy --strict parity
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) java
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check parity tests bench
 	$(BIN)/parity lint
 
 clean:

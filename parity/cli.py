@@ -205,11 +205,12 @@ def check(
         except ParityError as exc:
             if _DEBUG["on"]:
                 raise
-            outcomes.append(CheckFailure(spec.name, new_run_id(spec.name, start_us, end_us), iso(start_us),
-                                         iso(end_us), str(exc), exc.exit_code))
+            failure = CheckFailure(spec.name, new_run_id(spec.name, start_us, end_us), iso(start_us),
+                                   iso(end_us), str(exc), exc.exit_code)
+            outcomes.append(failure)
             typer.echo(f"error: {exc}", err=True)
             if output == "json":
-                typer.echo(failure_json(outcomes[-1]))
+                typer.echo(failure_json(failure))
             continue
         _, md_path = write_reports(result, settings.reports)
         outcomes.append(result)

@@ -64,9 +64,9 @@ def ancestors(cell: str) -> list[str]:
 
 def register_spark(spark: SparkSession) -> None:
     """Make `geohash(lat, lon, precision)` and `geohash_parent(cell, precision)` Spark SQL functions."""
-    from pyspark.sql.functions import pandas_udf
+    from pyspark.sql.functions import pandas_udf  # type: ignore[attr-defined]
 
-    @pandas_udf("string")  # type: ignore[call-overload]
+    @pandas_udf("string")  # type: ignore[untyped-decorator]
     def geohash_udf(lat: pd.Series, lon: pd.Series, precision: pd.Series) -> pd.Series:
         return geohash_series(lat, lon, precision)
 
