@@ -18,7 +18,7 @@ START = "2026-11-26T08:00:00Z"
 END = "2026-11-26T10:00:00Z"
 DEFECT_END = "2026-11-26T08:30:00Z"  # half an hour of the broken port is enough to open the incident
 DURATION = "2h"
-RATE = int(os.environ.get("PARITY_DEMO_RATE", "400"))
+RATE = int(os.environ.get("PARITY_DEMO_RATE", "300"))
 
 
 def run(*args: str, project: Path, ok: tuple[int, ...] = (0,)) -> int:
