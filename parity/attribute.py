@@ -15,6 +15,7 @@ import pandas as pd
 
 from parity.compare import compare
 from parity.result import Cause, CellStatus
+from parity.sample import key_text, window_micros
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 
@@ -54,16 +55,10 @@ def attribute(cells: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec, sett
 def _cell_index(frame: pd.DataFrame, spec: FeatureSpec) -> pd.MultiIndex:
     columns = list(spec.cell_columns)
     normalised = frame[columns].copy()
-    normalised["window_start"] = _micros(normalised["window_start"])
+    normalised["window_start"] = window_micros(normalised["window_start"])
     for key in spec.keys:
-        normalised[key] = normalised[key].astype("object").where(normalised[key].notna(), None)
+        normalised[key] = key_text(normalised[key])  # the sampler's and comparator's key normalisation
     return pd.MultiIndex.from_frame(normalised)
-
-
-def _micros(column: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return column.dt.tz_convert("UTC").astype("datetime64[us, UTC]").astype("int64")
-    return column.astype("int64")
 
 
 def _membership(frame: pd.DataFrame, cells: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
