@@ -12,20 +12,27 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from parity.compare import compare
 from parity.result import Cause, CellStatus
 from parity.sample import key_text, window_micros
 from parity.settings import Settings
 from parity.spec import FeatureSpec
+from parity.watermark import arrival_cutoff_us
 
 CAUSE_COLUMN = "cause"
 
 
-def attribute(cells: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec, settings: Settings) -> pd.DataFrame:
+def attribute(
+    cells: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec, settings: Settings, events: pa.Table | None = None
+) -> pd.DataFrame:
     """`cells` from a Comparison, with a `cause` column added: None for matches, a `Cause` for every other cell.
 
     `online` is the realtime output (all panes) restricted to the sampled cells, as given to `compare`.
+    `events`, when given, are the source events the check read: a window none of whose events arrived after its
+    cutoff recomputes to exactly the full offline value, so its divergent cells are `unexplained` without a
+    second Spark query (a window's value depends only on the events whose `event_time` falls in it).
     """
     from parity.offline import recompute_restricted
 
@@ -36,6 +43,9 @@ def attribute(cells: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec, sett
         return result
     # A duplicate online cell is a job defect whatever arrived when: no late-data explanation applies.
     explainable = divergent & (result["status"] != CellStatus.DUPLICATE_ONLINE.value)
+    if events is not None:
+        starts = window_micros(result["window_start"])
+        explainable &= np.isin(starts, windows_with_late_arrivals(events, spec, np.unique(starts[explainable])))
     targets = result.loc[explainable, [*spec.keys, "window_start", "window_end"]]
     late = np.zeros(len(result), dtype=bool)
     if len(targets):
@@ -50,6 +60,26 @@ def attribute(cells: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec, sett
     causes = np.where(late, Cause.LATE_ARRIVAL.value, Cause.UNEXPLAINED.value)
     result.loc[divergent, CAUSE_COLUMN] = causes[divergent.to_numpy()]
     return result
+
+
+def windows_with_late_arrivals(events: pa.Table, spec: FeatureSpec, window_starts: np.ndarray) -> np.ndarray:
+    """The window starts (µs) among `window_starts` that have an event arriving at or after the window's cutoff."""
+    if len(window_starts) == 0 or events.num_rows == 0:
+        return np.empty(0, dtype=np.int64)
+    event_us = events.column("event_time").cast(pa.int64()).to_numpy()
+    ingest_us = events.column("ingest_time").cast(pa.int64()).to_numpy()
+    order = np.argsort(event_us, kind="stable")
+    event_us, ingest_us = event_us[order], ingest_us[order]
+    starts = np.asarray(window_starts, dtype=np.int64)
+    ends = starts + spec.window.size_us
+    lo = np.searchsorted(event_us, starts, side="left")
+    hi = np.searchsorted(event_us, ends, side="left")
+    late = np.array([
+        bool(hi_ > lo_ and ingest_us[lo_:hi_].max() >= arrival_cutoff_us(int(end), spec.allowed_lateness_us))
+        for lo_, hi_, end in zip(lo.tolist(), hi.tolist(), ends.tolist(), strict=True)
+    ], dtype=bool)
+    selected: np.ndarray = starts[late]
+    return selected
 
 
 def _cell_index(frame: pd.DataFrame, spec: FeatureSpec) -> pd.MultiIndex:

@@ -151,7 +151,7 @@ def run_check(
         online = online[in_sample(spec.name, online, list(spec.keys), rate)]
         comparison = compare(offline, online, spec)
     with _stage("attribute", spec.name):
-        cells = attribute(comparison.cells, online, spec, settings)
+        cells = attribute(comparison.cells, online, spec, settings, events)
 
     causes = {cause.value: int((cells[CAUSE_COLUMN] == cause.value).sum()) for cause in Cause}
     compared = comparison.compared
