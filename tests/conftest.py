@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
 
+from parity.generate import SCHEMA
 from parity.offline import spark_session
 from parity.settings import Settings, load_settings
 
@@ -46,22 +47,7 @@ BASE = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)
 SF = (37.7749, -122.4194)
 NYC = (40.7128, -74.0060)
 
-RIDE_EVENTS_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("event_time", pa.timestamp("us", tz="UTC")),
-        ("ingest_time", pa.timestamp("us", tz="UTC")),
-        ("event_type", pa.string()),
-        ("city", pa.string()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("rider_id", pa.string()),
-        ("driver_id", pa.string()),
-        ("available", pa.bool_()),
-        ("eta_seconds", pa.float64()),
-        ("device_id", pa.string()),
-    ]
-)
+RIDE_EVENTS_SCHEMA = SCHEMA  # the ride_events contract, as the generator writes it
 
 
 def at(minute: int, second: float = 0.0) -> dt.datetime:

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from parity.check import run_check
 from parity.events import write_events
+from parity.generate import SCHEMA
 from parity.geo import geohash
 from parity.realtime import StreamResult, run_stream
 from parity.result import CheckResult
@@ -44,22 +45,7 @@ CELLS = tuple(geohash(lat, lon, 6) for lat, lon in PLACES)
 DROPPED_CELL = "9q8yvx"  # the cell requests_but_one_cell drops, PLACES[3]
 ONLY_LATE_PLACE = 8  # no events in clean_rides(); in late_rides() a single request, arriving too late
 
-RIDE_EVENTS = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("event_time", pa.timestamp("us", tz="UTC")),
-        ("ingest_time", pa.timestamp("us", tz="UTC")),
-        ("event_type", pa.string()),
-        ("city", pa.string()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("rider_id", pa.string()),
-        ("driver_id", pa.string()),
-        ("available", pa.bool_()),
-        ("eta_seconds", pa.float64()),
-        ("device_id", pa.string()),
-    ]
-)
+RIDE_EVENTS = SCHEMA  # the ride_events contract, as the generator writes it
 
 
 def us(moment: dt.datetime) -> int:

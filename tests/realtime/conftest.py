@@ -13,22 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-RIDE_EVENTS = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("event_time", pa.timestamp("us", tz="UTC")),
-        ("ingest_time", pa.timestamp("us", tz="UTC")),
-        ("event_type", pa.string()),
-        ("city", pa.string()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("rider_id", pa.string()),
-        ("driver_id", pa.string()),
-        ("available", pa.bool_()),
-        ("eta_seconds", pa.float64()),
-        ("device_id", pa.string()),
-    ]
-)
+from parity.generate import SCHEMA
+
+RIDE_EVENTS = SCHEMA  # the ride_events contract, as the generator writes it
 
 
 @pytest.fixture(scope="session")
