@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from parity.compare import compare
 from parity.result import Cause, CellStatus
-from parity.sample import key_text, window_micros
+from parity.sample import cell_index, window_micros
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 from parity.watermark import arrival_cutoff_us
@@ -82,19 +82,10 @@ def windows_with_late_arrivals(events: pa.Table, spec: FeatureSpec, window_start
     return selected
 
 
-def _cell_index(frame: pd.DataFrame, spec: FeatureSpec) -> pd.MultiIndex:
-    columns = list(spec.cell_columns)
-    normalised = frame[columns].copy()
-    normalised["window_start"] = window_micros(normalised["window_start"])
-    for key in spec.keys:
-        normalised[key] = key_text(normalised[key])  # the sampler's and comparator's key normalisation
-    return pd.MultiIndex.from_frame(normalised)
-
-
 def _membership(frame: pd.DataFrame, cells: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
     if cells.empty:
         return np.zeros(len(frame), dtype=bool)
-    return np.asarray(_cell_index(frame, spec).isin(_cell_index(cells, spec)))
+    return np.asarray(cell_index(frame, spec.keys).isin(cell_index(cells, spec.keys)))
 
 
 def _semi_join(frame: pd.DataFrame, cells: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

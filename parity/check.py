@@ -12,9 +12,11 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -33,6 +35,7 @@ _NULLABLE = {
     pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
 }
 WORST_CELLS = 20
+T = TypeVar("T")
 log = logging.getLogger("parity.check")
 
 
@@ -41,6 +44,11 @@ def _stage(name: str, feature: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
     log.info("stage_done stage=%s feature=%s seconds=%.2f", name, feature, time.perf_counter() - started)
+
+
+def _staged(name: str, feature: str, work: Callable[[], T]) -> T:
+    with _stage(name, feature):
+        return work()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +150,15 @@ def run_check(
             raise DataError(str(settings.event_log / spec.source),
                             f"no events between {iso(event_start)} and {iso(event_end)}")
         online = read_online(spec, settings, span.start_us, span.end_us)
-    with _stage("validate_inputs", spec.name):
-        quality = validate_inputs(spec, settings, events, online, span.start_us, span.end_us, event_start, event_end)
-    with _stage("recompute", spec.name):
-        offline = recompute(spec, settings, span.start_us, span.end_us)
+    # Validation (pandas, in this process) runs while Spark recomputes (in the JVM): neither waits for the other.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parity-validate") as pool:
+        validating = pool.submit(
+            _staged, "validate_inputs", spec.name,
+            lambda: validate_inputs(spec, settings, events, online, span.start_us, span.end_us, event_start, event_end),
+        )
+        with _stage("recompute", spec.name):
+            offline = recompute(spec, settings, span.start_us, span.end_us)
+        quality = validating.result()
     with _stage("compare", spec.name):
         offline = offline[in_sample(spec.name, offline, list(spec.keys), rate)]
         online = online[in_sample(spec.name, online, list(spec.keys), rate)]

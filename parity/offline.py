@@ -20,11 +20,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession, functions
+from pyspark.sql.pandas.types import from_arrow_schema
 from sqlglot import exp
 
 from parity import query
@@ -132,7 +135,11 @@ def read_events(spark: SparkSession, settings: Settings, source: str, start_us: 
     """The events of the hour partitions covering [start, end), whole hours: the query rewrite narrows them."""
     paths = [str(p) for p in event_files(settings, source, start_us, end_us)]
     try:
-        return spark.read.parquet(*paths)
+        # The schema from one footer, read here: left to Spark, it would run a job to infer it on every read.
+        schema = from_arrow_schema(pq.read_schema(paths[0]))
+        return spark.read.schema(schema).parquet(*paths)
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(paths[0], f"cannot read the Parquet schema: {exc}") from exc
     except (PySparkException, Py4JError) as exc:
         raise DataError(str(settings.event_log / source), f"cannot read events: {_one_line(exc)}") from exc
 
@@ -195,28 +202,83 @@ def recompute(
     return _collect(spark, spec, offline_sql(spec, settings.project, view, start_us, end_us, wanted))
 
 
-def recompute_restricted(spec: FeatureSpec, settings: Settings, cells: pd.DataFrame) -> pd.DataFrame:
+def recompute_restricted(
+    spec: FeatureSpec, settings: Settings, cells: pd.DataFrame, *, method: str = "auto"
+) -> pd.DataFrame:
     """Each cell recomputed from only the events that arrived before its window's cutoff.
 
     The cutoff is `arrival_cutoff_us(window_end, allowed_lateness)`, the rule the realtime replay
     follows, so the result is what the stream could have seen. A cell none of whose events arrived
     in time is absent from the result.
 
-    The cutoff differs per window, yet this is one Spark query whatever the number of windows:
-    windows whose starts are equal modulo `size` do not overlap, so within such a phase each event
-    belongs to one window and gets that window's cutoff (`query.arrival_cutoffs`, a CASE over the
-    windows). A tumbling window has one phase; a 5m window sliding by 1m has five, joined by
-    UNION ALL over the event range read once and cached.
+    The cutoff differs per window, yet this is one Spark query whatever the number of windows, by one of
+    two methods (`method="auto"` takes the first that applies):
+
+    - `copies`: every window gets its own copy of its in-time events, moved far apart in event time, all in
+      one scan (`query.shifted_copies`); the query runs once over them and each moved window is moved back.
+      Valid when the query uses `event_time` only to assign windows (`query.windows_only_read_event_time`).
+    - `phases`: windows whose starts are equal modulo `size` do not overlap, so within such a phase each
+      event belongs to one window and gets that window's cutoff (`query.arrival_cutoffs`, a CASE over the
+      windows). A tumbling window has one phase; a 5m window sliding by 1m has five, joined by UNION ALL
+      over the event range read once and cached. Valid for any query, and slower: a branch per phase.
     """
     wanted = _cell_tuples(spec, cells)
     if not wanted:
         return _empty(spec)
+    tree = _feature_query(spec, settings.project)
+    if method == "auto":
+        method = "copies" if query.windows_only_read_event_time(tree, spec.source) else "phases"
+    if method == "copies":
+        return _restricted_by_copies(spec, settings, tree, wanted)
+    if method == "phases":
+        return _restricted_by_phases(spec, settings, tree, wanted)
+    raise ValueError(f"unknown restricted recompute method {method!r}; use auto, copies or phases")
+
+
+def _restricted_by_copies(
+    spec: FeatureSpec, settings: Settings, tree: exp.Query, wanted: list[query.Cell]
+) -> pd.DataFrame:
+    size = spec.window.size_us
+    # Each copy holds one window's events. Made tumbling, the query puts each of them in that one window
+    # (instead of size/slide windows, all but one thrown away); failing that, it stays as written.
+    tumbling = query.tumbling_windows(tree, size)
+    tree, grid = (tumbling, size) if tumbling is not None else (tree, spec.window.slide_us)
+    starts = sorted({int(cell[-1]) for cell in wanted})
+    lo, hi = starts[0], starts[-1] + size
+    # Copy k's windows start in (moved_k - size, moved_k + size): a gap of two sizes keeps copies apart, and
+    # moves by whole grid steps keep every moved window on the grid the query's window() uses.
+    gap = -(-2 * size // grid) * grid
+    first = -(-(hi + gap) // grid) * grid
+    moved = {start: first + k * gap for k, start in enumerate(starts)}
+    copies = [(s, s + size, arrival_cutoff_us(s + size, spec.allowed_lateness_us), moved[s] - s) for s in starts]
+    spark = spark_session(settings)
+    events = read_events(spark, settings, spec.source, lo, hi)
+    view = f"parity_arrived_{spec.source}"
+    events.createOrReplaceTempView(view)
+    copied = query.shifted_copies(tree, spec.source, view, events.columns, copies)
+    # The copies' windows by one range, and the wanted keys: Spark pushes a key filter below the aggregation, so
+    # only the events of those keys are copied. A per-cell filter (key and window) it would push into the copying
+    # join instead, evaluated for every event and copy; the wanted cells are picked from the rows that come back.
+    moved_windows = sorted(moved.values())
+    in_range = query.keep_windows(copied, moved_windows[0], moved_windows[-1] + 1, _result_columns(spec))
+    sql = query.to_sql(query.keep_keys(in_range, spec.keys, [tuple(cell[:-1]) for cell in wanted]))
+    frame = _collect(spark, spec, sql)
+    starts_us = frame["window_start"].astype("int64")
+    frame = frame[starts_us.isin(moved_windows).to_numpy()].reset_index(drop=True)
+    shift = pd.to_timedelta(frame["window_start"].astype("int64").map({m: m - s for s, m in moved.items()}), unit="us")
+    for column in query.WINDOW_COLUMNS:
+        frame[column] = frame[column] - shift.to_numpy()
+    return _only_cells(frame, spec, wanted)
+
+
+def _restricted_by_phases(
+    spec: FeatureSpec, settings: Settings, tree: exp.Query, wanted: list[query.Cell]
+) -> pd.DataFrame:
     size, slide = spec.window.size_us, spec.window.slide_us
     phases: dict[int, dict[int, list[query.Cell]]] = {}
     for cell in wanted:
         start = int(cell[-1])
         phases.setdefault(start // slide % (size // slide), {}).setdefault(start, []).append(cell)
-    tree = _feature_query(spec, settings.project)
     view = f"parity_arrived_{spec.source}"
     columns = _result_columns(spec)
     branches = []
@@ -299,6 +361,15 @@ def _cell_tuples(spec: FeatureSpec, cells: pd.DataFrame) -> list[query.Cell]:
         micros = [int(s) for s in starts.tolist()]
     keys = [cells[k].astype(object).where(cells[k].notna(), None).tolist() for k in spec.keys]
     return list({(*values, start): None for *values, start in zip(*keys, micros, strict=True)})
+
+
+def _only_cells(frame: pd.DataFrame, spec: FeatureSpec, wanted: list[query.Cell]) -> pd.DataFrame:
+    """The rows of a collected frame that are among the `wanted` cells (the sampler's key normalisation)."""
+    from parity.sample import cell_index
+
+    cells = pd.DataFrame(wanted, columns=[*spec.keys, "window_start"])
+    keep = np.asarray(cell_index(frame, spec.keys).isin(cell_index(cells, spec.keys)))
+    return frame[keep].reset_index(drop=True)
 
 
 def _empty(spec: FeatureSpec) -> pd.DataFrame:

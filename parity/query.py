@@ -33,9 +33,12 @@ from parity.spec import FeatureSpec
 
 DIALECT = "spark"
 WINDOW_COLUMNS = ("window_start", "window_end")
+EVENT_TIME = "event_time"
 
 # A cell: its key values in `spec.keys` order, then its window start in microseconds.
 Cell = tuple[Any, ...]
+# A shifted copy of events: event_time lo, hi, ingest_time cutoff, shift, all microseconds (`shifted_copies`).
+EventCopy = tuple[int, int, int, int]
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -176,6 +179,127 @@ def arrival_cutoffs(tiles: Sequence[tuple[int, int, int]]) -> exp.Expr:
     return case
 
 
+def windows_only_read_event_time(tree: exp.Query, source: str) -> bool:
+    """Whether the query reads `source` once and uses `event_time` only as the first argument of `window(...)`.
+
+    Then moving an event's `event_time` by a multiple of the window slide moves it into the equally moved
+    windows and changes nothing else, which `shifted_copies` relies on. Any other use (a filter, `hour(...)`,
+    arithmetic, a second reference to the source that could join copies) makes it False.
+    """
+    if sum(1 for table in _real_tables(tree) if table.name.lower() == source.lower()) != 1:
+        return False
+    for column in tree.find_all(exp.Column):
+        if column.name.lower() != EVENT_TIME:
+            continue
+        parent = column.parent
+        inside_window = (
+            isinstance(parent, exp.Anonymous)
+            and parent.name.lower() == "window"
+            and bool(parent.expressions)
+            and parent.expressions[0] is column
+        )
+        # `SELECT event_time` (as itself) only passes it on, to be checked where it is read next.
+        passed_on = isinstance(parent, exp.Select) and column in parent.expressions
+        if not (inside_window or passed_on):
+            return False
+    return True
+
+
+def tumbling_windows(tree: exp.Query, size_us: int) -> exp.Query | None:
+    """The query with every `window(event_time, size, slide[, start])` made `window(event_time, size)`.
+
+    None unless every window() call's size is a literal interval of `size_us` (`'5 minutes'`, `'1 hour'`).
+    Over events that each lie in one size-aligned window (what `shifted_copies` makes), the tumbling query
+    gives the same rows as the sliding one without the windows no copy fills.
+    """
+    rewritten = tree.copy()
+    calls = [call for call in rewritten.find_all(exp.Anonymous) if call.name.lower() == "window"]
+    if not calls:
+        return None
+    for call in calls:
+        if len(call.expressions) < 2 or _interval_us(call.expressions[1]) != size_us:
+            return None
+        call.set("expressions", call.expressions[:2])
+    return rewritten
+
+
+_INTERVAL_UNITS = {
+    "microsecond": 1, "millisecond": 1_000, "second": 1_000_000, "minute": 60_000_000, "hour": 3_600_000_000,
+    "day": 86_400_000_000, "week": 604_800_000_000,
+}
+
+
+def _interval_us(node: exp.Expr) -> int | None:
+    """A window duration literal such as `'5 minutes'` in microseconds; None for anything else."""
+    if not (isinstance(node, exp.Literal) and node.is_string):
+        return None
+    words = node.this.lower().split()
+    if len(words) % 2:
+        return None
+    total = 0
+    for count, unit in zip(words[::2], words[1::2], strict=True):
+        factor = _INTERVAL_UNITS.get(unit.removesuffix("s"))
+        if factor is None or not count.isdigit():
+            return None
+        total += int(count) * factor
+    return total
+
+
+def shifted_copies(
+    tree: exp.Query, source: str, events: str, columns: Sequence[str], copies: Sequence[EventCopy]
+) -> exp.Query:
+    """Replace the one reference to `source` with copies of the events of the table (or view) `events`.
+
+    Copy `(lo, hi, cutoff, shift)` holds the events with `lo <= event_time < hi` and `ingest_time < cutoff`,
+    their `event_time` moved by `shift` (all microseconds). `columns` are the source's columns, `event_time`
+    among them. Copies of one event are joined rows of one scan (the copies are a VALUES table), not a UNION.
+    """
+    if not copies:
+        raise ValueError("shifted_copies needs at least one copy")
+    rewritten = tree.copy()
+    found = [t for t in _real_tables(rewritten) if t.name.lower() == source.lower()]
+    if len(found) != 1:
+        raise ValueError(f"the query reads the source {source!r} {len(found)} times; shifted copies need once")
+    event, copy = "parity_e", "parity_c"
+
+    def at(table: str, name: str) -> exp.Column:
+        return exp.column(name, table=table, quoted=True)
+
+    def micros(name: str) -> exp.Expr:
+        return exp.UnixToTime(this=at(copy, name), scale=exp.UnixToTime.MICROS)
+
+    moved = exp.UnixToTime(
+        this=exp.Add(this=exp.UnixMicros(this=at(event, EVENT_TIME)), expression=at(copy, "shift")),
+        scale=exp.UnixToTime.MICROS,
+    )
+    projection: list[exp.Expr] = [
+        exp.alias_(moved, EVENT_TIME) if name.lower() == EVENT_TIME else at(event, name) for name in columns
+    ]
+    table = exp.Values(
+        expressions=[exp.tuple_(*(exp.Literal.number(int(v)) for v in c)) for c in copies],
+        alias=exp.TableAlias(
+            this=exp.to_identifier(copy), columns=[exp.to_identifier(n) for n in ("lo", "hi", "cutoff", "shift")]
+        ),
+    )
+    joined = exp.and_(
+        exp.GTE(this=at(event, EVENT_TIME), expression=micros("lo")),
+        exp.LT(this=at(event, EVENT_TIME), expression=micros("hi")),
+        exp.LT(this=at(event, "ingest_time"), expression=micros("cutoff")),
+    )
+    scanned = exp.and_(  # the whole span as constants, so that the Parquet scan can skip row groups
+        exp.GTE(this=at(event, EVENT_TIME), expression=timestamp(min(c[0] for c in copies))),
+        exp.LT(this=at(event, EVENT_TIME), expression=timestamp(max(c[1] for c in copies))),
+    )
+    narrowed = (
+        exp.select(*projection)
+        .from_(exp.to_table(events).as_(event))
+        .join(table, on=joined)
+        .where(scanned)
+    )
+    found[0].replace(narrowed.subquery(exp.TableAlias(this=exp.to_identifier(found[0].alias_or_name))))
+    return rewritten
+
+
 def keep_windows(
     tree: exp.Query,
     start_us: int,
@@ -204,6 +328,18 @@ def keep_cells(tree: exp.Query, keys: Sequence[str], cells: Iterable[Cell]) -> e
         for start, values in sorted(by_window.items())
     ]
     condition: exp.Expr = exp.or_(*alternatives) if alternatives else exp.false()
+    return _wrap(tree, None).where(condition, copy=False)
+
+
+def keep_keys(tree: exp.Query, keys: Sequence[str], values: Iterable[tuple[object, ...]]) -> exp.Select:
+    """`SELECT * FROM (<tree>) WHERE <the row's key tuple is one of values>`; a null key matches `IS NULL`.
+
+    A filter on grouping keys only: Spark can push it below the aggregation, to the events.
+    """
+    tuples = list(dict.fromkeys(tuple(v) for v in values))
+    if any(len(v) != len(keys) for v in tuples):
+        raise ValueError(f"key tuples must have {len(keys)} values")
+    condition = _any_key(keys, tuples) if tuples else exp.false()
     return _wrap(tree, None).where(condition, copy=False)
 
 

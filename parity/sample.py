@@ -66,6 +66,13 @@ def draw_sample(frame: pd.DataFrame, spec: FeatureSpec, rate: float) -> pd.DataF
     return frame.loc[in_sample(spec.name, frame, spec.keys, rate)]
 
 
+def cell_index(frame: pd.DataFrame, key_columns: Sequence[str]) -> pd.MultiIndex:
+    """Each row's cell as normalised (key text..., window_start µs): equal across engines' dtypes, nulls equal."""
+    parts = {f"key{i}": key_text(frame[key]) for i, key in enumerate(key_columns)}
+    parts["window_start"] = window_micros(frame["window_start"])
+    return pd.MultiIndex.from_frame(pd.DataFrame(parts, copy=False))
+
+
 def window_micros(window_start: pd.Series) -> np.ndarray:
     """`window_start` as int64 microseconds since the epoch, UTC. Integers are taken to be microseconds already."""
     column = window_start

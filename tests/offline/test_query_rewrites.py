@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlglot
 from sqlglot import exp
 
+from parity import query
 from parity.errors import SpecError
 from parity.query import (
     arrival_cutoffs,
@@ -18,6 +21,9 @@ from parity.query import (
     timestamp,
     to_sql,
 )
+from parity.spec import load_feature
+
+REPO = Path(__file__).resolve().parents[2]
 
 AVG_ETA = """
 WITH requests AS (
@@ -160,3 +166,56 @@ def test_keep_cells_literals_parse_back_to_the_same_key(key: str) -> None:
 
 def test_timestamp_is_an_integer_microseconds_literal() -> None:
     assert timestamp(-1).sql("spark") == "TIMESTAMP_MICROS(-1)"
+
+
+# --- rewrites for the restricted recompute (copies of events moved in time) -------------------------------
+
+
+def test_event_time_only_in_window_calls_allows_moving_events() -> None:
+    for name in ("ride_requests", "demand_supply", "available_drivers", "avg_eta"):
+        tree = query.read_query(load_feature(name, REPO), REPO)
+        assert query.windows_only_read_event_time(tree, "ride_events"), name
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        ("SELECT hour(event_time) AS h, window.start AS window_start, COUNT(*) AS n FROM ride_events "
+        "GROUP BY hour(event_time), window(event_time, '1 minute')"),
+        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
+        "WHERE event_time > TIMESTAMP '2024-01-01' GROUP BY city, window(event_time, '1 minute')"),
+        ("SELECT a.city, window.start AS window_start, COUNT(*) AS n FROM ride_events a "
+        "JOIN ride_events b ON a.event_id = b.event_id GROUP BY a.city, window(a.event_time, '1 minute')"),
+        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
+        "GROUP BY city, window(event_time + INTERVAL 1 MINUTE, '1 minute')"),
+    ],
+    ids=["key from event_time", "filter on event_time", "source read twice", "arithmetic inside window"],
+)
+def test_any_other_use_of_event_time_forbids_moving_events(sql: str) -> None:
+    assert not query.windows_only_read_event_time(query.parse_query(sql, "q.sql"), "ride_events")
+
+
+def test_tumbling_windows_drop_the_slide_only_when_the_size_is_the_windows() -> None:
+    tree = query.parse_query(
+        "SELECT city, window.start AS window_start FROM t GROUP BY city, window(event_time, '5 minutes', '1 minute')", "q.sql"
+    )
+    tumbling = query.tumbling_windows(tree, 300_000_000)
+    assert tumbling is not None
+    assert "WINDOW(event_time, '5 minutes')" in query.to_sql(tumbling)
+    assert "'1 minute'" in query.to_sql(tree), "the input tree is left alone"
+    assert query.tumbling_windows(tree, 60_000_000) is None
+    odd = query.parse_query("SELECT city FROM t GROUP BY city, window(event_time, '5 fortnights')", "q.sql")
+    assert query.tumbling_windows(odd, 300_000_000) is None
+
+
+def test_shifted_copies_keep_keys_as_data_and_each_copy_its_own_range() -> None:
+    tree = query.parse_query("SELECT city, COUNT(*) AS n FROM ride_events GROUP BY city", "q.sql")
+    copies = [(0, 10, 20, 1_000), (100, 110, 120, 2_000)]
+    sql = query.to_sql(query.keep_keys(
+        query.shifted_copies(tree, "ride_events", "v", ["event_id", "event_time", "city"], copies),
+        ["city"], [("x' OR '1'='1",)],
+    ))
+    assert "VALUES (0, 10, 20, 1000), (100, 110, 120, 2000)" in sql
+    assert "TIMESTAMP_MICROS(UNIX_MICROS(`parity_e`.`event_time`) + `parity_c`.`shift`) AS event_time" in sql
+    assert "'x\\' OR \\'1\\'=\\'1'" in sql or "'x'' OR ''1''=''1'" in sql
+    assert query.parse_query(sql, "rewritten.sql") is not None

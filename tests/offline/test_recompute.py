@@ -112,35 +112,65 @@ def test_recompute_keeps_only_the_requested_cells(spark: SparkSession, ride_even
     assert rows(frame, "requests") == {("9q8yyk", 0): (4,), ("dr5reg", 2): (1,)}
 
 
+@pytest.mark.parametrize("method", ["copies", "phases"])
 def test_restricted_recompute_excludes_events_that_arrived_after_the_cutoff(
-    spark: SparkSession, ride_events_settings: Settings
+    spark: SparkSession, ride_events_settings: Settings, method: str
 ) -> None:
     spec = load_feature("ride_requests", REPO)
     cells = pd.DataFrame({"geohash6": ["9q8yyk", "9q8yyk", "dr5reg"], "window_start": [at(0), at(2), at(0)]})
-    frame = recompute_restricted(spec, ride_events_settings, cells)
+    frame = recompute_restricted(spec, ride_events_settings, cells, method=method)
     # late1 arrived at 10:04:00, after 10:00's cutoff 10:03:01; r2's second delivery is still one event.
     assert rows(frame, "requests") == {("9q8yyk", 0): (3,), ("9q8yyk", 2): (1,), ("dr5reg", 0): (1,)}
 
 
+@pytest.mark.parametrize("method", ["copies", "phases"])
 def test_restricted_recompute_leaves_out_a_cell_whose_events_all_arrived_late(
-    spark: SparkSession, ride_events_settings: Settings
+    spark: SparkSession, ride_events_settings: Settings, method: str
 ) -> None:
     spec = load_feature("ride_requests", REPO)
     cells = pd.DataFrame({"geohash6": ["dr5reg", "9q8yyk"], "window_start": [at(2), at(1)]})
     full = rows(recompute(spec, ride_events_settings, at(0), at(5), cells=cells), "requests")
-    restricted = rows(recompute_restricted(spec, ride_events_settings, cells), "requests")
+    restricted = rows(recompute_restricted(spec, ride_events_settings, cells, method=method), "requests")
     assert full == {("dr5reg", 2): (1,), ("9q8yyk", 1): (1,)}
     assert restricted == {("9q8yyk", 1): (1,)}
 
 
+@pytest.mark.parametrize("method", ["copies", "phases"])
 def test_restricted_recompute_of_sliding_windows_uses_each_windows_cutoff(
-    spark: SparkSession, ride_events_settings: Settings
+    spark: SparkSession, ride_events_settings: Settings, method: str
 ) -> None:
     spec = dataclasses.replace(load_feature("demand_supply", REPO), allowed_lateness_us=0)
     cells = pd.DataFrame({"geohash5": ["9q8yy", "9q8yy", "dr5re"], "window_start": [at(5), at(6), at(5)]})
     # late3 (10:09:00, arrived 10:10:30) missed 10:05-10:10's cutoff 10:10:01 but made 10:06-10:11's 10:11:01.
-    values = rows(recompute_restricted(spec, ride_events_settings, cells), "requests", "drivers")
+    values = rows(recompute_restricted(spec, ride_events_settings, cells, method=method), "requests", "drivers")
     assert values == {("9q8yy", 5): (2, 2), ("9q8yy", 6): (3, 3), ("dr5re", 5): (1, 0)}
+
+
+def test_restricted_recompute_picks_copies_only_when_event_time_only_assigns_windows(
+    spark: SparkSession, ride_events_settings: Settings, tmp_path: Path
+) -> None:
+    # minute(event_time) as a key: moving events in time would change the key, so only phases are correct.
+    (tmp_path / "realtime_jobs").mkdir()
+    (tmp_path / "offline_queries").mkdir()
+    (tmp_path / "realtime_jobs" / "by_minute.yaml").write_text(
+        "feature: by_minute\nsource: ride_events\nkeys: [minute]\nwindow: {size: 1m}\nvalues: {requests: {}}\n"
+        "transform_ref: realtime_jobs/by_minute.py:ByMinute\n"
+    )
+    (tmp_path / "offline_queries" / "by_minute.sql").write_text(
+        "SELECT minute(event_time) AS minute, window.start AS window_start, window.end AS window_end,\n"
+        "COUNT(DISTINCT event_id) AS requests FROM ride_events WHERE event_type = 'ride_requested'\n"
+        "GROUP BY minute(event_time), window(event_time, '1 minute')"
+    )
+    spec = load_feature("by_minute", tmp_path)
+    settings = dataclasses.replace(ride_events_settings, project=tmp_path)
+    cells = pd.DataFrame({"minute": [0, 2], "window_start": [at(0), at(2)]})
+    auto = recompute_restricted(spec, settings, cells)
+    # Lateness 0: cutoff window_end + 1 s. 10:00 keeps r1, n1, r2 (r3 arrived 10:01:01.999999, late1 10:04);
+    # 10:02 keeps r6 (late2 arrived 10:10).
+    assert sorted(zip(auto["minute"], auto["requests"], strict=True)) == [(0, 3), (2, 1)]
+    assert auto.to_dict("list") == recompute_restricted(spec, settings, cells, method="phases").to_dict("list")
+    moved = recompute_restricted(spec, settings, cells, method="copies")
+    assert moved.to_dict("list") != auto.to_dict("list"), "copies move event_time, and minute(event_time) with it"
 
 
 def test_a_spark_error_is_a_one_line_query_error(
