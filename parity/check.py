@@ -102,6 +102,8 @@ def settle(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) ->
 
 def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> pd.DataFrame:
     """The realtime output rows of a feature with `window_start` in the range (every pane)."""
+    from parity.sample import utc_timestamps
+
     root = settings.online_log / spec.name
     files = sorted(root.rglob("*.parquet")) if root.is_dir() else []
     if not files:
@@ -115,7 +117,7 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
         tables.append(table.to_pandas(types_mapper=_NULLABLE.get))
     online = pd.concat(tables, ignore_index=True)
     for column in ("window_start", "window_end"):
-        online[column] = pd.to_datetime(online[column], utc=True).astype("datetime64[us, UTC]")
+        online[column] = utc_timestamps(online[column])
     lo = pd.Timestamp(start_us, unit="us", tz="UTC")
     hi = pd.Timestamp(end_us, unit="us", tz="UTC")
     return online[(online["window_start"] >= lo) & (online["window_start"] < hi)].reset_index(drop=True)

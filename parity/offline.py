@@ -33,6 +33,7 @@ from sqlglot import exp
 from parity import query
 from parity.errors import DataError, QueryError
 from parity.geo import register_spark
+from parity.sample import utc_timestamps
 from parity.settings import Settings
 from parity.spec import FeatureSpec, Window
 from parity.watermark import arrival_cutoff_us
@@ -89,6 +90,9 @@ def _session_conf(master: str) -> dict[str, str]:
         threads = local.group(1)
         cores = 1 if threads is None else (os.cpu_count() or 2) if threads == "*" else int(threads)
         conf["spark.sql.shuffle.partitions"] = str(max(1, min(cores, 16)))
+        # Adaptive execution re-plans between stages to coalesce or split partitions across executors; one
+        # local JVM has nothing to balance, and the re-planning costs ~0.1-0.5 s of every check's queries.
+        conf["spark.sql.adaptive.enabled"] = "false"
         conf["spark.driver.memory"] = "2g"
     return conf
 
@@ -324,7 +328,7 @@ def _collect(spark: SparkSession, spec: FeatureSpec, sql: str) -> pd.DataFrame:
     except (PySparkException, Py4JError) as exc:
         raise QueryError(spec.name, _one_line(exc)) from exc
     for column in query.WINDOW_COLUMNS:
-        frame[column] = _utc_micros(frame[column])
+        frame[column] = utc_timestamps(frame[column])
     order = [*spec.keys, "window_start"]
     return frame.sort_values(order, na_position="first", kind="stable", ignore_index=True)
 
@@ -341,22 +345,13 @@ def _cached(frame: DataFrame, cache: bool) -> Iterator[DataFrame]:
         frame.unpersist()
 
 
-def _utc_micros(column: pd.Series) -> pd.Series:
-    stamps = pd.to_datetime(column)
-    stamps = stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
-    return stamps.astype("datetime64[us, UTC]")
-
-
 def _cell_tuples(spec: FeatureSpec, cells: pd.DataFrame) -> list[query.Cell]:
     missing = [c for c in spec.cell_columns if c not in cells.columns]
     if missing:
         raise ValueError(f"cells of {spec.name} lack columns {missing}; give {list(spec.cell_columns)}")
     starts = cells["window_start"]
     if pd.api.types.is_datetime64_any_dtype(starts):
-        stamps = pd.to_datetime(starts)
-        if stamps.dt.tz is None:
-            stamps = stamps.dt.tz_localize("UTC")
-        micros = stamps.astype("datetime64[us, UTC]").astype("int64").tolist()
+        micros = utc_timestamps(starts).astype("int64").tolist()
     else:
         micros = [int(s) for s in starts.tolist()]
     keys = [cells[k].astype(object).where(cells[k].notna(), None).tolist() for k in spec.keys]

@@ -73,6 +73,14 @@ def cell_index(frame: pd.DataFrame, key_columns: Sequence[str]) -> pd.MultiIndex
     return pd.MultiIndex.from_frame(pd.DataFrame(parts, copy=False))
 
 
+def utc_timestamps(column: pd.Series) -> pd.Series:
+    """A timestamp column as datetime64[us, UTC]; naive values are read as UTC. Already-datetime columns skip
+    `pd.to_datetime`, which walks every value of a tz-aware column to decide whether to cache."""
+    stamps = column if pd.api.types.is_datetime64_any_dtype(column) else pd.to_datetime(column, utc=True)
+    stamps = stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
+    return stamps.astype("datetime64[us, UTC]")
+
+
 def window_micros(window_start: pd.Series) -> np.ndarray:
     """`window_start` as int64 microseconds since the epoch, UTC. Integers are taken to be microseconds already."""
     column = window_start
