@@ -184,9 +184,13 @@ def windows_only_read_event_time(tree: exp.Query, source: str) -> bool:
 
     Then moving an event's `event_time` by a multiple of the window slide moves it into the equally moved
     windows and changes nothing else, which `shifted_copies` relies on. Any other use (a filter, `hour(...)`,
-    arithmetic, a second reference to the source that could join copies) makes it False.
+    arithmetic, a second reference to the source that could join copies) makes it False, and so does any
+    window function (`ROW_NUMBER() OVER (PARTITION BY event_id ...)` would keep one copy of an event that
+    several windows each need).
     """
     if sum(1 for table in _real_tables(tree) if table.name.lower() == source.lower()) != 1:
+        return False
+    if tree.find(exp.Window) is not None:
         return False
     for column in tree.find_all(exp.Column):
         if column.name.lower() != EVENT_TIME:

@@ -188,8 +188,12 @@ def test_event_time_only_in_window_calls_allows_moving_events() -> None:
         "JOIN ride_events b ON a.event_id = b.event_id GROUP BY a.city, window(a.event_time, '1 minute')"),
         ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
         "GROUP BY city, window(event_time + INTERVAL 1 MINUTE, '1 minute')"),
+        ("WITH d AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY ingest_time) AS rn FROM ride_events) "
+         "SELECT city, window.start AS window_start, COUNT(*) AS n FROM d WHERE rn = 1 "
+         "GROUP BY city, window(event_time, '1 minute')"),
     ],
-    ids=["key from event_time", "filter on event_time", "source read twice", "arithmetic inside window"],
+    ids=["key from event_time", "filter on event_time", "source read twice", "arithmetic inside window",
+         "dedupe by a window function"],
 )
 def test_any_other_use_of_event_time_forbids_moving_events(sql: str) -> None:
     assert not query.windows_only_read_event_time(query.parse_query(sql, "q.sql"), "ride_events")
