@@ -142,7 +142,7 @@ def stream(
     all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Replay the event log to a feature's Beam job in streaming mode. Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z`."""
+    """Replay the event log to a feature's Beam job in streaming mode; writes the windows starting in [start, end). Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z`."""
     from parity.settings import load_settings
 
     settings = load_settings(project)
@@ -155,7 +155,8 @@ def stream(
     for spec in specs:
         lo, hi = event_range(spec.window, start_us, end_us)
         events = read_events(settings.event_log, spec.source, lo, hi)
-        result = run_stream(spec, settings, events)
+        # This range owns the windows starting in it; edge windows it only partly replays are not written.
+        result = run_stream(spec, settings, events, windows=(start_us, end_us))
         typer.echo(f"{spec.name}: {result.events_in} events -> {result.rows} rows "
                    f"in {result.elapsed_s:.1f}s ({result.path})")
 

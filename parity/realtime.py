@@ -90,9 +90,14 @@ def run_stream(
     *,
     out_dir: Path | None = None,
     segment_events: int = SEGMENT_EVENTS,
+    windows: tuple[int, int] | None = None,
 ) -> StreamResult:
     """Replay `events` to the feature's job in streaming mode; write every emitted pane to Parquet.
 
+    `windows=(start_us, end_us)` keeps only the panes of windows with `window_start` in [start, end): the
+    windows this stream owns. Given the events `parity.offline.event_range` picks for that range, those
+    windows are complete; the windows at either edge that the events only partly cover are left to the
+    streams of the neighbouring ranges, so that consecutive streams never write two rows for one cell.
     The replay runs as one pipeline per segment of about `segment_events` events (see `replay_segments`).
     Raises `JobError` when the events cannot be passed to Beam or the job cannot be loaded or fails while
     running (a failed job never leaves output behind), and `ConfigError` for a runner that would download Prism.
@@ -127,6 +132,10 @@ def run_stream(
             except Exception as exc:
                 raise JobError(spec.name, _one_line(exc)) from exc
         table = _read_spool(staging, spec)
+        if windows is not None:
+            starts = pc.cast(table.column("window_start"), pa.int64())
+            owned = pc.and_(pc.greater_equal(starts, windows[0]), pc.less(starts, windows[1]))
+            table = table.filter(owned)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     path = target / _file_name(events)

@@ -82,3 +82,45 @@ def test_segments_own_disjoint_windows_and_get_every_event_of_them(
             owners = [segment for segment in segments if segment.owns(start)]
             assert len(owners) == 1
             assert any(value.timestamp.micros == at for _, batch in owners[0].batches for value in batch)
+
+
+def final_values(paths: list[Path], spec_keys: tuple[str, ...]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """{(keys..., window_start): the row of the cell's last pane}, failing on a cell written by two files."""
+    finals: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for path in paths:
+        table = pq.read_table(path).drop(["emitted_at", "pane_timing", "pane_index"]).to_pylist()
+        last: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for row in table:  # sorted by keys, window_start, pane_index: the last one wins
+            last[(*(row[k] for k in spec_keys), row["window_start"])] = tuple(row.values())
+        shared = finals.keys() & last.keys()
+        assert not shared, f"{len(shared)} cell(s) written by two streams, e.g. {min(shared)}"
+        finals.update(last)
+    return finals
+
+
+def test_consecutive_streams_own_disjoint_windows_and_agree_with_one_stream(
+    ride_event: Callable[..., dict[str, Any]],
+    events_table: Callable[..., pa.Table],
+    repo_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    from parity.offline import event_range
+
+    events = events_table(late_and_duplicated(ride_event, seed=21))
+    spec = load_feature("demand_supply", repo_settings.project)  # 5m sliding by 1m: windows straddle ranges
+    minute = 60_000_000
+    base_us = int(BASE.timestamp()) * 1_000_000
+
+    def stream(lo: int, hi: int, out: str, own: bool = True) -> Path:
+        first, last = event_range(spec.window, base_us + lo * minute, base_us + hi * minute)
+        times = pc.cast(events.column("event_time"), pa.int64())
+        chosen = events.filter(pc.and_(pc.greater_equal(times, first), pc.less(times, last)))
+        windows = (base_us + lo * minute, base_us + hi * minute) if own else None
+        return run_stream(spec, repo_settings, chosen, out_dir=tmp_path / out, windows=windows).path
+
+    whole = final_values([stream(0, 8, "whole")], spec.keys)
+    split = final_values([stream(0, 4, "first"), stream(4, 8, "second")], spec.keys)
+    assert split == whole
+    assert len(whole) > 10
+    with pytest.raises(AssertionError, match="written by two streams"):  # what owning windows prevents
+        final_values([stream(0, 4, "first-all", own=False), stream(4, 8, "second-all", own=False)], spec.keys)
