@@ -28,6 +28,7 @@ from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession, functions
 from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StructType
 from sqlglot import exp
 
 from parity import query
@@ -138,14 +139,20 @@ def event_files(settings: Settings, source: str, start_us: int, end_us: int) -> 
 def read_events(spark: SparkSession, settings: Settings, source: str, start_us: int, end_us: int) -> DataFrame:
     """The events of the hour partitions covering [start, end), whole hours: the query rewrite narrows them."""
     paths = [str(p) for p in event_files(settings, source, start_us, end_us)]
+    schema = _footer_schema(paths[0])
     try:
-        # The schema from one footer, read here: left to Spark, it would run a job to infer it on every read.
-        schema = from_arrow_schema(pq.read_schema(paths[0]))
-        return spark.read.schema(schema).parquet(*paths)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataError(paths[0], f"cannot read the Parquet schema: {exc}") from exc
+        return (spark.read if schema is None else spark.read.schema(schema)).parquet(*paths)
     except (PySparkException, Py4JError) as exc:
         raise DataError(str(settings.event_log / source), f"cannot read events: {_one_line(exc)}") from exc
+
+
+def _footer_schema(path: str) -> StructType | None:
+    """The Spark schema of one file's Parquet footer, read here: left to Spark, inferring it is one more job on
+    every read. None when the footer cannot be read or mapped; Spark then infers it (and reports what is wrong)."""
+    try:
+        return from_arrow_schema(pq.read_schema(path))
+    except (OSError, pa.ArrowException, TypeError, ValueError, PySparkException):
+        return None
 
 
 def _hour_dirs(date_dir: Path) -> dict[int, Path]:

@@ -121,3 +121,25 @@ def test_missing_event_log_is_a_data_error_naming_the_path(
 def test_range_without_partitions_is_a_data_error(day_log: Path, settings_over: Callable[[Path], Settings]) -> None:
     with pytest.raises(DataError, match=r"no event partitions cover 2024-05-03T01:00:00Z \.\. 2024-05-03T02:00:00Z"):
         event_files(settings_over(day_log), "ride_events", DAY_START_US + 25 * HOUR, DAY_START_US + 26 * HOUR)
+
+
+def test_an_unreadable_event_file_is_a_one_line_error_naming_the_log(
+    spark: SparkSession, ride_events_settings: Settings, tmp_path: Path
+) -> None:
+    import dataclasses
+    import shutil
+
+    from parity.errors import ParityError
+
+    log = tmp_path / "events"
+    shutil.copytree(ride_events_settings.event_log, log)
+    for file in (log / "ride_events").rglob("*.parquet"):
+        file.write_bytes(b"not parquet: the footer cannot be read")
+    settings = dataclasses.replace(ride_events_settings, event_log=log)
+    spec = load_feature("ride_requests", REPO)
+    start = int(dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC).timestamp()) * 1_000_000
+    with pytest.raises(ParityError) as caught:
+        recompute(spec, settings, start, start + 5 * MINUTE)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "ride_events" in message
