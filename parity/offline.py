@@ -237,36 +237,38 @@ def recompute_restricted(
     if not wanted:
         return _empty(spec)
     tree = _feature_query(spec, settings.project)
+    tumbling = query.tumbling_windows(tree, spec.window.size_us)
     if method == "auto":
-        method = "copies" if query.windows_only_read_event_time(tree, spec.source) else "phases"
+        movable = tumbling is not None and query.windows_only_read_event_time(tree, spec.source)
+        method = "copies" if movable else "phases"
     if method == "copies":
-        return _restricted_by_copies(spec, settings, tree, wanted)
+        if tumbling is None:
+            raise ValueError(f"copies need window(event_time, '<size>') literals in {spec.offline_query.name}")
+        return _restricted_by_copies(spec, settings, tumbling, wanted)
     if method == "phases":
         return _restricted_by_phases(spec, settings, tree, wanted)
     raise ValueError(f"unknown restricted recompute method {method!r}; use auto, copies or phases")
 
 
 def _restricted_by_copies(
-    spec: FeatureSpec, settings: Settings, tree: exp.Query, wanted: list[query.Cell]
+    spec: FeatureSpec, settings: Settings, tumbling: exp.Query, wanted: list[query.Cell]
 ) -> pd.DataFrame:
+    # `tumbling` is the query with its windows made tumbling (`query.tumbling_windows`): each copy holds one
+    # window's events, which it puts in that one window instead of in size/slide windows, all but one unused.
     size = spec.window.size_us
-    # Each copy holds one window's events. Made tumbling, the query puts each of them in that one window
-    # (instead of size/slide windows, all but one thrown away); failing that, it stays as written.
-    tumbling = query.tumbling_windows(tree, size)
-    tree, grid = (tumbling, size) if tumbling is not None else (tree, spec.window.slide_us)
     starts = sorted({int(cell[-1]) for cell in wanted})
     lo, hi = starts[0], starts[-1] + size
-    # Copy k's windows start in (moved_k - size, moved_k + size): a gap of two sizes keeps copies apart, and
-    # moves by whole grid steps keep every moved window on the grid the query's window() uses.
-    gap = -(-2 * size // grid) * grid
-    first = -(-(hi + gap) // grid) * grid
+    # Moved starts are multiples of `size` (epoch-aligned tumbling windows), two sizes apart: no window of the
+    # tumbling query holds events of two copies.
+    gap = 2 * size
+    first = -(-(hi + gap) // size) * size
     moved = {start: first + k * gap for k, start in enumerate(starts)}
     copies = [(s, s + size, arrival_cutoff_us(s + size, spec.allowed_lateness_us), moved[s] - s) for s in starts]
     spark = spark_session(settings)
     events = read_events(spark, settings, spec.source, lo, hi)
     view = f"parity_arrived_{spec.source}"
     events.createOrReplaceTempView(view)
-    copied = query.shifted_copies(tree, spec.source, view, events.columns, copies)
+    copied = query.shifted_copies(tumbling, spec.source, view, events.columns, copies)
     # The copies' windows by one range, and the wanted keys: Spark pushes a key filter below the aggregation, so
     # only the events of those keys are copied. A per-cell filter (key and window) it would push into the copying
     # join instead, evaluated for every event and copy; the wanted cells are picked from the rows that come back.
@@ -276,9 +278,10 @@ def _restricted_by_copies(
     frame = _collect(spark, spec, sql)
     starts_us = frame["window_start"].astype("int64")
     frame = frame[starts_us.isin(moved_windows).to_numpy()].reset_index(drop=True)
-    shift = pd.to_timedelta(frame["window_start"].astype("int64").map({m: m - s for s, m in moved.items()}), unit="us")
+    shift = frame["window_start"].astype("int64").map({m: m - s for s, m in moved.items()}).to_numpy()
     for column in query.WINDOW_COLUMNS:
-        frame[column] = frame[column] - shift.to_numpy()
+        frame[column] = pd.to_datetime(frame[column].astype("int64").to_numpy() - shift, unit="us", utc=True)
+        frame[column] = frame[column].astype("datetime64[us, UTC]")
     return _only_cells(frame, spec, wanted)
 
 

@@ -180,33 +180,67 @@ def arrival_cutoffs(tiles: Sequence[tuple[int, int, int]]) -> exp.Expr:
 
 
 def windows_only_read_event_time(tree: exp.Query, source: str) -> bool:
-    """Whether the query reads `source` once and uses `event_time` only as the first argument of `window(...)`.
+    """Whether moving every event's `event_time` by a multiple of the window grid moves each output row's
+    window by as much and changes nothing else, which `shifted_copies` relies on. It holds when:
 
-    Then moving an event's `event_time` by a multiple of the window slide moves it into the equally moved
-    windows and changes nothing else, which `shifted_copies` relies on. Any other use (a filter, `hour(...)`,
-    arithmetic, a second reference to the source that could join copies) makes it False, and so does any
-    window function (`ROW_NUMBER() OVER (PARTITION BY event_id ...)` would keep one copy of an event that
-    several windows each need).
+    - the source is read once, and so is every CTE that reads it (a CTE joined to itself would join copies);
+    - no window function, no LIMIT (`ROW_NUMBER() OVER (PARTITION BY event_id ...)` would keep one copy of an
+      event that several windows each need);
+    - `event_time` is read only as the first argument of `window(...)`, or passed on as itself by a SELECT,
+      and is not a name given to anything else (`ingest_time AS event_time`, `USING (event_time)`);
+    - the window is only projected as it is (`window.start AS window_start`, `window_start` passed on or
+      grouped by), never computed with (`hour(window.start)`, `window_time(window)`, a HAVING on it).
+
+    False only costs speed: the restricted recompute then takes a branch per window phase.
     """
-    if sum(1 for table in _real_tables(tree) if table.name.lower() == source.lower()) != 1:
+    if not _reads_source_once(tree, source) or tree.find(exp.Window, exp.Limit) is not None:
         return False
-    if tree.find(exp.Window) is not None:
+    calls = [call for call in tree.find_all(exp.Anonymous) if call.name.lower() == "window"]
+    if not calls or not all(_is_event_time(call.expressions[0]) for call in calls if call.expressions):
         return False
+    for identifier in tree.find_all(exp.Identifier):
+        if identifier.name.lower() == EVENT_TIME and not isinstance(identifier.parent, exp.Column):
+            return False
     for column in tree.find_all(exp.Column):
-        if column.name.lower() != EVENT_TIME:
-            continue
-        parent = column.parent
-        inside_window = (
-            isinstance(parent, exp.Anonymous)
-            and parent.name.lower() == "window"
-            and bool(parent.expressions)
-            and parent.expressions[0] is column
-        )
-        # `SELECT event_time` (as itself) only passes it on, to be checked where it is read next.
-        passed_on = isinstance(parent, exp.Select) and column in parent.expressions
-        if not (inside_window or passed_on):
+        name, table = column.name.lower(), column.table.lower()
+        if name == EVENT_TIME:
+            parent = column.parent
+            windowed = (
+                isinstance(parent, exp.Anonymous) and parent.name.lower() == "window" and parent.expressions[0] is column
+            )
+            if not (windowed or _projected(column)):
+                return False
+        elif (table == "window" or name in ("window", *WINDOW_COLUMNS)) and not (
+            _projected(column) or isinstance(column.parent, exp.Group)
+        ):
             return False
     return True
+
+
+def _reads_source_once(tree: exp.Query, source: str) -> bool:
+    ctes = _ctes_in(tree)
+    reading = {source.lower()}
+    grew = True
+    while grew:  # the CTEs that read the source, directly or through other CTEs
+        grew = False
+        for name, body in ctes.items():
+            if name not in reading and any(t.name.lower() in reading for t in body.find_all(exp.Table)):
+                reading.add(name)
+                grew = True
+    uses = [table.name.lower() for table in tree.find_all(exp.Table) if table.name.lower() in reading]
+    return uses.count(source.lower()) == 1 and len(uses) == len(set(uses))
+
+
+def _is_event_time(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Column) and node.name.lower() == EVENT_TIME
+
+
+def _projected(column: exp.Column) -> bool:
+    """A SELECT item as it is, aliased or not."""
+    parent = column.parent
+    if isinstance(parent, exp.Alias):
+        column, parent = parent, parent.parent  # type: ignore[assignment]
+    return isinstance(parent, exp.Select) and column in parent.expressions
 
 
 def tumbling_windows(tree: exp.Query, size_us: int) -> exp.Query | None:

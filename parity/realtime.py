@@ -138,7 +138,7 @@ def run_stream(
             table = table.filter(owned)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    path = target / _file_name(events)
+    path = target / _file_name(events, windows)
     partial = path.with_suffix(".parquet.tmp")
     pq.write_table(table, partial)
     partial.replace(path)
@@ -505,16 +505,19 @@ def _rows(table: pa.Table, event_type: type[tuple[Any, ...]]) -> list[tuple[Any,
     return [make(values) for values in zip(*columns, strict=True)]
 
 
-def _file_name(events: pa.Table) -> str:
-    """`<first event_time>--<last event_time>.parquet` (UTC, to the microsecond): a rerun over the same
-    events replaces its file, while streams over other ranges keep theirs."""
-    if events.num_rows == 0:
-        return "empty.parquet"
-    bounds = pc.min_max(pc.cast(events.column("event_time"), pa.int64())).as_py()
+def _file_name(events: pa.Table, windows: tuple[int, int] | None) -> str:
+    """`windows-<start>--<end>.parquet` for a stream owning a range of windows, else `<first event_time>--<last
+    event_time>.parquet` (UTC, to the microsecond): a rerun over the same range (or events) replaces its file,
+    while streams over other ranges keep theirs, even when sliding windows make their events overlap."""
 
     def label(us: int) -> str:
         return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).strftime("%Y%m%dT%H%M%S%fZ")
 
+    if windows is not None:
+        return f"windows-{label(windows[0])}--{label(windows[1])}.parquet"
+    if events.num_rows == 0:
+        return "empty.parquet"
+    bounds = pc.min_max(pc.cast(events.column("event_time"), pa.int64())).as_py()
     return f"{label(bounds['min'])}--{label(bounds['max'])}.parquet"
 
 

@@ -191,9 +191,24 @@ def test_event_time_only_in_window_calls_allows_moving_events() -> None:
         ("WITH d AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY ingest_time) AS rn FROM ride_events) "
          "SELECT city, window.start AS window_start, COUNT(*) AS n FROM d WHERE rn = 1 "
          "GROUP BY city, window(event_time, '1 minute')"),
+        ("WITH e AS (SELECT * FROM ride_events) SELECT r.city, window.start AS window_start, COUNT(*) AS n "
+         "FROM e r JOIN e a ON r.ride_id = a.ride_id AND a.event_type = 'ride_accepted' "
+         "GROUP BY r.city, window(r.event_time, '5 minutes', '1 minute')"),
+        ("SELECT city, hour(window.start) AS h, window.start AS window_start, COUNT(*) AS n FROM ride_events "
+         "GROUP BY city, window(event_time, '1 minute')"),
+        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
+         "GROUP BY city, window(event_time, '1 minute') HAVING window.end <= current_timestamp()"),
+        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
+         "GROUP BY city, window(ingest_time, '1 minute')"),
+        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM (SELECT city, ingest_time AS event_time "
+         "FROM ride_events) GROUP BY city, window(event_time, '1 minute')"),
+        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events JOIN marks USING (event_time) "
+         "GROUP BY city, window(event_time, '1 minute')"),
     ],
     ids=["key from event_time", "filter on event_time", "source read twice", "arithmetic inside window",
-         "dedupe by a window function"],
+         "dedupe by a window function", "a CTE of the source read twice", "key from the window",
+         "filter on the window", "windows over another time", "another time named event_time",
+         "joined on event_time"],
 )
 def test_any_other_use_of_event_time_forbids_moving_events(sql: str) -> None:
     assert not query.windows_only_read_event_time(query.parse_query(sql, "q.sql"), "ride_events")

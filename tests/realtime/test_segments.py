@@ -119,7 +119,9 @@ def test_consecutive_streams_own_disjoint_windows_and_agree_with_one_stream(
         return run_stream(spec, repo_settings, chosen, out_dir=tmp_path / out, windows=windows).path
 
     whole = final_values([stream(0, 8, "whole")], spec.keys)
-    split = final_values([stream(0, 4, "first"), stream(4, 8, "second")], spec.keys)
+    first, second = stream(0, 4, "split"), stream(4, 8, "split")  # one folder, as `parity stream` writes
+    assert first != second, "each range keeps its own file"
+    split = final_values([first, second], spec.keys)
     assert split == whole
     assert len(whole) > 10
     with pytest.raises(AssertionError, match="written by two streams"):  # what owning windows prevents
