@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from parity.errors import QueryError
 from parity.offline import recompute, recompute_restricted
 from parity.settings import Settings
-from parity.spec import load_feature
+from parity.spec import FeatureSpec, load_feature
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)
@@ -35,6 +35,20 @@ def rows(frame: pd.DataFrame, *columns: str) -> dict[tuple[Any, ...], tuple[Any,
         cell = (record[frame.columns[0]], int((start - pd.Timestamp(BASE)).total_seconds() // 60))
         out[cell] = tuple(None if pd.isna(record[c]) else record[c] for c in columns)
     return out
+
+
+def one_minute_feature(
+    settings: Settings, project: Path, name: str, key: str, value: str, sql: str
+) -> tuple[FeatureSpec, Settings]:
+    """A project in `project` holding feature `name` (1-minute windows over ride_events) with the offline `sql`."""
+    (project / "realtime_jobs").mkdir()
+    (project / "offline_queries").mkdir()
+    (project / "realtime_jobs" / f"{name}.yaml").write_text(
+        f"feature: {name}\nsource: ride_events\nkeys: [{key}]\nwindow: {{size: 1m}}\nvalues: {{{value}: {{}}}}\n"
+        f"transform_ref: realtime_jobs/{name}.py:Job\n"
+    )
+    (project / "offline_queries" / f"{name}.sql").write_text(sql)
+    return load_feature(name, project), dataclasses.replace(settings, project=project)
 
 
 def test_ride_requests_count_a_duplicate_delivery_once(spark: SparkSession, ride_events_settings: Settings) -> None:
@@ -150,19 +164,12 @@ def test_restricted_recompute_picks_copies_only_when_event_time_only_assigns_win
     spark: SparkSession, ride_events_settings: Settings, tmp_path: Path
 ) -> None:
     # minute(event_time) as a key: moving events in time would change the key, so only phases are correct.
-    (tmp_path / "realtime_jobs").mkdir()
-    (tmp_path / "offline_queries").mkdir()
-    (tmp_path / "realtime_jobs" / "by_minute.yaml").write_text(
-        "feature: by_minute\nsource: ride_events\nkeys: [minute]\nwindow: {size: 1m}\nvalues: {requests: {}}\n"
-        "transform_ref: realtime_jobs/by_minute.py:ByMinute\n"
-    )
-    (tmp_path / "offline_queries" / "by_minute.sql").write_text(
+    spec, settings = one_minute_feature(
+        ride_events_settings, tmp_path, "by_minute", "minute", "requests",
         "SELECT minute(event_time) AS minute, window.start AS window_start, window.end AS window_end,\n"
         "COUNT(DISTINCT event_id) AS requests FROM ride_events WHERE event_type = 'ride_requested'\n"
-        "GROUP BY minute(event_time), window(event_time, '1 minute')"
+        "GROUP BY minute(event_time), window(event_time, '1 minute')",
     )
-    spec = load_feature("by_minute", tmp_path)
-    settings = dataclasses.replace(ride_events_settings, project=tmp_path)
     cells = pd.DataFrame({"minute": [0, 2], "window_start": [at(0), at(2)]})
     auto = recompute_restricted(spec, settings, cells)
     # Lateness 0: cutoff window_end + 1 s. 10:00 keeps r1, n1, r2 (r3 arrived 10:01:01.999999, late1 10:04);
@@ -176,18 +183,11 @@ def test_restricted_recompute_picks_copies_only_when_event_time_only_assigns_win
 def test_a_spark_error_is_a_one_line_query_error(
     spark: SparkSession, ride_events_settings: Settings, tmp_path: Path
 ) -> None:
-    (tmp_path / "realtime_jobs").mkdir()
-    (tmp_path / "offline_queries").mkdir()
-    (tmp_path / "realtime_jobs" / "broken.yaml").write_text(
-        "feature: broken\nsource: ride_events\nkeys: [city]\nwindow: {size: 1m}\nvalues: {n: {}}\n"
-        "transform_ref: realtime_jobs/broken.py:Broken\n"
-    )
-    (tmp_path / "offline_queries" / "broken.sql").write_text(
+    spec, settings = one_minute_feature(
+        ride_events_settings, tmp_path, "broken", "city", "n",
         "SELECT city, window.start AS window_start, window.end AS window_end, SUM(no_such_column) AS n\n"
-        "FROM ride_events GROUP BY city, window(event_time, '1 minute')"
+        "FROM ride_events GROUP BY city, window(event_time, '1 minute')",
     )
-    spec = load_feature("broken", tmp_path)
-    settings = dataclasses.replace(ride_events_settings, project=tmp_path)
     with pytest.raises(QueryError) as caught:
         recompute(spec, settings, at(0), at(5))
     message = str(caught.value)
