@@ -25,13 +25,40 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.spark import Spark
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.parsers.spark import SparkParser
+from sqlglot.tokenizer_core import TokenType
 
 from parity.errors import SpecError
 from parity.spec import FeatureSpec
 
-DIALECT = "spark"
+
+class _SparkSQL(Spark):
+    """Spark SQL as sqlglot reads it, except that `GROUP BY window(event_time, ...)` parses.
+
+    sqlglot stops a GROUP BY at the WINDOW keyword (the named-window clause, `WINDOW w AS (...)`) even when it
+    is Spark's `window(...)` function, so a query grouping by the window first failed with "Expecting )".
+    Only a GROUP BY that starts with `window(` is read differently; everything else is sqlglot's Spark.
+    """
+
+    class Parser(SparkParser):
+        def _parse_group(self, skip_group_by_token: bool = False) -> exp.Group | None:
+            at = self._index if skip_group_by_token else self._index + 1
+            ahead = [token.token_type for token in self._tokens[at : at + 2]]
+            at_group_by = skip_group_by_token or (self._curr is not None and self._curr.token_type == TokenType.GROUP_BY)
+            if not (at_group_by and ahead == [TokenType.WINDOW, TokenType.L_PAREN]):
+                return super()._parse_group(skip_group_by_token)
+            # For this one GROUP BY, WINDOW does not end it (an instance attribute over the class's set).
+            setattr(self, "QUERY_MODIFIER_TOKENS", SparkParser.QUERY_MODIFIER_TOKENS - {TokenType.WINDOW})  # noqa: B010
+            try:
+                return super()._parse_group(skip_group_by_token)
+            finally:
+                delattr(self, "QUERY_MODIFIER_TOKENS")
+
+
+DIALECT = _SparkSQL
 WINDOW_COLUMNS = ("window_start", "window_end")
 EVENT_TIME = "event_time"
 

@@ -238,3 +238,14 @@ def test_shifted_copies_keep_keys_as_data_and_each_copy_its_own_range() -> None:
     assert "TIMESTAMP_MICROS(UNIX_MICROS(`parity_e`.`event_time`) + `parity_c`.`shift`) AS event_time" in sql
     assert "'x\\' OR \\'1\\'=\\'1'" in sql or "'x'' OR ''1''=''1'" in sql
     assert query.parse_query(sql, "rewritten.sql") is not None
+
+
+def test_a_group_by_that_starts_with_the_window_function_parses() -> None:
+    # sqlglot alone reads the WINDOW keyword right after GROUP BY as a named-window clause: "Expecting )".
+    tree = query.parse_query(
+        "SELECT city, window.start AS window_start FROM t GROUP BY window(event_time, '1 minute'), city", "q.sql"
+    )
+    group = tree.args["group"].expressions
+    assert [type(e).__name__ for e in group] == ["Anonymous", "Column"]
+    named = query.parse_query("SELECT avg(x) OVER w FROM t GROUP BY x WINDOW w AS (PARTITION BY y)", "q.sql")
+    assert "WINDOW w AS (PARTITION BY y)" in query.to_sql(named), "the named-window clause still parses"

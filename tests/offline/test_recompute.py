@@ -180,6 +180,23 @@ def test_restricted_recompute_picks_copies_only_when_event_time_only_assigns_win
     assert moved.to_dict("list") != auto.to_dict("list"), "copies move event_time, and minute(event_time) with it"
 
 
+def test_grouping_by_the_window_first_recomputes_as_grouping_by_the_key_first(
+    spark: SparkSession, ride_events_settings: Settings, tmp_path: Path
+) -> None:
+    select = (
+        "SELECT geohash(lat, lon, 6) AS geohash6, window.start AS window_start, window.end AS window_end, "
+        "COUNT(DISTINCT event_id) AS requests FROM ride_events WHERE event_type = 'ride_requested' "
+    )
+    window_first, settings = one_minute_feature(
+        ride_events_settings, tmp_path, "window_first", "geohash6", "requests",
+        select + "GROUP BY window(event_time, '1 minute'), geohash(lat, lon, 6)",
+    )
+    frame = recompute(window_first, settings, at(0), at(5))
+    expected = recompute(load_feature("ride_requests", REPO), ride_events_settings, at(0), at(5))
+    assert rows(frame, "requests") == rows(expected, "requests")
+    assert rows(frame, "requests")[("9q8yyk", 0)] == (4,)
+
+
 def test_a_spark_error_is_a_one_line_query_error(
     spark: SparkSession, ride_events_settings: Settings, tmp_path: Path
 ) -> None:
