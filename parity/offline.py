@@ -34,7 +34,7 @@ from sqlglot import exp
 from parity import query
 from parity.errors import DataError, QueryError
 from parity.geo import register_spark
-from parity.sample import utc_timestamps
+from parity.sample import cell_index, utc_timestamps
 from parity.settings import Settings
 from parity.spec import FeatureSpec, Window
 from parity.watermark import arrival_cutoff_us
@@ -227,7 +227,8 @@ def recompute_restricted(
 
     - `copies`: every window gets its own copy of its in-time events, moved far apart in event time, all in
       one scan (`query.shifted_copies`); the query runs once over them and each moved window is moved back.
-      Valid when the query uses `event_time` only to assign windows (`query.windows_only_read_event_time`).
+      Valid when the query uses `event_time` only to assign windows (`query.windows_only_read_event_time`)
+      and its window() sizes are interval literals, so that it can be made tumbling (`query.tumbling_windows`).
     - `phases`: windows whose starts are equal modulo `size` do not overlap, so within such a phase each
       event belongs to one window and gets that window's cutoff (`query.arrival_cutoffs`, a CASE over the
       windows). A tumbling window has one phase; a 5m window sliding by 1m has five, joined by UNION ALL
@@ -276,12 +277,10 @@ def _restricted_by_copies(
     in_range = query.keep_windows(copied, moved_windows[0], moved_windows[-1] + 1, _result_columns(spec))
     sql = query.to_sql(query.keep_keys(in_range, spec.keys, [tuple(cell[:-1]) for cell in wanted]))
     frame = _collect(spark, spec, sql)
-    starts_us = frame["window_start"].astype("int64")
-    frame = frame[starts_us.isin(moved_windows).to_numpy()].reset_index(drop=True)
-    shift = frame["window_start"].astype("int64").map({m: m - s for s, m in moved.items()}).to_numpy()
-    for column in query.WINDOW_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column].astype("int64").to_numpy() - shift, unit="us", utc=True)
-        frame[column] = frame[column].astype("datetime64[us, UTC]")
+    frame = frame[frame["window_start"].astype("int64").isin(moved_windows).to_numpy()].reset_index(drop=True)
+    shift = pd.to_timedelta(frame["window_start"].astype("int64").map({m: m - s for s, m in moved.items()}), unit="us")
+    for column in query.WINDOW_COLUMNS:  # back to where the windows were; the columns stay datetime64[us, UTC]
+        frame[column] = (frame[column] - shift).astype("datetime64[us, UTC]")
     return _only_cells(frame, spec, wanted)
 
 
@@ -370,8 +369,6 @@ def _cell_tuples(spec: FeatureSpec, cells: pd.DataFrame) -> list[query.Cell]:
 
 def _only_cells(frame: pd.DataFrame, spec: FeatureSpec, wanted: list[query.Cell]) -> pd.DataFrame:
     """The rows of a collected frame that are among the `wanted` cells (the sampler's key normalisation)."""
-    from parity.sample import cell_index
-
     cells = pd.DataFrame(wanted, columns=[*spec.keys, "window_start"])
     keep = np.asarray(cell_index(frame, spec.keys).isin(cell_index(cells, spec.keys)))
     return frame[keep].reset_index(drop=True)

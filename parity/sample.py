@@ -40,10 +40,7 @@ def cell_hash(feature: str, keys: pd.DataFrame, window_start: pd.Series) -> np.n
     """The uint64 sampling hash of each row's cell. Key columns are hashed in the order of `keys.columns`."""
     if len(keys) != len(window_start):
         raise ValueError(f"{len(keys)} key rows but {len(window_start)} window starts")
-    parts = {f"key{i}": key_text(keys.iloc[:, i]) for i in range(keys.shape[1])}
-    parts["window_start"] = window_micros(window_start)
-    normalised = pd.DataFrame(parts, copy=False)
-    hashed = pd.util.hash_pandas_object(normalised, index=False, hash_key=_hash_key(feature))
+    hashed = pd.util.hash_pandas_object(_normalised(keys, window_start), index=False, hash_key=_hash_key(feature))
     return np.asarray(hashed, dtype=np.uint64)
 
 
@@ -68,9 +65,14 @@ def draw_sample(frame: pd.DataFrame, spec: FeatureSpec, rate: float) -> pd.DataF
 
 def cell_index(frame: pd.DataFrame, key_columns: Sequence[str]) -> pd.MultiIndex:
     """Each row's cell as normalised (key text..., window_start µs): equal across engines' dtypes, nulls equal."""
-    parts = {f"key{i}": key_text(frame[key]) for i, key in enumerate(key_columns)}
-    parts["window_start"] = window_micros(frame["window_start"])
-    return pd.MultiIndex.from_frame(pd.DataFrame(parts, copy=False))
+    return pd.MultiIndex.from_frame(_normalised(frame[list(key_columns)], frame["window_start"]))
+
+
+def _normalised(keys: pd.DataFrame, window_start: pd.Series) -> pd.DataFrame:
+    """Key columns as normalised text (`key_text`) and `window_start` as µs: the form cells are hashed and matched in."""
+    parts = {f"key{i}": key_text(keys.iloc[:, i]) for i in range(keys.shape[1])}
+    parts["window_start"] = window_micros(window_start)
+    return pd.DataFrame(parts, copy=False)
 
 
 def utc_timestamps(column: pd.Series) -> pd.Series:
