@@ -6,9 +6,12 @@ with `parity.events.write_events`, one file per hour. The realtime output of the
 Beam (too slow for a benchmark); it is the offline truth of that hour written as the realtime job writes it (keys,
 values, window_start, window_end, pane_timing ON_TIME, pane_index 0, emitted_at), in two scenarios:
 - `clean`: exactly the truth, as a healthy feature's output; nothing diverges, so no attribution query runs;
-- `divergent`: `PERTURBED` of the cells damaged, half with the first value off by one, half removed. Every
-  window of the generated data has a late arrival, so the late-arrival attribution runs its one restricted
-  Spark query over the divergent cells.
+- `divergent`: `PERTURBED` of the cells damaged, half with the first value off by one, half removed, as a
+  porting bug would. Attribution recomputes (one Spark query) only those that hold a late arrival; the rest are
+  `unexplained` from the events alone.
+- `late`: what a healthy stream outputs: every cell from only the events that arrived before its window closed
+  (`recompute_restricted` over all cells). Every cell that late arrivals changed diverges, and attribution
+  recomputes them all in its one restricted Spark query: the cost of the common scheduled check.
 
 Measured, in one process, on one SparkSession:
 - bare: the feature's SQL file, unchanged, over `spark.read.parquet(<the checked hour's files>)` registered as
@@ -44,7 +47,7 @@ import pyarrow.parquet as pq
 from parity.check import run_check
 from parity.events import partition_name, write_events
 from parity.generate import generate_rides
-from parity.offline import recompute, spark_session
+from parity.offline import recompute, recompute_restricted, spark_session
 from parity.result import CheckResult
 from parity.settings import Settings, load_settings
 from parity.spec import FeatureSpec, load_feature
@@ -55,7 +58,7 @@ DAY_START_US = 1_767_571_200 * 1_000_000  # 2026-01-05T00:00:00Z
 CHECKED_HOUR = 12  # windows starting in [12:00, 13:00) of that day
 FEATURES = ("ride_requests", "demand_supply")
 PERTURBED = 0.005
-SCENARIOS = {"clean": 0.0, "divergent": PERTURBED}  # scenario -> share of cells damaged
+SCENARIOS = {"clean": 0.0, "divergent": PERTURBED, "late": None}  # scenario -> share of cells damaged
 TARGET = 1.5
 SOURCE = "ride_events"
 _STAGE = re.compile(r"stage=(\w+)\b.*?seconds=([0-9.]+)")
@@ -117,17 +120,22 @@ def make_project(root: Path, rate_per_min: int) -> Settings:
 
 
 def write_online(
-    spec: FeatureSpec, settings: Settings, start_us: int, end_us: int, share: float, seed: int = 5
+    spec: FeatureSpec, settings: Settings, start_us: int, end_us: int, share: float | None, seed: int = 5
 ) -> dict[str, int]:
-    """The checked hour's offline truth as the realtime job's output, `share` of its cells damaged."""
+    """The checked hour's offline truth as the realtime job's output, `share` of its cells damaged; for None, the
+    truth from only the events that arrived in time (`recompute_restricted`)."""
     truth = recompute(spec, settings, start_us, end_us)
-    rng = np.random.default_rng(seed)
-    damaged = rng.choice(len(truth), size=round(len(truth) * share), replace=False)
-    shifted, removed = np.array_split(damaged, 2)
-    first = spec.values[0]
-    online = truth.copy()
-    online.loc[online.index[shifted], first] = online.loc[online.index[shifted], first] + 1
-    online = online.drop(index=online.index[removed]).reset_index(drop=True)
+    if share is None:
+        online = recompute_restricted(spec, settings, truth)
+        shifted = removed = np.empty(0, dtype=np.int64)
+    else:
+        rng = np.random.default_rng(seed)
+        damaged = rng.choice(len(truth), size=round(len(truth) * share), replace=False)
+        shifted, removed = np.array_split(damaged, 2)
+        first = spec.values[0]
+        online = truth.copy()
+        online.loc[online.index[shifted], first] = online.loc[online.index[shifted], first] + 1
+        online = online.drop(index=online.index[removed]).reset_index(drop=True)
     online["pane_timing"] = "ON_TIME"
     online["pane_index"] = np.zeros(len(online), dtype=np.int64)
     online["emitted_at"] = online["window_end"] + pd.Timedelta(seconds=3)

@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 
 from parity.compare import compare
+from parity.geo import geohash_series
+from parity.query import geohash_key, read_query
 from parity.result import Cause, CellStatus
 from parity.sample import cell_index, window_micros
 from parity.settings import Settings
@@ -46,6 +48,9 @@ def attribute(
     if events is not None:
         starts = window_micros(result["window_start"])
         explainable &= np.isin(starts, windows_with_late_arrivals(events, spec, np.unique(starts[explainable])))
+        origin = geohash_key(read_query(spec, settings.project), spec.source, spec.keys[0]) if len(spec.keys) == 1 else None
+        if origin is not None and {origin[0], origin[1]} <= set(events.column_names):
+            explainable &= _membership(result, cells_with_late_arrivals(events, spec, origin), spec)
     targets = result.loc[explainable, [*spec.keys, "window_start", "window_end"]]
     late = np.zeros(len(result), dtype=bool)
     if len(targets):
@@ -80,6 +85,35 @@ def windows_with_late_arrivals(events: pa.Table, spec: FeatureSpec, window_start
     ], dtype=bool)
     selected: np.ndarray = starts[late]
     return selected
+
+
+def cells_with_late_arrivals(events: pa.Table, spec: FeatureSpec, origin: tuple[str, str, int]) -> pd.DataFrame:
+    """The cells (key, window_start) holding an event that arrived at or after its window's cutoff, for a feature
+    whose one key is `geohash(lat, lon, precision)` of each event, `origin` (`parity.query.geohash_key`).
+
+    Every event counts, whatever the query's filters would keep: a superset of the cells whose restricted value
+    can differ from the full one. A divergent cell outside it recomputes to its full offline value, so it is
+    `unexplained` without a Spark query. Only the late events are geohashed.
+    """
+    lat_name, lon_name, precision = origin
+    event_us = events.column("event_time").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    ingest_us = events.column("ingest_time").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    size, slide = spec.window.size_us, spec.window.slide_us
+    latest_start = event_us - np.mod(event_us, slide)  # the last of the size/slide windows holding each event
+    rows: list[np.ndarray] = []
+    starts: list[np.ndarray] = []
+    for back in range(size // slide):
+        start = latest_start - back * slide
+        late = np.flatnonzero(ingest_us >= arrival_cutoff_us(0, spec.allowed_lateness_us) + start + size)
+        rows.append(late)
+        starts.append(start[late])
+    taken = np.concatenate(rows)
+    coordinates = events.select([lat_name, lon_name]).take(pa.array(taken, type=pa.int64())).to_pandas()
+    cells = pd.DataFrame({
+        spec.keys[0]: geohash_series(coordinates[lat_name], coordinates[lon_name], precision),
+        "window_start": pd.to_datetime(np.concatenate(starts), unit="us", utc=True),
+    })
+    return cells.drop_duplicates(ignore_index=True)
 
 
 def _membership(frame: pd.DataFrame, cells: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:

@@ -7,6 +7,7 @@ Invalid coordinates (null, NaN, out of range) encode to None on both sides, neve
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 MAX_PRECISION = 12
+BASE32 = frozenset("0123456789bcdefghjkmnpqrstuvwxyz")
+# Widening of a cell's box, in degrees: a point on the edge of a cell is inside the box whatever the rounding.
+_EDGE = 1e-9
 
 
 def valid_coordinates(lat: float | None, lon: float | None) -> bool:
@@ -60,6 +64,25 @@ def parent(cell: str, precision: int) -> str:
 def ancestors(cell: str) -> list[str]:
     """Every enclosing cell, finest first: `9q8yyk -> [9q8yy, 9q8y, 9q8, 9q, 9]`."""
     return [cell[:n] for n in range(len(cell) - 1, 0, -1)]
+
+
+def covering_boxes(cells: Iterable[str], precision: int, limit: int) -> list[tuple[float, float, float, float]]:
+    """Closed boxes `(min_lat, min_lon, max_lat, max_lon)` holding every point that `geohash(.., precision)` puts
+    in one of `cells`, at most `limit` boxes: when there are more cells, the boxes of their shortest-enough common
+    prefixes (a parent's box holds its children's). A string no geohash of that precision can be gets no box."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    wanted = {c for c in cells if len(c) == precision and set(c) <= BASE32}
+    while len(wanted) > limit:
+        wanted = {c[:-1] for c in wanted}
+    boxes = []
+    for cell in sorted(wanted):
+        box = pygeohash.get_bounding_box(cell) if cell else None
+        if box is None:  # the empty prefix: the whole world
+            boxes.append((-90.0, -180.0, 90.0, 180.0))
+            continue
+        boxes.append((box.min_lat - _EDGE, box.min_lon - _EDGE, box.max_lat + _EDGE, box.max_lon + _EDGE))
+    return boxes
 
 
 def register_spark(spark: SparkSession) -> None:

@@ -33,7 +33,7 @@ from sqlglot import exp
 
 from parity import query
 from parity.errors import DataError, QueryError
-from parity.geo import register_spark
+from parity.geo import covering_boxes, register_spark
 from parity.sample import cell_index, utc_timestamps
 from parity.settings import Settings
 from parity.spec import FeatureSpec, Window
@@ -45,6 +45,7 @@ _NULLABLE = {
     pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
 }
 _MESSAGE_LIMIT = 300
+KEY_BOXES = 64  # at most this many bounding boxes in the attribution's prefilter, coarser cells beyond
 
 
 # --- the session ----------------------------------------------------------------------------------------
@@ -266,7 +267,7 @@ def _restricted_by_copies(
     moved = {start: first + k * gap for k, start in enumerate(starts)}
     copies = [(s, s + size, arrival_cutoff_us(s + size, spec.allowed_lateness_us), moved[s] - s) for s in starts]
     spark = spark_session(settings)
-    events = read_events(spark, settings, spec.source, lo, hi)
+    events = _in_key_boxes(read_events(spark, settings, spec.source, lo, hi), spec, tumbling, wanted)
     view = f"parity_arrived_{spec.source}"
     events.createOrReplaceTempView(view)
     copied = query.shifted_copies(tumbling, spec.source, view, events.columns, copies)
@@ -307,13 +308,32 @@ def _restricted_by_phases(
     spark = spark_session(settings)
     events = read_events(spark, settings, spec.source, lo, hi)
     event_time = functions.col("event_time")
-    events = events.where(
+    events = _in_key_boxes(events, spec, tree, wanted).where(
         (event_time >= functions.timestamp_micros(functions.lit(lo)))
         & (event_time < functions.timestamp_micros(functions.lit(hi)))
     )
     with _cached(events, len(branches) > 1) as events:
         events.createOrReplaceTempView(view)
         return _collect(spark, spec, sql)
+
+
+def _in_key_boxes(events: DataFrame, spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell]) -> DataFrame:
+    """Only the events inside the bounding boxes of the wanted cells' geohash keys, when the query makes that
+    key `geohash(lat, lon, p)` of each event (`query.geohash_key`); otherwise all of them.
+
+    The geohash runs in Python (a UDF), once per event the query reads: without this, recomputing a handful
+    of cells geohashes every event of their windows. A cell's events all lie inside its box, so the wanted
+    cells' rows are the same; events of other cells inside the boxes are filtered out by the query's key filter.
+    """
+    for position, key in enumerate(spec.keys):
+        origin = query.geohash_key(tree, spec.source, key)
+        values = [cell[position] for cell in wanted]
+        if origin is None or not all(isinstance(value, str) for value in values):
+            continue  # a null key is no cell of a valid point: it has no box
+        lat_name, lon_name, precision = origin
+        boxes = covering_boxes(values, precision, KEY_BOXES)
+        return events.where(query.to_sql(query.inside_boxes(lat_name, lon_name, boxes)))
+    return events
 
 
 # --- inside -----------------------------------------------------------------------------------------------

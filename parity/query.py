@@ -244,6 +244,119 @@ def windows_only_read_event_time(tree: exp.Query, source: str) -> bool:
     return True
 
 
+def geohash_key(tree: exp.Query, source: str, key: str) -> tuple[str, str, int] | None:
+    """`(lat, lon, precision)` when every output row's `key` is `geohash(lat, lon, precision)` of each source
+    row it is computed from, with `lat` and `lon` columns of the source; None otherwise.
+
+    Then a row of a cell lies inside the cell's bounding box, so keeping only the source rows inside the boxes of
+    some cells changes no row of those cells (what the attribution's prefilter relies on). It holds when the
+    source is read once, nothing joins, unions, limits or uses a window function, and from the output down to
+    the source the key is passed on as a column and grouped by wherever a SELECT aggregates, down to a
+    `geohash(<column>, <column>, <integer>)` whose columns are passed on unchanged from the source.
+    """
+    if not _reads_source_once(tree, source) or tree.find(exp.Join, exp.SetOperation, exp.Window, exp.Limit):
+        return None
+    return _geohash_origin(tree, key, _ctes_in(tree), source.lower())
+
+
+def _geohash_origin(query: exp.Expr, name: str, ctes: dict[str, exp.Query], source: str) -> tuple[str, str, int] | None:
+    if isinstance(query, exp.Subquery):
+        return _geohash_origin(query.this, name, ctes, source)
+    if not isinstance(query, exp.Select):
+        return None
+    found = _projection(query, name)
+    if found is None:
+        return None
+    index, projection = found
+    if projection is None:  # `*`: the name comes from the one FROM source as it is
+        inner = _inner_query(query, ctes)
+        return None if inner is None else _geohash_origin(inner, name, ctes, source)
+    value = projection.unalias()
+    if _aggregates(query) and not _grouped(query, index, projection, value):
+        return None
+    if isinstance(value, exp.Column):
+        inner = _inner_query(query, ctes)
+        return None if inner is None else _geohash_origin(inner, value.name, ctes, source)
+    if not (isinstance(value, exp.Anonymous) and value.name.lower() == "geohash" and len(value.expressions) == 3):
+        return None
+    lat, lon, precision = value.expressions
+    if not (isinstance(lat, exp.Column) and isinstance(lon, exp.Column) and isinstance(precision, exp.Literal)):
+        return None
+    if precision.is_string or not precision.this.isdigit():
+        return None
+    lat_name, lon_name = _source_column(query, lat.name, ctes, source), _source_column(query, lon.name, ctes, source)
+    if lat_name is None or lon_name is None:
+        return None
+    return lat_name, lon_name, int(precision.this)
+
+
+def _projection(select: exp.Select, name: str) -> tuple[int, exp.Expr | None] | None:
+    """The SELECT item named `name` and its position; `(i, None)` when only a `*` can supply it."""
+    for index, projection in enumerate(select.expressions):
+        if _star_table(projection) is None and projection.alias_or_name.lower() == name.lower():
+            return index, projection
+    stars = [i for i, p in enumerate(select.expressions) if _star_table(p) is not None]
+    return (stars[0], None) if len(stars) == 1 and len(_from_sources(select)) == 1 else None
+
+
+def _inner_query(select: exp.Select, ctes: dict[str, exp.Query]) -> exp.Expr | None:
+    """What the one FROM source of a SELECT is: a CTE's body or a subquery; None for a real table."""
+    sources = _from_sources(select)
+    if len(sources) != 1:
+        return None
+    only = sources[0]
+    if isinstance(only, exp.Subquery):
+        inner: exp.Expr = only.this
+        return inner
+    if isinstance(only, exp.Table) and not only.db and only.name.lower() in ctes:
+        return ctes[only.name.lower()]
+    return None
+
+
+def _source_column(select: exp.Select, name: str, ctes: dict[str, exp.Query], source: str) -> str | None:
+    """The source column that the column `name` read by `select` is, passed on unchanged; None if computed."""
+    sources = _from_sources(select)
+    if len(sources) != 1:
+        return None
+    only = sources[0]
+    if isinstance(only, exp.Table) and not only.db and only.name.lower() == source and source not in ctes:
+        return name
+    inner = _inner_query(select, ctes)
+    while isinstance(inner, exp.Subquery):
+        inner = inner.this
+    if not isinstance(inner, exp.Select):
+        return None
+    found = _projection(inner, name)
+    if found is None:
+        return None
+    _, projection = found
+    if projection is None:
+        return _source_column(inner, name, ctes, source)
+    value = projection.unalias()
+    return _source_column(inner, value.name, ctes, source) if isinstance(value, exp.Column) else None
+
+
+def _aggregates(select: exp.Select) -> bool:
+    return bool(select.args.get("group") or select.args.get("having")) or any(
+        projection.find(exp.AggFunc) is not None for projection in select.expressions
+    )
+
+
+def _grouped(select: exp.Select, index: int, projection: exp.Expr, value: exp.Expr) -> bool:
+    """Whether an aggregating SELECT groups by its item `projection` (by expression, alias or position)."""
+    group = select.args.get("group")
+    if group is None:
+        return False
+    for item in group.expressions:
+        if item == value:
+            return True
+        if isinstance(item, exp.Column) and not item.table and item.name.lower() == projection.alias_or_name.lower():
+            return True
+        if isinstance(item, exp.Literal) and not item.is_string and item.this == str(index + 1):
+            return True
+    return False
+
+
 def _reads_source_once(tree: exp.Query, source: str) -> bool:
     ctes = _ctes_in(tree)
     reading = {source.lower()}
@@ -363,6 +476,19 @@ def shifted_copies(
     )
     found[0].replace(narrowed.subquery(exp.TableAlias(this=exp.to_identifier(found[0].alias_or_name))))
     return rewritten
+
+
+def inside_boxes(lat: str, lon: str, boxes: Sequence[tuple[float, float, float, float]]) -> exp.Expr:
+    """`(lat BETWEEN .. AND lon BETWEEN ..) OR ...` over closed `(min_lat, min_lon, max_lat, max_lon)` boxes;
+    FALSE for none. A null or NaN coordinate is inside no box."""
+    inside = [
+        exp.and_(
+            exp.Between(this=_column(lat), low=literal(min_lat), high=literal(max_lat)),
+            exp.Between(this=_column(lon), low=literal(min_lon), high=literal(max_lon)),
+        )
+        for min_lat, min_lon, max_lat, max_lon in boxes
+    ]
+    return exp.or_(*inside) if inside else exp.false()
 
 
 def keep_windows(

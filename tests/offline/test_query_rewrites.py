@@ -249,3 +249,63 @@ def test_a_group_by_that_starts_with_the_window_function_parses() -> None:
     assert [type(e).__name__ for e in group] == ["Anonymous", "Column"]
     named = query.parse_query("SELECT avg(x) OVER w FROM t GROUP BY x WINDOW w AS (PARTITION BY y)", "q.sql")
     assert "WINDOW w AS (PARTITION BY y)" in query.to_sql(named), "the named-window clause still parses"
+
+
+@pytest.mark.parametrize("name", ["available_drivers", "avg_eta", "demand_supply", "ride_requests"])
+def test_every_shipped_feature_keys_on_a_geohash_of_the_event_coordinates(name: str) -> None:
+    spec = load_feature(name, REPO)
+    tree = query.read_query(spec, REPO)
+    precision = 5 if spec.keys == ("geohash5",) else 6
+    assert query.geohash_key(tree, spec.source, spec.keys[0]) == ("lat", "lon", precision)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # grouped by alias and by position, the key passed on through a subquery and a CTE's star
+        ("SELECT g AS cell, w AS window_start FROM (SELECT geohash(lat, lon, 6) AS g, window.start AS w, COUNT(*) AS n "
+        "FROM ride_events GROUP BY g, window(event_time, '1 minute'))"),
+        "WITH t AS (SELECT geohash(lat, lon, 6) AS cell, COUNT(*) AS n FROM ride_events GROUP BY 1) SELECT * FROM t",
+        # the coordinates renamed on the way from the source, and geohashed per row before grouping
+        ("WITH p AS (SELECT latitude_raw AS la, lon AS lo FROM (SELECT lat AS latitude_raw, lon FROM ride_events)) "
+        "SELECT cell, COUNT(*) AS n FROM (SELECT geohash(la, lo, 6) AS cell FROM p) GROUP BY cell"),
+    ],
+)
+def test_a_geohash_key_is_traced_through_aliases_positions_subqueries_and_stars(sql: str) -> None:
+    origin = query.geohash_key(parse_query(sql, "q.sql"), "ride_events", "cell")
+    assert origin is not None and origin[2] == 6
+    assert origin[:2] in {("lat", "lon")}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # the key is not a geohash, or not of the source's own coordinates
+        "SELECT city AS cell, COUNT(*) AS n FROM ride_events GROUP BY city",
+        "SELECT geohash(lat + 0.01, lon, 6) AS cell, COUNT(*) AS n FROM ride_events GROUP BY 1",
+        "SELECT geohash(lat, lon, p) AS cell, COUNT(*) AS n FROM ride_events GROUP BY 1",
+        ("WITH s AS (SELECT lat * 2 AS lat, lon FROM ride_events) "
+        "SELECT geohash(lat, lon, 6) AS cell, COUNT(*) AS n FROM s GROUP BY 1"),
+        "SELECT substr(g, 1, 5) AS cell FROM (SELECT geohash(lat, lon, 6) AS g FROM ride_events)",
+        # rows of other cells could reach a cell's row
+        ("SELECT geohash(e.lat, e.lon, 6) AS cell, COUNT(*) AS n FROM ride_events e JOIN zones z ON e.city = z.city "
+        "GROUP BY 1"),
+        "SELECT geohash(lat, lon, 6) AS cell FROM ride_events UNION ALL SELECT cell FROM extra_cells",
+        "SELECT geohash(lat, lon, 6) AS cell, COUNT(*) OVER () AS n FROM ride_events",
+        "SELECT cell, n FROM (SELECT geohash(lat, lon, 6) AS cell, COUNT(*) AS n FROM ride_events GROUP BY 1 LIMIT 5)",
+        "WITH c AS (SELECT geohash(lat, lon, 6) AS g FROM ride_events) SELECT MAX(g) AS cell, COUNT(*) AS n FROM c",
+        ("WITH a AS (SELECT lat, lon FROM ride_events) "
+        "SELECT geohash(x.lat, x.lon, 6) AS cell FROM a AS x, a AS y"),
+    ],
+)
+def test_a_key_that_other_cells_rows_could_reach_has_no_geohash_origin(sql: str) -> None:
+    assert query.geohash_key(parse_query(sql, "q.sql"), "ride_events", "cell") is None
+
+
+def test_inside_boxes_is_a_closed_range_per_box_and_false_for_none() -> None:
+    sql = to_sql(query.inside_boxes("lat", "lon", [(1.0, 2.0, 3.0, 4.0), (-1.5, -2.5, 0.5, 0.25)]))
+    assert sql == (
+        "(`lat` BETWEEN 1.0 AND 3.0 AND `lon` BETWEEN 2.0 AND 4.0) OR "
+        "(`lat` BETWEEN -1.5 AND 0.5 AND `lon` BETWEEN -2.5 AND 0.25)"
+    )
+    assert to_sql(query.inside_boxes("lat", "lon", [])) == "FALSE"
