@@ -72,7 +72,7 @@ def covering_boxes(cells: Iterable[str], precision: int, limit: int) -> list[tup
     prefixes (a parent's box holds its children's). A string no geohash of that precision can be gets no box."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    wanted = {c for c in cells if len(c) == precision and set(c) <= BASE32}
+    wanted = {c for c in cells if is_cell(c, precision)}
     while len(wanted) > limit:
         wanted = {c[:-1] for c in wanted}
     boxes = []
@@ -83,6 +83,27 @@ def covering_boxes(cells: Iterable[str], precision: int, limit: int) -> list[tup
             continue
         boxes.append((box.min_lat - _EDGE, box.min_lon - _EDGE, box.max_lat + _EDGE, box.max_lon + _EDGE))
     return boxes
+
+
+def grid_steps(precision: int) -> tuple[float, float]:
+    """Degrees of latitude and of longitude one geohash cell of `precision` spans: its 5 * precision bits
+    alternate longitude first, so cells form a regular grid of 2^(lat bits) rows by 2^(lon bits) columns."""
+    bits = 5 * precision
+    return 180.0 / 2 ** (bits // 2), 360.0 / 2 ** (bits - bits // 2)
+
+
+def grid_cell(cell: str) -> tuple[int, int]:
+    """The row and column of a geohash cell on its precision's grid (`grid_steps`): a point of the cell has
+    `floor((lat + 90) / lat_step)` and `floor((lon + 180) / lon_step)` equal to them, give or take one on a
+    cell's edge, where rounding and the side an edge belongs to decide."""
+    lat, lon, _, _ = pygeohash.decode_exactly(cell)  # the centre: far from any edge
+    lat_step, lon_step = grid_steps(len(cell))
+    return math.floor((lat + 90) / lat_step), math.floor((lon + 180) / lon_step)
+
+
+def is_cell(value: object, precision: int) -> bool:
+    """Whether `value` is a geohash that `geohash(.., precision)` can return."""
+    return isinstance(value, str) and len(value) == precision and set(value) <= BASE32
 
 
 def register_spark(spark: SparkSession) -> None:

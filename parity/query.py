@@ -20,6 +20,7 @@ import datetime as dt
 import math
 import numbers
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,9 @@ EVENT_TIME = "event_time"
 
 # A cell: its key values in `spec.keys` order, then its window start in microseconds.
 Cell = tuple[Any, ...]
-# A shifted copy of events: event_time lo, hi, ingest_time cutoff, shift, all microseconds (`shifted_copies`).
-EventCopy = tuple[int, int, int, int]
+# A shifted copy of events: event_time lo, hi, ingest_time cutoff, shift, all microseconds (`shifted_copies`);
+# with a grid, then the row and column of the one grid cell whose events it holds.
+EventCopy = tuple[int, ...]
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -423,17 +425,40 @@ def _interval_us(node: exp.Expr) -> int | None:
     return total
 
 
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A regular latitude/longitude grid: an event is in row `floor((lat + 90) / lat_step)` and column
+    `floor((lon + 180) / lon_step)`, computed by Spark natively (`parity.geo.geohash_grid` matches it to geohash
+    cells)."""
+
+    lat: str
+    lon: str
+    lat_step: float
+    lon_step: float
+
+
 def shifted_copies(
-    tree: exp.Query, source: str, events: str, columns: Sequence[str], copies: Sequence[EventCopy]
+    tree: exp.Query,
+    source: str,
+    events: str,
+    columns: Sequence[str],
+    copies: Sequence[EventCopy],
+    grid: Grid | None = None,
 ) -> exp.Query:
     """Replace the one reference to `source` with copies of the events of the table (or view) `events`.
 
     Copy `(lo, hi, cutoff, shift)` holds the events with `lo <= event_time < hi` and `ingest_time < cutoff`,
     their `event_time` moved by `shift` (all microseconds). `columns` are the source's columns, `event_time`
     among them. Copies of one event are joined rows of one scan (the copies are a VALUES table), not a UNION.
+    With a `grid`, copy `(lo, hi, cutoff, shift, row, column)` holds only the events of that grid cell: the join
+    is then an equi-join on the cell, and an event gets at most one copy per shift as long as no two copies share
+    a shift and a cell.
     """
     if not copies:
         raise ValueError("shifted_copies needs at least one copy")
+    width = 4 if grid is None else 6
+    if any(len(c) != width for c in copies):
+        raise ValueError(f"each copy is {width} integers here")
     rewritten = tree.copy()
     found = [t for t in _real_tables(rewritten) if t.name.lower() == source.lower()]
     if len(found) != 1:
@@ -453,17 +478,26 @@ def shifted_copies(
     projection: list[exp.Expr] = [
         exp.alias_(moved, EVENT_TIME) if name.lower() == EVENT_TIME else at(event, name) for name in columns
     ]
+    names = ["lo", "hi", "cutoff", "shift", "grid_row", "grid_column"][:width]
     table = exp.Values(
         expressions=[exp.tuple_(*(exp.Literal.number(int(v)) for v in c)) for c in copies],
-        alias=exp.TableAlias(
-            this=exp.to_identifier(copy), columns=[exp.to_identifier(n) for n in ("lo", "hi", "cutoff", "shift")]
-        ),
+        alias=exp.TableAlias(this=exp.to_identifier(copy), columns=[exp.to_identifier(n) for n in names]),
     )
-    joined = exp.and_(
+    conditions: list[exp.Expr] = []
+    if grid is not None:
+        for name, column, offset, step in (
+            ("grid_row", grid.lat, 90, grid.lat_step), ("grid_column", grid.lon, 180, grid.lon_step)
+        ):
+            cell = exp.Floor(this=exp.Div(
+                this=exp.paren(exp.Add(this=at(event, column), expression=exp.Literal.number(offset))),
+                expression=literal(step),
+            ))
+            conditions.append(exp.EQ(this=cell, expression=at(copy, name)))
+    conditions += [
         exp.GTE(this=at(event, EVENT_TIME), expression=micros("lo")),
         exp.LT(this=at(event, EVENT_TIME), expression=micros("hi")),
         exp.LT(this=at(event, "ingest_time"), expression=micros("cutoff")),
-    )
+    ]
     scanned = exp.and_(  # the whole span as constants, so that the Parquet scan can skip row groups
         exp.GTE(this=at(event, EVENT_TIME), expression=timestamp(min(c[0] for c in copies))),
         exp.LT(this=at(event, EVENT_TIME), expression=timestamp(max(c[1] for c in copies))),
@@ -471,7 +505,7 @@ def shifted_copies(
     narrowed = (
         exp.select(*projection)
         .from_(exp.to_table(events).as_(event))
-        .join(table, on=joined)
+        .join(table, on=exp.and_(*conditions))
         .where(scanned)
     )
     found[0].replace(narrowed.subquery(exp.TableAlias(this=exp.to_identifier(found[0].alias_or_name))))

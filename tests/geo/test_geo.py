@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import apache_beam as beam
 import pandas as pd
 import pygeohash
@@ -11,7 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parity.geo import ancestors, covering_boxes, geohash, geohash_series, parent
+from parity.geo import ancestors, covering_boxes, geohash, geohash_series, grid_cell, grid_steps, parent
 
 # Cell corners and edges, poles, the antimeridian, and ordinary city points.
 POINTS = [
@@ -100,3 +102,22 @@ def test_a_point_on_a_cell_edge_is_inside_the_cells_box() -> None:
 def test_strings_no_geohash_of_the_precision_can_be_get_no_box() -> None:
     assert covering_boxes(["9Q8YYK", "9q8yy", "9q8yya", "'; DROP", ""], 6, 4) == []
     assert len(covering_boxes(["9q8yyk", "9q8yyk"], 6, 4)) == 1
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    lat=st.floats(-90, 90), lon=st.floats(-180, 180), precision=st.integers(1, 9),
+    on_grid=st.booleans(), nudge=st.sampled_from([0.0, 1e-12, -1e-12]),
+)
+def test_a_points_grid_cell_as_spark_computes_it_is_its_geohash_cells_or_a_neighbour(
+    lat: float, lon: float, precision: int, on_grid: bool, nudge: float
+) -> None:
+    lat_step, lon_step = grid_steps(precision)
+    if on_grid:  # on a cell edge, or just either side of one
+        lat = min(90.0, max(-90.0, -90 + round((lat + 90) / lat_step) * lat_step + nudge))
+        lon = min(180.0, max(-180.0, -180 + round((lon + 180) / lon_step) * lon_step + nudge))
+    cell = geohash(lat, lon, precision)
+    assert cell is not None
+    row, column = grid_cell(cell)
+    assert abs(math.floor((lat + 90) / lat_step) - row) <= 1
+    assert abs(math.floor((lon + 180) / lon_step) - column) <= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pygeohash
 import pytest
 from pyspark.sql import SparkSession
 
-from parity.geo import geohash
+from parity.geo import geohash, grid_cell, grid_steps
 from parity.offline import recompute, recompute_restricted
 from parity.settings import Settings
 from parity.spec import load_feature
@@ -76,3 +77,21 @@ def test_cells_on_the_edges_of_a_cell_recompute_as_in_the_full_query(
     columns = [*spec.keys, "window_start", *spec.values]
     expected = wanted[columns].sort_values(columns[:2], ignore_index=True)
     pd.testing.assert_frame_equal(restricted[columns].sort_values(columns[:2], ignore_index=True), expected)
+
+
+def test_an_event_one_ulp_below_a_cell_edge_counts_in_its_own_cell(
+    spark: SparkSession, repo_settings: Settings, tmp_path: Path, ride_event: Callable[..., dict[str, Any]],
+    event_log_writer: Callable[..., None],
+) -> None:
+    # (lat + 90) rounds up onto the edge, so the grid row computed in Spark is the cell above the event's own.
+    box = pygeohash.get_bounding_box("9q8yyk")
+    below = (math.nextafter(box.min_lat, -math.inf), (box.min_lon + box.max_lon) / 2)
+    own = geohash(*below, 6)
+    assert own != "9q8yyk" and grid_cell(own)[0] + 1 == math.floor((below[0] + 90) / grid_steps(6)[0])
+    event_log_writer(tmp_path, "ride_events", [ride_event(f"r{i}", BASE, "ride_requested", below) for i in range(3)])
+    settings = dataclasses.replace(repo_settings, event_log=tmp_path)
+    spec = load_feature("ride_requests", REPO)
+    cells = pd.DataFrame({"geohash6": [own], "window_start": [_micros(BASE)]})
+    for method in ("copies", "phases"):
+        restricted = recompute_restricted(spec, settings, cells, method=method)
+        assert restricted[["geohash6", "requests"]].to_dict("list") == {"geohash6": [own], "requests": [3]}, method
