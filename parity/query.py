@@ -488,8 +488,10 @@ def shifted_copies(
         for name, column, offset, step in (
             ("grid_row", grid.lat, 90, grid.lat_step), ("grid_column", grid.lon, 180, grid.lon_step)
         ):
+            # In doubles, as the geohash UDF gets them: a FLOAT column's own arithmetic would round too coarsely.
+            degrees = exp.cast(at(event, column), exp.DataType.Type.DOUBLE)
             cell = exp.Floor(this=exp.Div(
-                this=exp.paren(exp.Add(this=at(event, column), expression=exp.Literal.number(offset))),
+                this=exp.paren(exp.Add(this=degrees, expression=exp.Literal.number(offset))),
                 expression=literal(step),
             ))
             conditions.append(exp.EQ(this=cell, expression=at(copy, name)))

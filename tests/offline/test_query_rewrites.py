@@ -240,6 +240,17 @@ def test_shifted_copies_keep_keys_as_data_and_each_copy_its_own_range() -> None:
     assert query.parse_query(sql, "rewritten.sql") is not None
 
 
+
+def test_grid_copies_join_on_the_events_grid_cell_in_doubles() -> None:
+    tree = query.parse_query("SELECT city, COUNT(*) AS n FROM ride_events GROUP BY city", "q.sql")
+    grid = query.Grid("lat", "lon", 0.0054931640625, 0.010986328125)
+    sql = query.to_sql(query.shifted_copies(tree, "ride_events", "v", ["event_time", "lat", "lon"], [(0, 10, 20, 1, 7, 8)], grid))
+    assert "VALUES (0, 10, 20, 1, 7, 8) AS parity_c(lo, hi, cutoff, shift, grid_row, grid_column)" in sql
+    assert "FLOOR((CAST(`parity_e`.`lat` AS DOUBLE) + 90) / 0.0054931640625) = `parity_c`.`grid_row`" in sql
+    assert "FLOOR((CAST(`parity_e`.`lon` AS DOUBLE) + 180) / 0.010986328125) = `parity_c`.`grid_column`" in sql
+    with pytest.raises(ValueError, match="6 integers"):
+        query.shifted_copies(tree, "ride_events", "v", ["event_time"], [(0, 10, 20, 1)], grid)
+
 def test_a_group_by_that_starts_with_the_window_function_parses() -> None:
     # sqlglot alone reads the WINDOW keyword right after GROUP BY as a named-window clause: "Expecting )".
     tree = query.parse_query(
