@@ -273,15 +273,25 @@ def _restricted_by_copies(
         return _empty(spec)  # every wanted key is a string no geohash can be: no event is in such a cell
     spark = spark_session(settings)
     events = read_events(spark, settings, spec.source, lo, hi)
-    view = f"parity_arrived_{spec.source}"
+    if grid is None:
+        events = _in_key_boxes(events, spec, tumbling, wanted)
+    view, copies_view = f"parity_arrived_{spec.source}", f"parity_copies_{spec.source}"
     events.createOrReplaceTempView(view)
-    copied = query.shifted_copies(tumbling, spec.source, view, events.columns, copies, grid)
-    # The copies' windows by one range, and the wanted keys: Spark pushes a key filter below the aggregation, so
-    # only the events of those keys are copied. A per-cell filter (key and window) it would push into the copying
-    # join instead, evaluated for every event and copy; the wanted cells are picked from the rows that come back.
+    names = [*query.COPY_COLUMNS, *(query.GRID_COLUMNS if grid else ())]
+    table = pd.DataFrame(np.array(copies, dtype=np.int64).reshape(len(copies), len(names)), columns=names)
+    spark.createDataFrame(table).createOrReplaceTempView(copies_view)
+    copied = query.shifted_copies(tumbling, spec.source, view, events.columns, copies_view, (lo, hi), grid)
+    # The copies' windows by one range. Without a grid, also the wanted keys: Spark pushes a key filter below the
+    # aggregation and the copying join, so only the events of those keys are copied (but every event of the span
+    # is geohashed to find them). With a grid the copies hold those cells' events already, and a key filter would
+    # only make Spark geohash every event of the span before the join. A per-cell filter (key and window) Spark
+    # would push into the copying join, evaluated for every event and copy; the wanted cells are picked from the
+    # rows that come back.
     moved_windows = sorted(moved.values())
     in_range = query.keep_windows(copied, moved_windows[0], moved_windows[-1] + 1, _result_columns(spec))
-    sql = query.to_sql(query.keep_keys(in_range, spec.keys, [tuple(cell[:-1]) for cell in wanted]))
+    if grid is None:
+        in_range = query.keep_keys(in_range, spec.keys, [tuple(cell[:-1]) for cell in wanted])
+    sql = query.to_sql(in_range)
     frame = _collect(spark, spec, sql)
     frame = frame[frame["window_start"].astype("int64").isin(moved_windows).to_numpy()].reset_index(drop=True)
     shift = pd.to_timedelta(frame["window_start"].astype("int64").map({m: m - s for s, m in moved.items()}), unit="us")
@@ -326,8 +336,8 @@ def _copies_by_cell(
     spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell], copies: list[query.EventCopy]
 ) -> tuple[query.Grid | None, list[query.EventCopy]]:
     """Copies per window narrowed to the wanted cells' grid cells, when the query makes a key `geohash(lat, lon,
-    p)` of each event (`query.geohash_key`): a window's copy then holds the events of its own wanted cells and of
-    their eight neighbours (an event on an edge may land one grid cell off), found by an equi-join.
+    p)` of each event (`query.geohash_key`): a window's copy then holds the events of its own wanted cells, found
+    by an equi-join on the grid cell (`query.Grid`; an event on a cell edge is copied into all of its window's).
 
     The geohash runs in Python (a UDF), once per copied event: without this, recomputing a few cells of a window
     geohashes every event of that window, five times over for a 5-minute window sliding by a minute.
@@ -343,10 +353,7 @@ def _copies_by_cell(
         for cell in wanted:
             if not is_cell(cell[position], precision):
                 continue  # no geohash of this precision is this string: no event belongs to it
-            row, column = grid_cell(cell[position])
-            for step_row in (-1, 0, 1):
-                for step_column in (-1, 0, 1):
-                    narrowed[(*by_start[int(cell[-1])], row + step_row, column + step_column)] = None
+            narrowed[(*by_start[int(cell[-1])], *grid_cell(cell[position]))] = None
         return query.Grid(lat, lon, *grid_steps(precision)), list(narrowed)
     return None, copies
 

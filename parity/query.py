@@ -68,6 +68,8 @@ Cell = tuple[Any, ...]
 # A shifted copy of events: event_time lo, hi, ingest_time cutoff, shift, all microseconds (`shifted_copies`);
 # with a grid, then the row and column of the one grid cell whose events it holds.
 EventCopy = tuple[int, ...]
+COPY_COLUMNS = ("lo", "hi", "cutoff", "shift")
+GRID_COLUMNS = ("grid_row", "grid_column")
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -428,13 +430,16 @@ def _interval_us(node: exp.Expr) -> int | None:
 @dataclass(frozen=True, slots=True)
 class Grid:
     """A regular latitude/longitude grid: an event is in row `floor((lat + 90) / lat_step)` and column
-    `floor((lon + 180) / lon_step)`, computed by Spark natively (`parity.geo.geohash_grid` matches it to geohash
-    cells)."""
+    `floor((lon + 180) / lon_step)`, computed by Spark natively (`parity.geo.grid_cell` gives a geohash cell's)."""
 
     lat: str
     lon: str
     lat_step: float
     lon_step: float
+
+    # Within this share of a cell of a grid line, an event's computed cell may be its neighbour's: rounding of
+    # `lat + 90` is below 1e-13 degrees, a thousandth of this band even for a precision-12 cell.
+    EDGE_BAND = 1e-6
 
 
 def shifted_copies(
@@ -442,23 +447,21 @@ def shifted_copies(
     source: str,
     events: str,
     columns: Sequence[str],
-    copies: Sequence[EventCopy],
+    copies: str,
+    span: tuple[int, int],
     grid: Grid | None = None,
 ) -> exp.Query:
     """Replace the one reference to `source` with copies of the events of the table (or view) `events`.
 
-    Copy `(lo, hi, cutoff, shift)` holds the events with `lo <= event_time < hi` and `ingest_time < cutoff`,
-    their `event_time` moved by `shift` (all microseconds). `columns` are the source's columns, `event_time`
-    among them. Copies of one event are joined rows of one scan (the copies are a VALUES table), not a UNION.
-    With a `grid`, copy `(lo, hi, cutoff, shift, row, column)` holds only the events of that grid cell: the join
-    is then an equi-join on the cell, and an event gets at most one copy per shift as long as no two copies share
-    a shift and a cell.
+    Each row `(lo, hi, cutoff, shift)` of the table (or view) `copies` is a copy holding the events with
+    `lo <= event_time < hi` and `ingest_time < cutoff`, their `event_time` moved by `shift` (all microseconds,
+    BIGINT). `span` is `(min lo, max hi)`, constants for the scan. `columns` are the source's columns,
+    `event_time` among them. Copies of one event are joined rows of one scan, not a UNION. With a `grid`, a
+    copy also has `grid_row` and `grid_column` and holds only the events of that grid cell: the join is then an
+    equi-join on the cell, and an event gets at most one copy per shift as long as no two copies share a shift
+    and a cell. The copies are a table rather than SQL literals: thousands of them would make a query text that
+    takes seconds to build.
     """
-    if not copies:
-        raise ValueError("shifted_copies needs at least one copy")
-    width = 4 if grid is None else 6
-    if any(len(c) != width for c in copies):
-        raise ValueError(f"each copy is {width} integers here")
     rewritten = tree.copy()
     found = [t for t in _real_tables(rewritten) if t.name.lower() == source.lower()]
     if len(found) != 1:
@@ -478,38 +481,52 @@ def shifted_copies(
     projection: list[exp.Expr] = [
         exp.alias_(moved, EVENT_TIME) if name.lower() == EVENT_TIME else at(event, name) for name in columns
     ]
-    names = ["lo", "hi", "cutoff", "shift", "grid_row", "grid_column"][:width]
-    table = exp.Values(
-        expressions=[exp.tuple_(*(exp.Literal.number(int(v)) for v in c)) for c in copies],
-        alias=exp.TableAlias(this=exp.to_identifier(copy), columns=[exp.to_identifier(n) for n in names]),
-    )
-    conditions: list[exp.Expr] = []
-    if grid is not None:
-        for name, column, offset, step in (
-            ("grid_row", grid.lat, 90, grid.lat_step), ("grid_column", grid.lon, 180, grid.lon_step)
-        ):
-            # In doubles, as the geohash UDF gets them: a FLOAT column's own arithmetic would round too coarsely.
-            degrees = exp.cast(at(event, column), exp.DataType.Type.DOUBLE)
-            cell = exp.Floor(this=exp.Div(
-                this=exp.paren(exp.Add(this=degrees, expression=exp.Literal.number(offset))),
-                expression=literal(step),
-            ))
-            conditions.append(exp.EQ(this=cell, expression=at(copy, name)))
-    conditions += [
+    timely: list[exp.Expr] = [
         exp.GTE(this=at(event, EVENT_TIME), expression=micros("lo")),
         exp.LT(this=at(event, EVENT_TIME), expression=micros("hi")),
         exp.LT(this=at(event, "ingest_time"), expression=micros("cutoff")),
     ]
     scanned = exp.and_(  # the whole span as constants, so that the Parquet scan can skip row groups
-        exp.GTE(this=at(event, EVENT_TIME), expression=timestamp(min(c[0] for c in copies))),
-        exp.LT(this=at(event, EVENT_TIME), expression=timestamp(max(c[1] for c in copies))),
+        exp.GTE(this=at(event, EVENT_TIME), expression=timestamp(span[0])),
+        exp.LT(this=at(event, EVENT_TIME), expression=timestamp(span[1])),
     )
-    narrowed = (
-        exp.select(*projection)
-        .from_(exp.to_table(events).as_(event))
-        .join(table, on=exp.and_(*conditions))
-        .where(scanned)
-    )
+
+    def copied(table: exp.Expr, on: list[exp.Expr], where: exp.Expr) -> exp.Select:
+        return exp.select(*projection).from_(exp.to_table(events).as_(event)).join(table, on=exp.and_(*on)).where(where)
+
+    if grid is None:
+        narrowed: exp.Query = copied(exp.to_table(copies).as_(copy), timely, scanned)
+    else:
+        positions = [
+            exp.Div(  # in doubles, as the geohash UDF gets them: a FLOAT column's own arithmetic rounds too coarsely
+                this=exp.paren(exp.Add(
+                    this=exp.cast(at(event, column), exp.DataType.Type.DOUBLE), expression=exp.Literal.number(offset)
+                )),
+                expression=literal(step),
+            )
+            for column, offset, step in ((grid.lat, 90, grid.lat_step), (grid.lon, 180, grid.lon_step))
+        ]
+        cells: list[exp.Expr] = [
+            exp.EQ(this=exp.Floor(this=position), expression=at(copy, name))
+            for position, name in zip(positions, GRID_COLUMNS, strict=True)
+        ]
+        near_edge = exp.or_(*(
+            exp.or_(
+                exp.LT(this=exp.Sub(this=position.copy(), expression=exp.Floor(this=position.copy())),
+                       expression=literal(Grid.EDGE_BAND)),
+                exp.GT(this=exp.Sub(this=position.copy(), expression=exp.Floor(this=position.copy())),
+                       expression=literal(1 - Grid.EDGE_BAND)),
+            )
+            for position in positions
+        ))
+        # An event on (or within rounding of) a grid line may belong to the cell on either side: it is copied into
+        # every copy of its window instead (a superset: the query's own geohash decides), once per window.
+        windows = exp.select(*COPY_COLUMNS).distinct().from_(exp.to_table(copies)).subquery(copy)
+        narrowed = exp.union(
+            copied(exp.to_table(copies).as_(copy), [*cells, *timely], exp.and_(scanned, exp.not_(near_edge))),
+            copied(windows, timely, exp.and_(scanned, near_edge)),
+            distinct=False,
+        )
     found[0].replace(narrowed.subquery(exp.TableAlias(this=exp.to_identifier(found[0].alias_or_name))))
     return rewritten
 
