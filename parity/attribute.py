@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from parity.compare import compare
 from parity.geo import geohash_series
-from parity.query import geohash_key, read_query
+from parity.lineage import geohash_key
+from parity.query import read_query
 from parity.result import Cause, CellStatus
 from parity.sample import cell_index, window_micros
 from parity.settings import Settings
@@ -89,7 +90,7 @@ def windows_with_late_arrivals(events: pa.Table, spec: FeatureSpec, window_start
 
 def cells_with_late_arrivals(events: pa.Table, spec: FeatureSpec, origin: tuple[str, str, int]) -> pd.DataFrame:
     """The cells (key, window_start) holding an event that arrived at or after its window's cutoff, for a feature
-    whose one key is `geohash(lat, lon, precision)` of each event, `origin` (`parity.query.geohash_key`).
+    whose one key is `geohash(lat, lon, precision)` of each event, `origin` (`parity.lineage.geohash_key`).
 
     Every event counts, whatever the query's filters would keep: a superset of the cells whose restricted value
     can differ from the full one. A divergent cell outside it recomputes to its full offline value, so it is

@@ -31,7 +31,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 from sqlglot import exp
 
-from parity import query
+from parity import lineage, query
 from parity.errors import DataError, QueryError
 from parity.geo import covering_boxes, grid_cell, grid_steps, is_cell, register_spark
 from parity.sample import cell_index, utc_timestamps
@@ -336,7 +336,7 @@ def _copies_by_cell(
     spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell], copies: list[query.EventCopy]
 ) -> tuple[query.Grid | None, list[query.EventCopy]]:
     """Copies per window narrowed to the wanted cells' grid cells, when the query makes a key `geohash(lat, lon,
-    p)` of each event (`query.geohash_key`): a window's copy then holds the events of its own wanted cells, found
+    p)` of each event (`lineage.geohash_key`): a window's copy then holds the events of its own wanted cells, found
     by an equi-join on the grid cell (`query.Grid`; an event on a cell edge is copied into all of its window's).
 
     The geohash runs in Python (a UDF), once per copied event: without this, recomputing a few cells of a window
@@ -344,7 +344,7 @@ def _copies_by_cell(
     Unchanged (no grid) for other queries and for a null key.
     """
     for position, key in enumerate(spec.keys):
-        origin = query.geohash_key(tree, spec.source, key)
+        origin = lineage.geohash_key(tree, spec.source, key)
         if origin is None or not all(isinstance(cell[position], str) for cell in wanted):
             continue
         lat, lon, precision = origin
@@ -360,14 +360,14 @@ def _copies_by_cell(
 
 def _in_key_boxes(events: DataFrame, spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell]) -> DataFrame:
     """Only the events inside the bounding boxes of the wanted cells' geohash keys, when the query makes that
-    key `geohash(lat, lon, p)` of each event (`query.geohash_key`); otherwise all of them.
+    key `geohash(lat, lon, p)` of each event (`lineage.geohash_key`); otherwise all of them.
 
     The geohash runs in Python (a UDF), once per event the query reads: without this, recomputing a handful
     of cells geohashes every event of their windows. A cell's events all lie inside its box, so the wanted
     cells' rows are the same; events of other cells inside the boxes are filtered out by the query's key filter.
     """
     for position, key in enumerate(spec.keys):
-        origin = query.geohash_key(tree, spec.source, key)
+        origin = lineage.geohash_key(tree, spec.source, key)
         values = [cell[position] for cell in wanted]
         if origin is None or not all(isinstance(value, str) for value in values):
             continue  # a null key is no cell of a valid point: it has no box

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from parity import query
 from parity.errors import SpecError
+from parity.lineage import geohash_key
 from parity.query import (
     arrival_cutoffs,
     keep_cells,
@@ -266,7 +267,7 @@ def test_every_shipped_feature_keys_on_a_geohash_of_the_event_coordinates(name: 
     spec = load_feature(name, REPO)
     tree = query.read_query(spec, REPO)
     precision = 5 if spec.keys == ("geohash5",) else 6
-    assert query.geohash_key(tree, spec.source, spec.keys[0]) == ("lat", "lon", precision)
+    assert geohash_key(tree, spec.source, spec.keys[0]) == ("lat", "lon", precision)
 
 
 @pytest.mark.parametrize(
@@ -282,7 +283,7 @@ def test_every_shipped_feature_keys_on_a_geohash_of_the_event_coordinates(name: 
     ],
 )
 def test_a_geohash_key_is_traced_through_aliases_positions_subqueries_and_stars(sql: str) -> None:
-    origin = query.geohash_key(parse_query(sql, "q.sql"), "ride_events", "cell")
+    origin = geohash_key(parse_query(sql, "q.sql"), "ride_events", "cell")
     assert origin is not None and origin[2] == 6
     assert origin[:2] in {("lat", "lon")}
 
@@ -309,7 +310,7 @@ def test_a_geohash_key_is_traced_through_aliases_positions_subqueries_and_stars(
     ],
 )
 def test_a_key_that_other_cells_rows_could_reach_has_no_geohash_origin(sql: str) -> None:
-    assert query.geohash_key(parse_query(sql, "q.sql"), "ride_events", "cell") is None
+    assert geohash_key(parse_query(sql, "q.sql"), "ride_events", "cell") is None
 
 
 def test_inside_boxes_is_a_closed_range_per_box_and_false_for_none() -> None:
