@@ -273,8 +273,6 @@ def _restricted_by_copies(
         return _empty(spec)  # every wanted key is a string no geohash can be: no event is in such a cell
     spark = spark_session(settings)
     events = read_events(spark, settings, spec.source, lo, hi)
-    if grid is None:
-        events = _in_key_boxes(events, spec, tumbling, wanted)
     view, copies_view = f"parity_arrived_{spec.source}", f"parity_copies_{spec.source}"
     events.createOrReplaceTempView(view)
     names = [*query.COPY_COLUMNS, *(query.GRID_COLUMNS if grid else ())]
