@@ -31,7 +31,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 from sqlglot import exp
 
-from parity import lineage, query
+from parity import copies, lineage, query
 from parity.errors import DataError, QueryError
 from parity.geo import covering_boxes, grid_cell, grid_steps, is_cell, register_spark
 from parity.sample import cell_index, utc_timestamps
@@ -227,9 +227,9 @@ def recompute_restricted(
     two methods (`method="auto"` takes the first that applies):
 
     - `copies`: every window gets its own copy of its in-time events, moved far apart in event time, all in
-      one scan (`query.shifted_copies`); the query runs once over them and each moved window is moved back.
-      Valid when the query uses `event_time` only to assign windows (`query.windows_only_read_event_time`)
-      and its window() sizes are interval literals, so that it can be made tumbling (`query.tumbling_windows`).
+      one scan (`copies.shifted_copies`); the query runs once over them and each moved window is moved back.
+      Valid when the query uses `event_time` only to assign windows (`copies.windows_only_read_event_time`)
+      and its window() sizes are interval literals, so that it can be made tumbling (`copies.tumbling_windows`).
     - `phases`: windows whose starts are equal modulo `size` do not overlap, so within such a phase each
       event belongs to one window and gets that window's cutoff (`query.arrival_cutoffs`, a CASE over the
       windows). A tumbling window has one phase; a 5m window sliding by 1m has five, joined by UNION ALL
@@ -239,9 +239,9 @@ def recompute_restricted(
     if not wanted:
         return _empty(spec)
     tree = _feature_query(spec, settings.project)
-    tumbling = query.tumbling_windows(tree, spec.window.size_us)
+    tumbling = copies.tumbling_windows(tree, spec.window.size_us)
     if method == "auto":
-        movable = tumbling is not None and query.windows_only_read_event_time(tree, spec.source)
+        movable = tumbling is not None and copies.windows_only_read_event_time(tree, spec.source)
         method = "copies" if movable else "phases"
     if method == "copies":
         if tumbling is None:
@@ -255,7 +255,7 @@ def recompute_restricted(
 def _restricted_by_copies(
     spec: FeatureSpec, settings: Settings, tumbling: exp.Query, wanted: list[query.Cell]
 ) -> pd.DataFrame:
-    # `tumbling` is the query with its windows made tumbling (`query.tumbling_windows`): each copy holds one
+    # `tumbling` is the query with its windows made tumbling (`copies.tumbling_windows`): each copy holds one
     # window's events, which it puts in that one window instead of in size/slide windows, all but one unused.
     size = spec.window.size_us
     starts = sorted({int(cell[-1]) for cell in wanted})
@@ -265,20 +265,20 @@ def _restricted_by_copies(
     gap = 2 * size
     first = -(-(hi + gap) // size) * size
     moved = {start: first + k * gap for k, start in enumerate(starts)}
-    copies: list[query.EventCopy] = [
+    per_window: list[copies.EventCopy] = [
         (s, s + size, arrival_cutoff_us(s + size, spec.allowed_lateness_us), moved[s] - s) for s in starts
     ]
-    grid, copies = _copies_by_cell(spec, tumbling, wanted, copies)
-    if not copies:
+    grid, rows = _copies_by_cell(spec, tumbling, wanted, per_window)
+    if not rows:
         return _empty(spec)  # every wanted key is a string no geohash can be: no event is in such a cell
     spark = spark_session(settings)
     events = read_events(spark, settings, spec.source, lo, hi)
     view, copies_view = f"parity_arrived_{spec.source}", f"parity_copies_{spec.source}"
     events.createOrReplaceTempView(view)
-    names = [*query.COPY_COLUMNS, *(query.GRID_COLUMNS if grid else ())]
-    table = pd.DataFrame(np.array(copies, dtype=np.int64).reshape(len(copies), len(names)), columns=names)
+    names = [*copies.COPY_COLUMNS, *(copies.GRID_COLUMNS if grid else ())]
+    table = pd.DataFrame(np.array(rows, dtype=np.int64).reshape(len(rows), len(names)), columns=names)
     spark.createDataFrame(table).createOrReplaceTempView(copies_view)
-    copied = query.shifted_copies(tumbling, spec.source, view, events.columns, copies_view, (lo, hi), grid)
+    copied = copies.shifted_copies(tumbling, spec.source, view, events.columns, copies_view, (lo, hi), grid)
     # The copies' windows by one range. Without a grid, also the wanted keys: Spark pushes a key filter below the
     # aggregation and the copying join, so only the events of those keys are copied (but every event of the span
     # is geohashed to find them). With a grid the copies hold those cells' events already, and a key filter would
@@ -331,11 +331,11 @@ def _restricted_by_phases(
 
 
 def _copies_by_cell(
-    spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell], copies: list[query.EventCopy]
-) -> tuple[query.Grid | None, list[query.EventCopy]]:
+    spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell], per_window: list[copies.EventCopy]
+) -> tuple[copies.Grid | None, list[copies.EventCopy]]:
     """Copies per window narrowed to the wanted cells' grid cells, when the query makes a key `geohash(lat, lon,
     p)` of each event (`lineage.geohash_key`): a window's copy then holds the events of its own wanted cells, found
-    by an equi-join on the grid cell (`query.Grid`; an event on a cell edge is copied into all of its window's).
+    by an equi-join on the grid cell (`copies.Grid`; an event on a cell edge is copied into all of its window's).
 
     The geohash runs in Python (a UDF), once per copied event: without this, recomputing a few cells of a window
     geohashes every event of that window, five times over for a 5-minute window sliding by a minute.
@@ -346,14 +346,14 @@ def _copies_by_cell(
         if origin is None or not all(isinstance(cell[position], str) for cell in wanted):
             continue
         lat, lon, precision = origin
-        by_start = {copy[0]: copy for copy in copies}
-        narrowed: dict[query.EventCopy, None] = {}
+        by_start = {copy[0]: copy for copy in per_window}
+        narrowed: dict[copies.EventCopy, None] = {}
         for cell in wanted:
             if not is_cell(cell[position], precision):
                 continue  # no geohash of this precision is this string: no event belongs to it
             narrowed[(*by_start[int(cell[-1])], *grid_cell(cell[position]))] = None
-        return query.Grid(lat, lon, *grid_steps(precision)), list(narrowed)
-    return None, copies
+        return copies.Grid(lat, lon, *grid_steps(precision)), list(narrowed)
+    return None, per_window
 
 
 def _in_key_boxes(events: DataFrame, spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell]) -> DataFrame:
@@ -371,7 +371,7 @@ def _in_key_boxes(events: DataFrame, spec: FeatureSpec, tree: exp.Query, wanted:
             continue  # a null key is no cell of a valid point: it has no box
         lat_name, lon_name, precision = origin
         boxes = covering_boxes(values, precision, KEY_BOXES)
-        return events.where(query.to_sql(query.inside_boxes(lat_name, lon_name, boxes)))
+        return events.where(query.to_sql(copies.inside_boxes(lat_name, lon_name, boxes)))
     return events
 
 

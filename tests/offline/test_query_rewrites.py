@@ -8,7 +8,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from parity import query
+from parity import copies, query
 from parity.errors import SpecError
 from parity.lineage import geohash_key
 from parity.query import (
@@ -175,7 +175,7 @@ def test_timestamp_is_an_integer_microseconds_literal() -> None:
 def test_event_time_only_in_window_calls_allows_moving_events() -> None:
     for name in ("ride_requests", "demand_supply", "available_drivers", "avg_eta"):
         tree = query.read_query(load_feature(name, REPO), REPO)
-        assert query.windows_only_read_event_time(tree, "ride_events"), name
+        assert copies.windows_only_read_event_time(tree, "ride_events"), name
 
 
 @pytest.mark.parametrize(
@@ -212,26 +212,26 @@ def test_event_time_only_in_window_calls_allows_moving_events() -> None:
          "joined on event_time"],
 )
 def test_any_other_use_of_event_time_forbids_moving_events(sql: str) -> None:
-    assert not query.windows_only_read_event_time(query.parse_query(sql, "q.sql"), "ride_events")
+    assert not copies.windows_only_read_event_time(query.parse_query(sql, "q.sql"), "ride_events")
 
 
 def test_tumbling_windows_drop_the_slide_only_when_the_size_is_the_windows() -> None:
     tree = query.parse_query(
         "SELECT city, window.start AS window_start FROM t GROUP BY city, window(event_time, '5 minutes', '1 minute')", "q.sql"
     )
-    tumbling = query.tumbling_windows(tree, 300_000_000)
+    tumbling = copies.tumbling_windows(tree, 300_000_000)
     assert tumbling is not None
     assert "WINDOW(event_time, '5 minutes')" in query.to_sql(tumbling)
     assert "'1 minute'" in query.to_sql(tree), "the input tree is left alone"
-    assert query.tumbling_windows(tree, 60_000_000) is None
+    assert copies.tumbling_windows(tree, 60_000_000) is None
     odd = query.parse_query("SELECT city FROM t GROUP BY city, window(event_time, '5 fortnights')", "q.sql")
-    assert query.tumbling_windows(odd, 300_000_000) is None
+    assert copies.tumbling_windows(odd, 300_000_000) is None
 
 
 def test_shifted_copies_join_the_copies_table_and_keep_keys_as_data() -> None:
     tree = query.parse_query("SELECT city, COUNT(*) AS n FROM ride_events GROUP BY city", "q.sql")
     sql = query.to_sql(query.keep_keys(
-        query.shifted_copies(tree, "ride_events", "v", ["event_id", "event_time", "city"], "c", (0, 110)),
+        copies.shifted_copies(tree, "ride_events", "v", ["event_id", "event_time", "city"], "c", (0, 110)),
         ["city"], [("x' OR '1'='1",)],
     ))
     assert "FROM v AS parity_e JOIN c AS parity_c ON" in sql
@@ -245,8 +245,8 @@ def test_shifted_copies_join_the_copies_table_and_keep_keys_as_data() -> None:
 
 def test_grid_copies_join_on_the_events_grid_cell_in_doubles() -> None:
     tree = query.parse_query("SELECT city, COUNT(*) AS n FROM ride_events GROUP BY city", "q.sql")
-    grid = query.Grid("lat", "lon", 0.0054931640625, 0.010986328125)
-    sql = query.to_sql(query.shifted_copies(tree, "ride_events", "v", ["event_time", "lat", "lon"], "c", (0, 10), grid))
+    grid = copies.Grid("lat", "lon", 0.0054931640625, 0.010986328125)
+    sql = query.to_sql(copies.shifted_copies(tree, "ride_events", "v", ["event_time", "lat", "lon"], "c", (0, 10), grid))
     assert "FLOOR((CAST(`parity_e`.`lat` AS DOUBLE) + 90) / 0.0054931640625) = `parity_c`.`grid_row`" in sql
     assert "FLOOR((CAST(`parity_e`.`lon` AS DOUBLE) + 180) / 0.010986328125) = `parity_c`.`grid_column`" in sql
 
@@ -314,9 +314,9 @@ def test_a_key_that_other_cells_rows_could_reach_has_no_geohash_origin(sql: str)
 
 
 def test_inside_boxes_is_a_closed_range_per_box_and_false_for_none() -> None:
-    sql = to_sql(query.inside_boxes("lat", "lon", [(1.0, 2.0, 3.0, 4.0), (-1.5, -2.5, 0.5, 0.25)]))
+    sql = to_sql(copies.inside_boxes("lat", "lon", [(1.0, 2.0, 3.0, 4.0), (-1.5, -2.5, 0.5, 0.25)]))
     assert sql == (
         "(`lat` BETWEEN 1.0 AND 3.0 AND `lon` BETWEEN 2.0 AND 4.0) OR "
         "(`lat` BETWEEN -1.5 AND 0.5 AND `lon` BETWEEN -2.5 AND 0.25)"
     )
-    assert to_sql(query.inside_boxes("lat", "lon", [])) == "FALSE"
+    assert to_sql(copies.inside_boxes("lat", "lon", [])) == "FALSE"
