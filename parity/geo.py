@@ -77,10 +77,10 @@ def covering_boxes(cells: Iterable[str], precision: int, limit: int) -> list[tup
         wanted = {c[:-1] for c in wanted}
     boxes = []
     for cell in sorted(wanted):
-        box = pygeohash.get_bounding_box(cell) if cell else None
-        if box is None:  # the empty prefix: the whole world
+        if not cell:  # cells with no common prefix at all: the whole world
             boxes.append((-90.0, -180.0, 90.0, 180.0))
             continue
+        box = pygeohash.get_bounding_box(cell)
         boxes.append((box.min_lat - _EDGE, box.min_lon - _EDGE, box.max_lat + _EDGE, box.max_lon + _EDGE))
     return boxes
 
