@@ -58,7 +58,7 @@ from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from parity.errors import ConfigError, JobError
 from parity.settings import Settings
-from parity.spec import FeatureSpec
+from parity.spec import FeatureSpec, project_path
 from parity.watermark import TICK_US, arrival_tick
 
 REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
@@ -329,37 +329,54 @@ def watermark_epoch(watermark_us: int, slide_us: int, lateness_us: int) -> tuple
 
 
 def load_job(spec: FeatureSpec, project: Path) -> beam.PTransform[Any, Any]:
-    """The feature's Beam transform: its Beam YAML chain, or the PTransform class its `transform_ref` names."""
+    """The feature's Beam transform: its Beam YAML chain, or the PTransform class its `transform_ref` names.
+
+    A spec is trusted code, confined to its project: a `transform_ref` resolving (symlinks followed) outside the
+    project is refused before anything is imported. Whatever importing or constructing the job raises, SystemExit
+    included, becomes a JobError (exit 2); only KeyboardInterrupt goes through.
+    """
     if spec.transform_yaml is not None:
         from apache_beam.yaml.yaml_transform import YamlTransform
 
         try:
             return YamlTransform(spec.transform_yaml)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             raise JobError(spec.name, f"Beam YAML transform in {spec.path.name}: {_one_line(exc)}") from exc
     assert spec.transform_ref is not None
     file_part, class_name = spec.transform_ref.split(":")
-    source = project / file_part
+    where = f"transform_ref {spec.transform_ref}"
+    try:
+        source = project_path(project, file_part)
+    except ValueError as exc:
+        raise JobError(spec.name, f"{where}: {exc}") from None
     if not source.is_file():
-        raise JobError(spec.name, f"transform_ref {spec.transform_ref}: no file {source}; fix the path in {spec.path.name}")
+        raise JobError(spec.name, f"{where}: no file {source}; fix the path in {spec.path.name}")
     module_name = f"parity_job_{spec.name}"
     loader_spec = importlib.util.spec_from_file_location(module_name, source)
     if loader_spec is None or loader_spec.loader is None:
-        raise JobError(spec.name, f"transform_ref {spec.transform_ref}: {source} is not a Python module")
+        raise JobError(spec.name, f"{where}: {source} is not a Python module")
     module = importlib.util.module_from_spec(loader_spec)
     sys.modules[module_name] = module
     try:
         loader_spec.loader.exec_module(module)
-    except Exception as exc:
-        raise JobError(spec.name, f"transform_ref {spec.transform_ref}: importing {source.name} failed: {_one_line(exc)}") from exc
+    except KeyboardInterrupt:
+        sys.modules.pop(module_name, None)
+        raise
+    except BaseException as exc:
+        sys.modules.pop(module_name, None)
+        raise JobError(spec.name, f"{where}: importing {source.name} failed: {_one_line(exc)}") from exc
     _pickle_by_value(module)
     job_class = getattr(module, class_name, None)
     if not (isinstance(job_class, type) and issubclass(job_class, beam.PTransform)):
-        raise JobError(spec.name, f"transform_ref {spec.transform_ref}: {source.name} has no beam.PTransform class {class_name}")
+        raise JobError(spec.name, f"{where}: {source.name} has no beam.PTransform class {class_name}")
     try:
         return job_class()
-    except Exception as exc:
-        raise JobError(spec.name, f"transform_ref {spec.transform_ref}: {class_name}() failed: {_one_line(exc)}") from exc
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        raise JobError(spec.name, f"{where}: {class_name}() failed: {_one_line(exc)}") from exc
 
 
 class _SpoolPanes(beam.DoFn):

@@ -4,10 +4,15 @@ A feature pairs an offline Spark SQL query (the ground truth) with a realtime Be
 which events feed it, its key columns, its event-time window, its value columns with their
 tolerances, the agreement threshold and the allowed lateness, and which Beam transform computes it.
 Times inside parity are integer microseconds since the epoch (UTC), end to end.
+
+Specs are trusted code: a `transform_ref` module is imported and run by `parity stream`, with the rights of
+the user running it. What a spec may name is confined to its project directory: `transform_ref` and
+`offline_query` must resolve (symlinks followed) to a path inside the project, or the spec does not load.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,7 +227,9 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
         raise SpecError(shown, "feature", f"is {raw.feature!r} but the file is named {path.name}; use one name")
     size = parse_duration(raw.window.size)
     slide = parse_duration(raw.window.slide) if raw.window.slide is not None else size
-    query = project / (raw.offline_query or f"offline_queries/{raw.feature}.sql")
+    query = _inside(project, raw.offline_query or f"offline_queries/{raw.feature}.sql", shown, "offline_query")
+    if raw.transform_ref is not None:
+        _inside(project, raw.transform_ref.split(":")[0], shown, "transform_ref")
     if raw.transform is None:
         transform_yaml = None
     else:
@@ -245,6 +252,27 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
         expectations=tuple(raw.expectations),
         description=raw.description,
     )
+
+
+def project_path(project: Path, relative: str) -> Path:
+    """`relative` under `project`, normalised; ValueError when it resolves (symlinks followed) outside the project.
+
+    The one test of "inside the project" for every path a spec names: the loader and the job loader both apply it.
+    """
+    path = Path(os.path.normpath(project / relative))
+    root = project.resolve()
+    resolved = path.resolve()
+    if resolved != root and root not in resolved.parents:
+        shown = relative if str(resolved) == os.path.normpath(project / relative) else f"{relative} (-> {resolved})"
+        raise ValueError(f"{shown} is outside the project {root}; keep the files a spec names inside the project")
+    return path
+
+
+def _inside(project: Path, relative: str, shown: str, field: str) -> Path:
+    try:
+        return project_path(project, relative)
+    except ValueError as exc:
+        raise SpecError(shown, field, str(exc)) from None
 
 
 def feature_names(project: Path) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -151,3 +152,47 @@ def test_rerun_over_the_same_events_replaces_its_output(repo_settings: Settings,
     assert first.path == second.path
     assert [p.name for p in tmp_path.iterdir()] == [second.path.name]
     assert pq.read_table(second.path).num_rows == first.rows == 1
+
+
+# --- a job is loaded only from inside its project, and nothing it raises while loading escapes as anything but a
+# JobError (exit 2): SystemExit in a module's import or a class's construction included -----------------------
+
+EXITS_ON_IMPORT = "import sys\nsys.exit(1)\n"
+EXITS_ON_CONSTRUCTION = """\
+import apache_beam as beam
+
+
+class Job(beam.PTransform):
+    def __init__(self):
+        raise SystemExit(1)
+
+    def expand(self, events):
+        return events
+"""
+
+
+@pytest.mark.parametrize(("job", "words"), [(EXITS_ON_IMPORT, "importing job.py failed: SystemExit"),
+                                            (EXITS_ON_CONSTRUCTION, "Job() failed: SystemExit")])
+def test_system_exit_while_loading_a_job_is_a_job_error(
+    feature_project: Callable[..., Path], few_events: pa.Table, job: str, words: str
+) -> None:
+    project = feature_project(SPEC + "transform_ref: realtime_jobs/job.py:Job\n", {"realtime_jobs/job.py": job})
+    settings = load_settings(project)
+    with pytest.raises(JobError, match=rf"^realtime job of job: transform_ref realtime_jobs/job.py:Job: {re.escape(words)}"):
+        run_stream(load_feature("job", project), settings, few_events)
+    assert not list((settings.online_log / "job").glob("*.parquet"))
+
+
+def test_a_transform_ref_resolving_outside_the_project_is_not_imported(
+    feature_project: Callable[..., Path], few_events: pa.Table, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "job.py").write_text(f"open({str(elsewhere / 'ran')!r}, 'w').close()\n")
+    project = feature_project(SPEC + "transform_ref: realtime_jobs/job.py:Job\n", {"realtime_jobs/job.py": ""})
+    spec = load_feature("job", project)
+    (project / "realtime_jobs" / "job.py").unlink()
+    (project / "realtime_jobs" / "job.py").symlink_to(elsewhere / "job.py")  # swapped after the spec was loaded
+    for ref in ("realtime_jobs/job.py:Job", f"{elsewhere / 'job.py'}:Job", "../elsewhere/job.py:Job"):
+        with pytest.raises(JobError, match=r"outside the project"):
+            run_stream(dataclasses.replace(spec, transform_ref=ref), load_settings(project), few_events)
+    assert not (elsewhere / "ran").exists()

@@ -117,3 +117,44 @@ def test_parse_duration(text: str | int, us: int) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="bad duration"):
         parse_duration(text)
+
+
+# --- a spec may only name files inside its project (specs are trusted code, but confined to the project) ------
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("transform_ref: /tmp/elsewhere/job.py:Clicks", "transform_ref"),
+        ("transform_ref: ../outside/job.py:Clicks", "transform_ref"),
+        ("transform_ref: realtime_jobs/../../job.py:Clicks", "transform_ref"),
+        ("offline_query: /etc/clicks.sql", "offline_query"),
+        ("offline_query: ../clicks.sql", "offline_query"),
+    ],
+)
+def test_a_path_outside_the_project_is_a_spec_error(project: Path, line: str, field: str) -> None:
+    text = GOOD.replace("transform_ref: realtime_jobs/clicks.py:Clicks", line) if field == "transform_ref" else GOOD + line
+    write(project, text + "\n")
+    with pytest.raises(SpecError) as caught:
+        load_feature("clicks", project)
+    assert caught.value.field == field
+    assert "outside the project" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_symlink_resolving_outside_the_project_counts_as_outside(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "clicks.py"
+    elsewhere.write_text("raise SystemExit(1)\n")
+    (project / "realtime_jobs" / "clicks.py").symlink_to(elsewhere)
+    write(project, GOOD)
+    with pytest.raises(SpecError, match=r"^realtime_jobs/clicks.yaml: transform_ref: .*outside the project"):
+        load_feature("clicks", project)
+
+
+def test_a_symlink_inside_the_project_is_allowed(project: Path) -> None:
+    (project / "jobs").mkdir()
+    (project / "jobs" / "clicks.py").write_text("")
+    (project / "realtime_jobs" / "clicks.py").symlink_to(project / "jobs" / "clicks.py")
+    write(project, GOOD.replace("\n", "\noffline_query: offline_queries/../offline_queries/clicks.sql\n", 1))
+    spec = load_feature("clicks", project)
+    assert spec.transform_ref == "realtime_jobs/clicks.py:Clicks"
+    assert spec.offline_query == project / "offline_queries" / "clicks.sql"
