@@ -11,7 +11,7 @@ online (the realtime output for the checked range)
   - keys, `window_start`, `window_end` present and non-null; value columns present (a value may be null);
   - `window_start` inside `[start, end)` and on the window grid (a multiple of the slide since the epoch);
   - `window_end - window_start == window size`.
-A feature adds its own expectations in its spec (`expectations:` list, see `spec_expectations`).
+A feature adds its own expectations in its spec (`expectations:` list, see `parse_expectations`).
 
 Timestamps are validated as integer microseconds since the epoch (UTC), as everywhere in parity: a custom
 expectation on `event_time` or `window_start` compares microseconds. Derived columns that Great Expectations has
@@ -31,10 +31,9 @@ import math
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -149,10 +148,10 @@ def validate_inputs(
     """Validate the event range and the online rows of one check; failures are returned, not raised.
 
     `[start_us, end_us)` is the checked range of window starts; `[event_start_us, event_end_us)` the widened,
-    grid-aligned event range the offline side reads. Raises SpecError for a malformed `expectations:` entry and
-    DataError when a timestamp column is not a timestamp at all.
+    grid-aligned event range the offline side reads. Raises DataError when a timestamp column is not a timestamp
+    at all.
     """
-    custom = spec_expectations(spec, settings.project)
+    custom = spec.expectations
     began = time.perf_counter()
     suites = {
         Suite.EVENTS: _events_rules(settings.clock_skew_bound_us, event_start_us, event_end_us),
@@ -181,14 +180,17 @@ def validate_inputs(
     )
 
 
-def spec_expectations(spec: FeatureSpec, project: Path) -> tuple[SpecExpectation, ...]:
+def parse_expectations(entries: Sequence[Any], shown: str) -> tuple[SpecExpectation, ...]:
     """Validate a spec's own `expectations:` entries: `{expectation: <GE class or snake name>, kwargs: {...},
-    on: events|online}`. The class must exist in Great Expectations and accept the kwargs."""
+    on: events|online}`. The class must exist in Great Expectations and accept the kwargs. `load_spec` calls it,
+    so `parity lint` and every command see a malformed entry before any work; `shown` is the spec file's name
+    in errors. Imports Great Expectations only when there are entries."""
+    if not entries:
+        return ()
     from great_expectations.compatibility.pydantic import ValidationError as GxValidationError
 
-    shown = _relative(spec.path, project)
     parsed: list[SpecExpectation] = []
-    for index, raw in enumerate(spec.expectations):
+    for index, raw in enumerate(entries):
         field = f"expectations.{index}"
         if isinstance(raw, dict):  # YAML 1.1 reads the bare key `on` as the boolean True
             raw = {("on" if key is True else key): value for key, value in raw.items()}
@@ -553,10 +555,3 @@ def _plain(value: Any) -> Any:
 
 def _iso(us: int) -> str:
     return (_EPOCH + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
-
-
-def _relative(path: Path, project: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(project.resolve()))
-    except ValueError:
-        return str(path)

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from parity.errors import SpecError, UnknownFeatureError
+from parity.quality import SpecExpectation, parse_expectations
 
 US = 1_000_000
 _UNITS = {"us": 1, "ms": 1_000, "s": US, "m": 60 * US, "h": 3600 * US, "d": 86400 * US}
@@ -96,8 +97,8 @@ class _Spec(_Strict):
     sample_rate: float = Field(default=1.0, gt=0.0, le=1.0)
     transform: dict[str, Any] | list[dict[str, Any]] | None = None
     transform_ref: str | None = None
-    # Checked by parity.quality.spec_expectations. Keys are Any: YAML 1.1 reads the bare key `on` as True.
-    expectations: list[dict[Any, Any]] = Field(default_factory=list)
+    # Checked by parity.quality.parse_expectations. Entries are Any: its errors name the entry and the key.
+    expectations: list[Any] = Field(default_factory=list)
     description: str = ""
 
     @field_validator("feature", "source")
@@ -185,7 +186,7 @@ class FeatureSpec:
     sample_rate: float
     transform_yaml: str | None
     transform_ref: str | None
-    expectations: tuple[dict[Any, Any], ...]
+    expectations: tuple[SpecExpectation, ...]  # validated against Great Expectations when the spec is loaded
     description: str
 
     @property
@@ -249,7 +250,7 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
         sample_rate=raw.sample_rate,
         transform_yaml=transform_yaml,
         transform_ref=raw.transform_ref,
-        expectations=tuple(raw.expectations),
+        expectations=parse_expectations(raw.expectations, shown),
         description=raw.description,
     )
 

@@ -222,12 +222,12 @@ def test_custom_expectation_on_an_absent_column_reports_the_column_missing(proje
             "expectations.0.kwargs.regex",
         ),
         ("{expectation: UnexpectedRowsExpectation, kwargs: {}, on: online}", "expectations.0.expectation"),
+        ("just_a_string", "expectations.0"),
     ],
 )
-def test_bad_custom_expectation_is_a_spec_error_naming_the_field(project: Project, entry: str, field: str) -> None:
-    spec = project.feature(f"expectations:\n  - {entry}\n")
+def test_bad_custom_expectation_is_a_spec_error_when_the_spec_loads(project: Project, entry: str, field: str) -> None:
     with pytest.raises(SpecError) as caught:
-        check(project, ride_events(50), online_rows(10), spec)
+        project.feature(f"expectations:\n  - {entry}\n")
     assert (caught.value.path, caught.value.field) == ("realtime_jobs/ride_requests.yaml", field)
     assert str(caught.value).startswith(f"realtime_jobs/ride_requests.yaml: {field}: ")
 
@@ -287,3 +287,24 @@ def test_200k_events_and_20k_online_rows_validate_in_a_few_seconds(project: Proj
     print(f"quality: 200k events + 20k online rows validated in {report.seconds:.2f} s")
     assert report.passed, report.failed
     assert report.seconds < 6.0  # about 1.5 s on 2 busy cores; the budget leaves room for a shared machine
+
+
+def test_lint_names_the_spec_file_and_the_malformed_expectation_entry(project: Project) -> None:
+    project.feature(GEOHASH_REGEX)  # a good first entry, then a bad one
+    spec = project.root / "realtime_jobs" / "ride_requests.yaml"
+    spec.write_text(spec.read_text() + "  - {expectation: ExpectColumnValuesToBeAwesome, on: online}\n")
+    (project.root / "offline_queries").mkdir()
+    (project.root / "offline_queries" / "ride_requests.sql").write_text(
+        "SELECT geohash6, window.start AS window_start, window.end AS window_end, count(*) AS requests "
+        "FROM ride_events GROUP BY geohash6, window(event_time, '1 minute')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "parity.cli", "lint", "--project", str(project.root)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    problems = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(problems) == 1, done.stderr
+    assert problems[0].startswith("realtime_jobs/ride_requests.yaml: expectations.1.expectation: "), problems[0]
+    assert "ExpectColumnValuesToBeAwesome" in problems[0]
