@@ -100,8 +100,19 @@ def settle(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) ->
     return CheckRange(start, settled_end, unsettled)
 
 
-def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> pd.DataFrame:
-    """The realtime output rows of a feature with `window_start` in the range (every pane)."""
+@dataclass(frozen=True, slots=True)
+class OnlineRead:
+    """The realtime output rows with `window_start` in the range (every pane), and the `strays`: rows with a null
+    `window_start` or one outside the windows their file says it covers (`parity.realtime.claimed_windows`), in
+    range or not, with the file they are in. Windows outside the checked range are normal; strays are not."""
+
+    rows: pd.DataFrame
+    strays: pd.DataFrame
+
+
+def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> OnlineRead:
+    """The realtime output of a feature for windows starting in [start_us, end_us), and its strays."""
+    from parity.realtime import claimed_windows
     from parity.sample import utc_timestamps
 
     root = settings.online_log / spec.name
@@ -109,18 +120,30 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
     if not files:
         raise DataError(str(root), f"no realtime output for {spec.name}; run `parity stream {spec.name}` first")
     tables = []
+    strays = []
     for file in files:
         table = pq.read_table(file)
         missing = [c for c in (*spec.keys, *spec.values, *ONLINE_COLUMNS) if c not in table.column_names]
         if missing:
             raise DataError(str(file), f"online log lacks column(s) {', '.join(missing)}")
-        tables.append(table.to_pandas(types_mapper=_NULLABLE.get))
+        frame = table.to_pandas(types_mapper=_NULLABLE.get)
+        starts = utc_timestamps(frame["window_start"])
+        stray = starts.isna()
+        claim = claimed_windows(file)
+        if claim is not None:
+            stray |= (starts < pd.Timestamp(claim[0], unit="us", tz="UTC")) | (
+                starts >= pd.Timestamp(claim[1], unit="us", tz="UTC"))
+        if stray.any():
+            strays.append(pd.DataFrame({"window_start": starts[stray], "file": str(file.relative_to(root))}))
+        tables.append(frame)
     online = pd.concat(tables, ignore_index=True)
     for column in ("window_start", "window_end"):
         online[column] = utc_timestamps(online[column])
     lo = pd.Timestamp(start_us, unit="us", tz="UTC")
     hi = pd.Timestamp(end_us, unit="us", tz="UTC")
-    return online[(online["window_start"] >= lo) & (online["window_start"] < hi)].reset_index(drop=True)
+    rows = online[(online["window_start"] >= lo) & (online["window_start"] < hi)].reset_index(drop=True)
+    no_strays = pd.DataFrame({"window_start": pd.Series([], dtype="datetime64[us, UTC]"), "file": pd.Series([], dtype=str)})
+    return OnlineRead(rows, pd.concat([no_strays, *strays], ignore_index=True))
 
 
 def run_check(
@@ -136,9 +159,9 @@ def run_check(
     from parity.alerts import cells_needed, wilson_interval
     from parity.attribute import CAUSE_COLUMN, attribute
     from parity.compare import compare
-    from parity.events import read_events
+    from parity.events import read_event_range
     from parity.offline import event_range, recompute
-    from parity.quality import validate_inputs
+    from parity.quality import validate_events, validate_online
     from parity.sample import in_sample
 
     rate = sample_rate if sample_rate is not None else spec.sample_rate
@@ -147,20 +170,24 @@ def run_check(
     run_id = new_run_id(spec.name, span.start_us, span.end_us)
     event_start, event_end = event_range(spec.window, span.start_us, span.end_us)
     with _stage("read_inputs", spec.name):
-        events = read_events(settings.event_log, spec.source, event_start, event_end)
+        read = read_event_range(settings.event_log, spec.source, event_start, event_end)
+        events = read.events
         if events.num_rows == 0:
             raise DataError(str(settings.event_log / spec.source),
                             f"no events between {iso(event_start)} and {iso(event_end)}")
-        online = read_online(spec, settings, span.start_us, span.end_us)
+        online_read = read_online(spec, settings, span.start_us, span.end_us)
+        online = online_read.rows
     # Validation (pandas, in this process) runs while Spark recomputes (in the JVM): neither waits for the other.
+    # The online suite needs the offline result (a key may be null online where it is null offline): it runs after.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parity-validate") as pool:
         validating = pool.submit(
-            _staged, "validate_inputs", spec.name,
-            lambda: validate_inputs(spec, settings, events, online, span.start_us, span.end_us, event_start, event_end),
+            _staged, "validate_events", spec.name, lambda: validate_events(spec, settings, events, read.misplaced)
         )
         with _stage("recompute", spec.name):
             offline = recompute(spec, settings, span.start_us, span.end_us)
         quality = validating.result()
+    with _stage("validate_online", spec.name):
+        quality += validate_online(spec, online, online_read.strays, offline)
     with _stage("compare", spec.name):
         offline = offline[in_sample(spec.name, offline, list(spec.keys), rate)]
         online = online[in_sample(spec.name, online, list(spec.keys), rate)]

@@ -166,31 +166,58 @@ def partition_name(hour_start_us: int) -> str:
 # --- reading ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class EventRead:
+    """What `read_event_range` read. `events`: the rows with `start_us <= event_time < end_us`. `misplaced`: the
+    rows of the opened partitions that break the log's layout, a null `event_time` or one outside the hour of its
+    `date=/hour=` partition, whether or not in range (`event_id`, `event_time`, `partition`), so that the data
+    expectations see what the range filter would otherwise drop silently."""
+
+    events: pa.Table
+    misplaced: pa.Table
+
+
 def read_events(event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None) -> pa.Table:
     """Events of `source` with `start_us <= event_time < end_us` (either bound may be open).
 
     Only the hour partitions overlapping the range are opened. Timestamps come back as
     `timestamp[us, tz=UTC]` whatever unit or zone the files were written with.
     """
+    return read_event_range(event_log, source, start_us, end_us).events
+
+
+def read_event_range(
+    event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None
+) -> EventRead:
+    """`read_events`, with the rows of the opened partitions that are not where the layout says (see EventRead)."""
     source_dir = _existing_source(event_log, source)
     files = [
-        file
+        (hour_start, file)
         for hour_start, partition in _partitions(source_dir)
         if (start_us is None or hour_start + HOUR_US > start_us) and (end_us is None or hour_start < end_us)
         for file in _parquet_files(partition)
     ]
+    misplaced_schema = pa.schema([("event_id", pa.string()), ("event_time", TIMESTAMP), ("partition", pa.string())])
     if not files:
-        return _empty(source_dir)
+        return EventRead(_empty(source_dir), misplaced_schema.empty_table())
     tables = []
-    for file in files:
+    misplaced = [misplaced_schema.empty_table()]
+    for hour_start, file in files:
         table = normalise(_read(file), str(file))
-        keep = pc.is_valid(table["event_time"])
+        times = table["event_time"]
+        keep = pc.is_valid(times)
         if start_us is not None:
-            keep = pc.and_(keep, pc.greater_equal(table["event_time"], _at(start_us)))
+            keep = pc.and_(keep, pc.greater_equal(times, _at(start_us)))
         if end_us is not None:
-            keep = pc.and_(keep, pc.less(table["event_time"], _at(end_us)))
+            keep = pc.and_(keep, pc.less(times, _at(end_us)))
         tables.append(table.filter(keep))
-    return pa.concat_tables(tables, promote_options="permissive")
+        outside = pc.or_(pc.less(times, _at(hour_start)), pc.greater_equal(times, _at(hour_start + HOUR_US)))
+        wrong = table.filter(pc.fill_null(outside, True))
+        if wrong.num_rows:
+            label = f"{file.parent.parent.name}/{file.parent.name}"
+            partition = pa.array([label] * wrong.num_rows, pa.string())
+            misplaced.append(pa.table([wrong["event_id"], wrong["event_time"], partition], schema=misplaced_schema))
+    return EventRead(pa.concat_tables(tables, promote_options="permissive"), pa.concat_tables(misplaced))
 
 
 def newest_arrival_us(event_log: Path, source: str) -> int:

@@ -1,15 +1,19 @@
 """Input data quality: Great Expectations suites over a check's event range and online rows.
 
-Before the comparator runs, the check validates its two inputs with suites derived from the feature spec:
+The check validates its two inputs with suites derived from the feature spec, over what its readers read:
 
-events (the feature's source events for the widened event range)
-  - `event_id`, `event_time`, `ingest_time` present and non-null;
-  - `event_time` inside the widened event range `[event_start, event_end)`;
+events (`validate_events`: the feature's source events for the widened event range, beside the recompute)
+  - `event_id`, `ingest_time` present and non-null;
+  - no row of the opened partitions misplaced: a null `event_time`, or one outside the hour of its `date=/hour=`
+    partition (`parity.events.EventRead.misplaced`; the range filter would otherwise drop it silently);
   - `event_time - ingest_time <= clock_skew_bound` for at least `CLOCK_SKEW_MOSTLY` of the rows: a small share
     of skewed device clocks is normal, a large share pushes a streaming watermark ahead and drops data.
-online (the realtime output for the checked range)
-  - keys, `window_start`, `window_end` present and non-null; value columns present (a value may be null);
-  - `window_start` inside `[start, end)` and on the window grid (a multiple of the slide since the epoch);
+online (`validate_online`: the realtime output for the checked range, once the offline result is known)
+  - keys non-null, except a key the offline result itself has null (a NULL key is a cell, joined null-safely);
+  - `window_end` present and non-null; value columns present (a value may be null);
+  - no stray row read: a null `window_start`, or one outside the windows its file covers
+    (`parity.check.OnlineRead.strays`); windows outside the checked range are normal and not strays;
+  - `window_start` on the window grid (a multiple of the slide since the epoch);
   - `window_end - window_start == window size`.
 A feature adds its own expectations in its spec (`expectations:` list, see `parse_expectations`).
 
@@ -31,7 +35,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -51,7 +55,6 @@ if TYPE_CHECKING:
 CLOCK_SKEW_MOSTLY = 0.99
 """Share of events whose `event_time` must not run ahead of `ingest_time` by more than the clock-skew bound."""
 
-EVENT_COLUMNS = ("event_id", "event_time", "ingest_time")
 SKEW_COLUMN = "event_time_ahead_of_ingest_s"
 OFF_GRID_COLUMN = "window_start_off_grid_us"
 LENGTH_COLUMN = "window_length_us"
@@ -103,7 +106,18 @@ class QualityReport:
     evaluated: int  # expectations run over both suites
     event_rows: int
     online_rows: int
-    seconds: float  # wall time of validate_inputs, Great Expectations import excluded
+    seconds: float  # wall time of the validation, Great Expectations import excluded
+
+    def __add__(self, other: QualityReport) -> QualityReport:
+        """Both suites of one check: `validate_events(...) + validate_online(...)`."""
+        return QualityReport(
+            passed=self.passed and other.passed,
+            failed=self.failed + other.failed,
+            evaluated=self.evaluated + other.evaluated,
+            event_rows=self.event_rows + other.event_rows,
+            online_rows=self.online_rows + other.online_rows,
+            seconds=self.seconds + other.seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,51 +147,89 @@ class _Rule:
     timestamps: bool = False  # the column holds epoch microseconds: show sample values as ISO times
     whole_table: bool = False  # reads every column (ExpectTableColumnsToMatchSet, ...): validate the full frame
     exists: str | None = None  # the column whose presence this rule checks (ExpectColumnToExist)
+    examples: tuple[str, ...] = ()  # rows a reader set aside, shown when a "there are none" rule fails
 
 
-def validate_inputs(
-    spec: FeatureSpec,
-    settings: Settings,
-    events: pa.Table | pd.DataFrame,
-    online: pa.Table | pd.DataFrame,
-    start_us: int,
-    end_us: int,
-    event_start_us: int,
-    event_end_us: int,
+def validate_events(
+    spec: FeatureSpec, settings: Settings, events: pa.Table | pd.DataFrame, misplaced: pa.Table | pd.DataFrame
 ) -> QualityReport:
-    """Validate the event range and the online rows of one check; failures are returned, not raised.
-
-    `[start_us, end_us)` is the checked range of window starts; `[event_start_us, event_end_us)` the widened,
-    grid-aligned event range the offline side reads. Raises DataError when a timestamp column is not a timestamp
-    at all.
-    """
-    custom = spec.expectations
+    """Validate the events of one check and the rows its reader found misplaced (see `parity.events.EventRead`);
+    failures are returned, not raised. Raises DataError when a timestamp column is not a timestamp at all."""
     began = time.perf_counter()
-    suites = {
-        Suite.EVENTS: _events_rules(settings.clock_skew_bound_us, event_start_us, event_end_us),
-        Suite.ONLINE: _online_rules(spec, start_us, end_us),
-    }
-    for entry in custom:
-        suites[entry.on].append(_custom_rule(entry))
-    suites = {suite: _with_presence(rules) for suite, rules in suites.items()}
-    frames = {
-        Suite.EVENTS: _events_frame(events, _needed_columns(suites[Suite.EVENTS])),
-        Suite.ONLINE: _online_frame(online, _needed_columns(suites[Suite.ONLINE]), spec),
-    }
-    failed: list[FailedExpectation] = []
-    evaluated = 0
-    for suite, frame in frames.items():
-        runnable = [rule for rule in suites[suite] if set(rule.columns) <= set(frame.columns)]
-        evaluated += len(runnable)
-        failed.extend(_validate(suite, frame, runnable))
+    rules = _with_presence(
+        [*_events_rules(settings.clock_skew_bound_us), *_custom_rules(spec, Suite.EVENTS)]
+    )
+    frame = _events_frame(events, _needed_columns(rules))
+    failed, evaluated = _run(Suite.EVENTS, frame, rules)
+    layout = _none_of(
+        _to_pandas(misplaced, None),
+        "every event read has an event_time inside the hour of its date=/hour= partition (a null event_time or "
+        "a misplaced row is dropped by the range filter, and lost to any check of its own hour)",
+        lambda row: f"{row['event_id']} at {_shown_time(row['event_time'])} in {row['partition']}",
+    )
+    failed += _validate(Suite.EVENTS, layout[0], [layout[1]])
     return QualityReport(
         passed=not failed,
         failed=tuple(failed),
-        evaluated=evaluated,
-        event_rows=len(frames[Suite.EVENTS]),
-        online_rows=len(frames[Suite.ONLINE]),
+        evaluated=evaluated + 1,
+        event_rows=len(frame),
+        online_rows=0,
         seconds=time.perf_counter() - began,
     )
+
+
+def validate_online(
+    spec: FeatureSpec, online: pa.Table | pd.DataFrame, strays: pa.Table | pd.DataFrame, offline: pd.DataFrame
+) -> QualityReport:
+    """Validate the online rows of one check and the strays its reader found (see `parity.check.OnlineRead`).
+
+    `offline` is the recomputed truth of the same range: a key it holds NULL in may be NULL online too.
+    """
+    began = time.perf_counter()
+    nullable = {key for key in spec.keys if key in offline.columns and bool(offline[key].isna().any())}
+    rules = _with_presence([*_online_rules(spec, nullable), *_custom_rules(spec, Suite.ONLINE)])
+    frame = _online_frame(online, _needed_columns(rules), spec)
+    failed, evaluated = _run(Suite.ONLINE, frame, rules)
+    layout = _none_of(
+        _to_pandas(strays, None),
+        "every online row read has a window_start, inside the windows its file covers "
+        "(windows-<start>--<end>.parquet)",
+        lambda row: f"{_shown_time(row['window_start'])} in {row['file']}",
+    )
+    failed += _validate(Suite.ONLINE, layout[0], [layout[1]])
+    return QualityReport(
+        passed=not failed,
+        failed=tuple(failed),
+        evaluated=evaluated + 1,
+        event_rows=0,
+        online_rows=len(frame),
+        seconds=time.perf_counter() - began,
+    )
+
+
+def _run(suite: Suite, frame: pd.DataFrame, rules: list[_Rule]) -> tuple[list[FailedExpectation], int]:
+    runnable = [rule for rule in rules if set(rule.columns) <= set(frame.columns)]
+    return _validate(suite, frame, runnable), len(runnable)
+
+
+def _custom_rules(spec: FeatureSpec, suite: Suite) -> list[_Rule]:
+    return [_custom_rule(entry) for entry in spec.expectations if entry.on is suite]
+
+
+def _none_of(rows: pd.DataFrame, description: str, show: Callable[[Any], str]) -> tuple[pd.DataFrame, _Rule]:
+    """`rows` a reader set aside as breaking the layout, and the rule that there are none, with a few shown."""
+    from great_expectations.expectations.core.expect_table_row_count_to_equal import ExpectTableRowCountToEqual
+
+    examples = tuple(show(row) for _, row in rows.head(_SAMPLE_VALUES).iterrows())
+    return rows, _Rule(ExpectTableRowCountToEqual(value=0), description, (), examples=examples)
+
+
+def _shown_time(value: Any) -> str:
+    import pandas as pd
+
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "null"
+    return _iso(int(pd.Timestamp(value).value // 1_000)) if not isinstance(value, int) else _iso(value)
 
 
 def parse_expectations(entries: Sequence[Any], shown: str) -> tuple[SpecExpectation, ...]:
@@ -233,7 +285,7 @@ def parse_expectations(entries: Sequence[Any], shown: str) -> tuple[SpecExpectat
 # --- suites derived from the spec ------------------------------------------------------------------------------
 
 
-def _events_rules(skew_bound_us: int, event_start_us: int, event_end_us: int) -> list[_Rule]:
+def _events_rules(skew_bound_us: int) -> list[_Rule]:
     from great_expectations.expectations.core.expect_column_values_to_be_between import (
         ExpectColumnValuesToBeBetween,
     )
@@ -241,20 +293,11 @@ def _events_rules(skew_bound_us: int, event_start_us: int, event_end_us: int) ->
         ExpectColumnValuesToNotBeNull,
     )
 
+    # event_time: the reader keeps only non-null times in range; its nulls and misplaced rows are their own rule.
     rules = [
-        _Rule(ExpectColumnValuesToNotBeNull(column=name), f"{name} is never null", (name,)) for name in EVENT_COLUMNS
+        _Rule(ExpectColumnValuesToNotBeNull(column=name), f"{name} is never null", (name,))
+        for name in ("event_id", "ingest_time")
     ]
-    window = f"[{_iso(event_start_us)}, {_iso(event_end_us)})"
-    rules.append(
-        _Rule(
-            ExpectColumnValuesToBeBetween(
-                column="event_time", min_value=event_start_us, max_value=event_end_us, strict_max=True
-            ),
-            f"event_time inside the widened event range {window}",
-            ("event_time",),
-            timestamps=True,
-        )
-    )
     bound_s = skew_bound_us / 1_000_000
     rules.append(
         _Rule(
@@ -267,7 +310,7 @@ def _events_rules(skew_bound_us: int, event_start_us: int, event_end_us: int) ->
     return rules
 
 
-def _online_rules(spec: FeatureSpec, start_us: int, end_us: int) -> list[_Rule]:
+def _online_rules(spec: FeatureSpec, nullable_keys: set[str]) -> list[_Rule]:
     from great_expectations.expectations.core.expect_column_values_to_be_between import (
         ExpectColumnValuesToBeBetween,
     )
@@ -275,19 +318,18 @@ def _online_rules(spec: FeatureSpec, start_us: int, end_us: int) -> list[_Rule]:
         ExpectColumnValuesToNotBeNull,
     )
 
+    # window_start: the reader keeps only non-null starts in range; its nulls are strays, a rule of their own.
     rules = [
-        _Rule(ExpectColumnValuesToNotBeNull(column=name), f"{name} is never null", (name,))
-        for name in (*spec.keys, "window_start", "window_end")
+        _Rule(
+            ExpectColumnValuesToNotBeNull(column=name),
+            f"{name} is never null" + (" (the offline result has no null key there)" if name in spec.keys else ""),
+            (name,),
+        )
+        for name in (*spec.keys, "window_end")
+        if name not in nullable_keys
     ]
     rules += [_column_exists(name, f"value column {name} is present") for name in spec.values]
-    rules.append(
-        _Rule(
-            ExpectColumnValuesToBeBetween(column="window_start", min_value=start_us, max_value=end_us, strict_max=True),
-            f"window_start inside the checked range [{_iso(start_us)}, {_iso(end_us)})",
-            ("window_start",),
-            timestamps=True,
-        )
-    )
+    rules += [_column_exists(name, f"key column {name} is present") for name in sorted(nullable_keys)]
     window = spec.window
     rules.append(
         _Rule(
@@ -492,6 +534,9 @@ def _failure(suite: Suite, rule: _Rule, outcome: Any) -> FailedExpectation:
         shown = ", ".join(_iso(int(v)) if rule.timestamps else repr(_plain(v)) for v in samples[:_SAMPLE_VALUES])
         observed = f"{count} of {details.get('element_count')} rows unexpected ({percent:.3g}%)"
         observed += f", e.g. {shown}" if shown else ""
+    elif rule.examples:
+        rows = _plain(details.get('observed_value'))
+        observed = f"{rows} row{'' if rows == 1 else 's'}, e.g. {'; '.join(rule.examples)}"
     elif "observed_value" in details:
         observed = f"observed {_plain(details['observed_value'])!r}"
     else:

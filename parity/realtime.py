@@ -538,6 +538,23 @@ def _file_name(events: pa.Table, windows: tuple[int, int] | None) -> str:
     return f"{label(bounds['min'])}--{label(bounds['max'])}.parquet"
 
 
+_WINDOWS_FILE = re.compile(r"^windows-(\d{8}T\d{12}Z)--(\d{8}T\d{12}Z)\.parquet$")
+
+
+def claimed_windows(path: Path) -> tuple[int, int] | None:
+    """The window starts `[start, end)` an online file named by `_file_name` for a range of windows covers; None
+    for a file with any other name (it claims no range)."""
+    match = _WINDOWS_FILE.match(path.name)
+    if match is None:
+        return None
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    start, end = (
+        (dt.datetime.strptime(label, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC) - epoch) // dt.timedelta(microseconds=1)
+        for label in match.groups()
+    )
+    return start, end
+
+
 def _one_line(exc: BaseException) -> str:
     """The gist of a Beam failure on one line: the user's error and the step it happened in."""
     text = str(exc).strip() or type(exc).__name__

@@ -12,10 +12,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
-from quality_inputs import END_US, EVENT_END_US, EVENT_START_US, MINUTE, START_US, US, Project, online_rows, ride_events
+from quality_inputs import END_US, MINUTE, START_US, Project, online_rows, ride_events
 
+from parity.check import read_online
 from parity.errors import DataError, SpecError
+from parity.events import TIMESTAMP, read_event_range, write_events
 from parity.quality import (
     LENGTH_COLUMN,
     OFF_GRID_COLUMN,
@@ -23,7 +26,8 @@ from parity.quality import (
     FailedExpectation,
     QualityReport,
     Suite,
-    validate_inputs,
+    validate_events,
+    validate_online,
 )
 from parity.settings import load_settings
 from parity.spec import FeatureSpec
@@ -36,11 +40,23 @@ expectations:
 """
 
 
+NO_MISPLACED = pa.table({"event_id": pa.array([], pa.string()), "event_time": pa.array([], TIMESTAMP),
+                         "partition": pa.array([], pa.string())})
+NO_STRAYS = pd.DataFrame({"window_start": pd.Series([], dtype="datetime64[us, UTC]"), "file": pd.Series([], dtype=str)})
+
+
+def no_null_keys(spec: FeatureSpec) -> pd.DataFrame:
+    """An offline result without a null key."""
+    return pd.DataFrame({key: ["u4pruy"] for key in spec.keys})
+
+
 def check(
     project: Project, events: pa.Table | pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec | None = None
 ) -> QualityReport:
-    return validate_inputs(
-        spec or project.feature(), project.settings, events, online, START_US, END_US, EVENT_START_US, EVENT_END_US
+    """Both suites, over inputs whose readers set nothing aside and an offline result without null keys."""
+    spec = spec or project.feature()
+    return validate_events(spec, project.settings, events, NO_MISPLACED) + validate_online(
+        spec, online, NO_STRAYS, no_null_keys(spec)
     )
 
 
@@ -87,24 +103,57 @@ def test_missing_ingest_time_column_is_reported_missing(project: Project) -> Non
     )
 
 
-def test_event_time_outside_the_event_range_is_reported(project: Project) -> None:
-    events = ride_events(2_000)
-    times = pc.cast(events.column("event_time"), pa.int64()).to_numpy().copy()
-    times[:5] = EVENT_END_US + MINUTE  # and their ingest 20 s later: clocks are fine, the range is not
-    ingest = times + 20 * US
-    events = with_column(with_column(events, "event_time", times), "ingest_time", ingest)
-    failure = only_failure(check(project, events, online_rows(300)))
-    assert (failure.expectation, failure.column) == ("expect_column_values_to_be_between", "event_time")
-    assert failure.unexpected_count == 5
-    assert "2026-01-01T01:01:00Z" in failure.observed
+def test_events_misplaced_in_their_partition_are_reported_from_what_the_reader_read(project: Project) -> None:
+    log = project.settings.event_log
+    clean = ride_events(2_000)
+    assert write_events(clean, log, "ride_events", project.settings.quarantine).rows_quarantined == 0
+    # Another writer's file in partition hour=00 holding a 01:30 event and an event without event_time.
+    hour = log / "ride_events" / "date=2026-01-01" / "hour=00"
+    stray = clean.slice(0, 2)
+    stray = with_column(stray, "event_id", ["misplaced", "timeless"])
+    stray = with_column(stray, "event_time", [END_US + 30 * MINUTE, None])
+    pq.write_table(stray, hour / "other-writer.parquet")
+    read = read_event_range(log, "ride_events", START_US, START_US + 10 * MINUTE)  # a sub-range of hour=00
+    assert "misplaced" not in read.events.column("event_id").to_pylist()  # the range filter dropped both rows
+    failure = only_failure(
+        validate_events(project.feature(), project.settings, read.events, read.misplaced)
+    )
+    assert (failure.suite, failure.expectation) == (Suite.EVENTS, "expect_table_row_count_to_equal")
+    assert failure.observed == (
+        "2 rows, e.g. misplaced at 2026-01-01T01:30:00Z in date=2026-01-01/hour=00; "
+        "timeless at null in date=2026-01-01/hour=00"
+    )
 
 
-def test_window_start_outside_the_checked_range_is_reported(project: Project) -> None:
+def test_online_rows_outside_the_windows_their_file_covers_are_reported(project: Project) -> None:
     online = online_rows(300)
-    online.loc[:1, "window_start"] = pd.Timestamp(END_US, unit="us", tz="UTC")
-    online.loc[:1, "window_end"] = pd.Timestamp(END_US + MINUTE, unit="us", tz="UTC")
-    failure = only_failure(check(project, ride_events(2_000), online))
-    assert (failure.suite, failure.column, failure.unexpected_count) == (Suite.ONLINE, "window_start", 2)
+    folder = project.settings.online_log / "ride_requests"
+    folder.mkdir(parents=True)
+    online.to_parquet(folder / "windows-20260101T000000000000Z--20260101T010000000000Z.parquet")
+    bad = online.head(3).copy()
+    bad.loc[0, ["window_start", "window_end"]] = [pd.Timestamp(END_US, unit="us", tz="UTC")] * 2
+    bad.loc[1, "window_start"] = None
+    bad.loc[2, ["window_start", "window_end"]] = [pd.Timestamp(START_US + n * MINUTE, unit="us", tz="UTC") for n in (5, 6)]
+    bad.to_parquet(folder / "windows-20260101T000000000000Z--20260101T003000000000Z.parquet")
+    bad.to_parquet(folder / "from-another-writer.parquet")  # claims no range: only its null window_start is stray
+    spec = project.feature()
+    read = read_online(spec, project.settings, START_US, START_US + 10 * MINUTE)  # a sub-range of the files
+    failure = only_failure(validate_online(spec, read.rows, read.strays, no_null_keys(spec)))
+    assert (failure.suite, failure.expectation) == (Suite.ONLINE, "expect_table_row_count_to_equal")
+    assert failure.observed.startswith("3 rows, e.g. ")
+    assert "2026-01-01T01:00:00Z in windows-20260101T000000000000Z--20260101T003000000000Z.parquet" in failure.observed
+    assert "null in from-another-writer.parquet" in failure.observed
+
+
+def test_windows_outside_a_checked_sub_range_are_not_strays(project: Project) -> None:
+    folder = project.settings.online_log / "ride_requests"
+    folder.mkdir(parents=True)
+    online_rows(300).to_parquet(folder / "windows-20260101T000000000000Z--20260101T010000000000Z.parquet")
+    spec = project.feature()
+    read = read_online(spec, project.settings, START_US + 20 * MINUTE, START_US + 30 * MINUTE)
+    assert 0 < len(read.rows) < 300 and len(read.strays) == 0
+    report = validate_online(spec, read.rows, read.strays, no_null_keys(spec))
+    assert report.passed, report.failed
 
 
 def test_window_start_off_the_grid_is_reported(project: Project) -> None:
@@ -121,6 +170,16 @@ def test_window_length_other_than_the_size_is_reported(project: Project) -> None
     failure = only_failure(check(project, ride_events(2_000), online))
     assert (failure.column, failure.unexpected_count) == (LENGTH_COLUMN, 2)
     assert failure.kwargs["min_value"] == failure.kwargs["max_value"] == MINUTE
+
+
+def test_null_key_is_accepted_where_the_offline_result_has_null_keys(project: Project) -> None:
+    online = online_rows(300)
+    online.loc[[5, 6], "geohash6"] = None
+    offline = online.head(10).copy()
+    offline.loc[3, "geohash6"] = None  # the offline query emits NULL for events without coordinates
+    spec = project.feature()
+    report = validate_online(spec, online, NO_STRAYS, offline)
+    assert report.passed, report.failed
 
 
 def test_null_key_is_reported(project: Project) -> None:
