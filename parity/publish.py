@@ -21,8 +21,8 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 # Names readers never list: other writers' bookkeeping (`_SUCCESS`, `_metadata`, `.crc`) and our temporaries.
 HIDDEN_PREFIXES = ("_", ".")
