@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from compare_frames import MINUTE, as_online, feature_spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from compare_frames import MINUTE, as_online, feature_spec
 
 from parity.compare import Comparison, compare
 from parity.errors import DataError, QueryError
