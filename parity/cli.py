@@ -43,8 +43,10 @@ def _root(
     logging.basicConfig(level=logging.INFO if verbose or debug else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s %(message)s")
     if not (verbose or debug):
-        # Beam warns at import about optional extras (openai, tensorflow, GCP clients) this tool never uses.
+        # Beam warns at import about optional extras (openai, tensorflow, GCP clients) this tool never uses;
+        # parity's own warnings (an unreadable event file skipped) still show.
         logging.getLogger().setLevel(logging.ERROR)
+        logging.getLogger("parity").setLevel(logging.WARNING)
 
 
 def parse_time(text: str, option: str) -> int:
