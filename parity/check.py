@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from parity.errors import DataError
+from parity.publish import published
 from parity.result import Cause, CellDiff, CellStatus, CheckResult, Verdict
 from parity.settings import Settings
 from parity.spec import US, FeatureSpec, format_duration
@@ -111,18 +112,26 @@ class OnlineRead:
 
 
 def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> OnlineRead:
-    """The realtime output of a feature for windows starting in [start_us, end_us), and its strays."""
+    """The realtime output of a feature for windows starting in [start_us, end_us), and its strays.
+
+    The files are the Parquet files directly in `<online_log>/<feature>/` that `parity stream` publishes
+    (hidden names, such as a stream's temporaries, are not output). A file that cannot be read is a
+    `DataError` naming it."""
     from parity.realtime import claimed_windows
     from parity.sample import utc_timestamps
 
     root = settings.online_log / spec.name
-    files = sorted(root.rglob("*.parquet")) if root.is_dir() else []
+    files = published(root, ".parquet") if root.is_dir() else []
     if not files:
         raise DataError(str(root), f"no realtime output for {spec.name}; run `parity stream {spec.name}` first")
     tables = []
     strays = []
     for file in files:
-        table = pq.read_table(file)
+        try:
+            table = pq.read_table(file)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(str(file), f"unreadable Parquet file ({_one_line(exc)}); rerun `parity stream "
+                                       f"{spec.name}` over its range, or move it out of the online log") from exc
         missing = [c for c in (*spec.keys, *spec.values, *ONLINE_COLUMNS) if c not in table.column_names]
         if missing:
             raise DataError(str(file), f"online log lacks column(s) {', '.join(missing)}")
@@ -232,6 +241,10 @@ def run_check(
         unsettled=span.unsettled,
         extra={"events_read": events.num_rows, "online_rows": len(online), "window": spec.window.describe()},
     )
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 def _worst_cells(cells: pd.DataFrame, spec: FeatureSpec) -> tuple[CellDiff, ...]:

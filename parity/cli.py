@@ -43,8 +43,10 @@ def _root(
     logging.basicConfig(level=logging.INFO if verbose or debug else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s %(message)s")
     if not (verbose or debug):
-        # Beam warns at import about optional extras (openai, tensorflow, GCP clients) this tool never uses.
+        # Beam warns at import about optional extras (openai, tensorflow, GCP clients) this tool never uses;
+        # parity's own warnings (an unreadable event file skipped) still show.
         logging.getLogger().setLevel(logging.ERROR)
+        logging.getLogger("parity").setLevel(logging.WARNING)
 
 
 def parse_time(text: str, option: str) -> int:
@@ -203,11 +205,12 @@ def check(
     for spec in _features(settings.project, features, all_):
         try:
             result = run_check(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold)
-        except ParityError as exc:
+        except Exception as exc:  # one feature's failure, whatever it is, never stops the others' checks
             if _DEBUG["on"]:
                 raise
             failure = CheckFailure(spec.name, new_run_id(spec.name, start_us, end_us), iso(start_us),
-                                   iso(end_us), str(exc), exc.exit_code)
+                                   iso(end_us), _message(exc),
+                                   exc.exit_code if isinstance(exc, ParityError) else EXIT_ERROR)
             outcomes.append(failure)
             typer.echo(f"error: {exc}", err=True)
             if output == "json":
@@ -258,6 +261,14 @@ def alerts_test(rule: str, project: ProjectOption = Path(".")) -> None:
         typer.echo(str(line))
 
 
+def _message(exc: Exception) -> str:
+    """One line for an error: a ParityError's message, or the gist of an unexpected one."""
+    if isinstance(exc, ParityError):
+        return str(exc)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first} (rerun with --debug for the traceback)"
+
+
 def main() -> None:
     """Entry point: the one place errors become exit codes."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -274,8 +285,7 @@ def main() -> None:
     except Exception as exc:
         if debug:
             raise
-        typer.echo(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
-                   "(rerun with --debug for the traceback)", err=True)
+        typer.echo(f"error: {_message(exc)}", err=True)
         sys.exit(EXIT_ERROR)
 
 

@@ -16,8 +16,9 @@ NaN == NaN, +inf == +inf), or both are finite and
 
     |online - offline| <= abs + rel * |offline|
 
-with the feature's `Tolerance(abs, rel)` for that column; a finite number never equals a non-finite one, and
-neither equals null. A plain float64 column cannot hold null, so a NaN there is NaN; carry nulls in a nullable
+with the feature's `Tolerance(abs, rel)` for that column, computed without overflow (a zero tolerance is exact
+equality, integers are subtracted exactly where int64 holds the difference); a finite number never equals a
+non-finite one, and neither equals null. A plain float64 column cannot hold null, so a NaN there is NaN; carry nulls in a nullable
 dtype (`Float64`, `Int64`, Arrow, or `object` with None) to keep them apart. Non-numeric values agree when
 both are null or both are equal.
 
@@ -355,8 +356,7 @@ class _Values:
 def _agree(online: _Values, offline: _Values, tolerance: Tolerance) -> np.ndarray:
     """Per cell: do the two values agree? Numbers by class, then `|online - offline| <= abs + rel * |offline|`."""
     if online.numeric and offline.numeric:
-        with np.errstate(invalid="ignore", over="ignore"):
-            within = np.abs(online.data - offline.data) <= tolerance.abs + tolerance.rel * np.abs(offline.data)
+        within = _within(online.data, offline.data, tolerance)
         if not (online.unusual().any() or offline.unusual().any()):
             return np.asarray(within, dtype=bool)
         online_class, offline_class = online.classes(), offline.classes()
@@ -366,3 +366,24 @@ def _agree(online: _Values, offline: _Values, tolerance: Tolerance) -> np.ndarra
     with np.errstate(invalid="ignore"):
         equal = np.asarray(online.data.astype(object) == offline.data.astype(object), dtype=bool)
     return np.asarray(both_null | (neither_null & equal), dtype=bool)
+
+
+def _within(online: np.ndarray, offline: np.ndarray, tolerance: Tolerance) -> np.ndarray:
+    """`|online - offline| <= abs + rel * |offline|` per cell, without int64 wrapping round.
+
+    A zero tolerance is exact equality. Two integer columns take their exact difference where int64 holds it
+    (where it wraps, the sides differ by 2**63 or more) and compare it as a float; any other pair compares
+    the float difference. Non-finite floats give False or NaN comparisons that the value classes settle."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if tolerance.abs == 0 and tolerance.rel == 0:
+            return np.asarray(online == offline, dtype=bool)
+        if online.dtype.kind == "i" and offline.dtype.kind == "i":
+            difference = online - offline  # wraps where the true difference leaves int64
+            gap = np.abs(difference.astype(np.float64))
+            wrapped = ((online ^ offline) & (online ^ difference)) < 0
+            if wrapped.any():
+                gap[wrapped] = np.abs(online[wrapped].astype(np.float64) - offline[wrapped].astype(np.float64))
+        else:
+            gap = np.abs(online - offline)
+        scale = np.abs(offline.astype(np.float64, copy=False)) if tolerance.rel else 0.0
+        return np.asarray(gap <= tolerance.abs + tolerance.rel * scale, dtype=bool)

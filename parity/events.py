@@ -12,10 +12,10 @@ naive timestamps) to microseconds UTC, and opens only the hour partitions a time
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import logging
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from parity.errors import DataError
+from parity.publish import HIDDEN_PREFIXES, clean_leftovers, publish, publish_text, published
 
 REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -40,6 +41,9 @@ _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 _HOUR_DIR = re.compile(r"^hour=(\d{1,2})$")
 _FIX = "run `parity generate` first"
+# Per source, what `newest_arrival_us` learnt from each file's footer, so a check opens only new files' footers.
+ARRIVALS_INDEX = "_arrivals.json"
+log = logging.getLogger("parity.events")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +64,14 @@ def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Pat
     """Append `events` to `<event_log>/<source>`, one new file per UTC hour of `event_time`.
 
     Rows failing `quarantine_reasons` go to a quarantine file instead. A table without a required
-    column is refused with a `DataError`; nothing is written then.
+    column is refused with a `DataError`; nothing is written then. Files are named after the content
+    of `events`, and each is published atomically (`parity.publish`): writing the same table again,
+    as the rerun of a write that was killed half-way does, replaces its files with identical ones
+    instead of adding duplicates. Temporary files a killed write left behind are removed first.
     """
     source_dir = _source_dir(event_log, source)
     table = normalise(events, str(source_dir))
+    batch = f"part-{_digest(table)}"
     for column in ("lat", "lon"):
         kind = table.schema.field(column).type if column in table.column_names else pa.float64()
         if not any(test(kind) for test in (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal,
@@ -75,10 +83,12 @@ def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Pat
 
     quarantine_file = None
     if rows_bad:
-        quarantine_file = _write_quarantine(table.filter(bad), reasons.filter(bad), quarantine / source)
+        quarantine_file = _write_quarantine(table.filter(bad), reasons.filter(bad), quarantine / source, batch)
         table = table.filter(pc.invert(bad))
 
     source_dir.mkdir(parents=True, exist_ok=True)
+    for _, partition in _partitions(source_dir):
+        clean_leftovers(partition)
     partitions: list[Path] = []
     files: list[Path] = []
     if table.num_rows:
@@ -86,12 +96,11 @@ def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Pat
         hours = np.floor_divide(_micros(table["event_time"]), HOUR_US)
         starts = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]])
         ends = np.r_[starts[1:], len(hours)]
-        batch = f"part-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
             partition = source_dir / partition_name(int(hours[begin]) * HOUR_US)
             partition.mkdir(parents=True, exist_ok=True)
             target = partition / f"{batch}.parquet"
-            _write_atomically(table.slice(begin, end - begin), target)
+            _publish_table(table.slice(begin, end - begin), target)
             partitions.append(partition)
             files.append(target)
     return WriteResult(
@@ -137,24 +146,24 @@ def _outside(values: pa.ChunkedArray, low: float, high: float) -> pa.ChunkedArra
     return pc.or_(pc.less(values, low), pc.greater(values, high))
 
 
-def _write_quarantine(rows: pa.Table, reasons: pa.ChunkedArray, directory: Path) -> Path:
+def _write_quarantine(rows: pa.Table, reasons: pa.ChunkedArray, directory: Path, batch: str) -> Path:
+    """The rows of one write that cannot enter the log, named after the write (a rerun replaces them)."""
     name = REASON_COLUMN if REASON_COLUMN not in rows.column_names else f"quarantine_{REASON_COLUMN}"
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
-    target = directory / f"{stamp}.parquet"
-    suffix = 1
-    while target.exists():
-        target = directory / f"{stamp}-{suffix}.parquet"
-        suffix += 1
-    _write_atomically(rows.append_column(name, reasons), target)
-    return target
+    clean_leftovers(directory)
+    return _publish_table(rows.append_column(name, reasons), directory / f"{batch}.parquet")
 
 
-def _write_atomically(table: pa.Table, target: Path) -> None:
-    """Readers (and Spark) skip dot-files, so a half-written file is never seen."""
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    pq.write_table(table, temporary)
-    os.replace(temporary, target)
+def _publish_table(table: pa.Table, target: Path) -> Path:
+    return publish(target, lambda temporary: pq.write_table(table, temporary))
+
+
+def _digest(table: pa.Table) -> str:
+    """A name for the content of `table` (its schema and every value, however it is chunked)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks())
+    return hashlib.blake2b(sink.getvalue(), digest_size=12).hexdigest()
 
 
 def partition_name(hour_start_us: int) -> str:
@@ -190,16 +199,10 @@ def read_event_range(
     event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None
 ) -> EventRead:
     """`read_events`, with the rows of the opened partitions that are not where the layout says (see EventRead)."""
-    source_dir = _existing_source(event_log, source)
-    files = [
-        (hour_start, file)
-        for hour_start, partition in _partitions(source_dir)
-        if (start_us is None or hour_start + HOUR_US > start_us) and (end_us is None or hour_start < end_us)
-        for file in _parquet_files(partition)
-    ]
+    files = _hour_files(event_log, source, start_us, end_us)
     misplaced_schema = pa.schema([("event_id", pa.string()), ("event_time", TIMESTAMP), ("partition", pa.string())])
     if not files:
-        return EventRead(_empty(source_dir), misplaced_schema.empty_table())
+        return EventRead(_empty(_existing_source(event_log, source)), misplaced_schema.empty_table())
     tables = []
     misplaced = [misplaced_schema.empty_table()]
     for hour_start, file in files:
@@ -220,18 +223,78 @@ def read_event_range(
     return EventRead(pa.concat_tables(tables, promote_options="permissive"), pa.concat_tables(misplaced))
 
 
-def newest_arrival_us(event_log: Path, source: str) -> int:
-    """The largest `ingest_time` in the source, from Parquet statistics where the files have them."""
+def event_files(event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None) -> list[Path]:
+    """The Parquet files of the hour partitions overlapping event times [start_us, end_us), oldest hour first.
+
+    The one listing of the event log, for every reader (Spark's included): names starting with `_` or `.`
+    (other writers' bookkeeping, temporary files) are never events. Only the date folders the range
+    touches are opened. A source never written is a `DataError`.
+    """
+    return [file for _, file in _hour_files(event_log, source, start_us, end_us)]
+
+
+def _hour_files(event_log: Path, source: str, start_us: int | None, end_us: int | None) -> list[tuple[int, Path]]:
+    """`event_files`, each with the start (µs) of the hour partition it is in."""
     source_dir = _existing_source(event_log, source)
-    newest: int | None = None
-    for _, partition in _partitions(source_dir):
-        for file in _parquet_files(partition):
-            found = _max_ingest_us(file)
-            if found is not None and (newest is None or found > newest):
-                newest = found
-    if newest is None:
+    return [
+        (hour_start, file)
+        for hour_start, partition in _partitions(source_dir, start_us, end_us)
+        for file in published(partition, ".parquet")
+    ]
+
+
+def newest_arrival_us(event_log: Path, source: str) -> int:
+    """The largest `ingest_time` in the source, from Parquet statistics where the files have them.
+
+    What each file's footer said is kept in `<source>/_arrivals.json` (by path, size and modification
+    time), so a check opens only the footers of files that are new or changed since the last one. A file
+    that cannot be read is left out with a warning: the newest arrival can then only be earlier, which
+    settles fewer windows, never more (and a check of that file's hour fails reading it).
+    """
+    source_dir = _existing_source(event_log, source)
+    known = _load_arrivals(source_dir)
+    seen: dict[str, list[int | None]] = {}
+    for file in event_files(event_log, source):
+        name = file.relative_to(source_dir).as_posix()
+        try:
+            stat = file.stat()
+            entry = known.get(name)
+            if entry is None or entry[:2] != [stat.st_size, stat.st_mtime_ns]:
+                entry = [stat.st_size, stat.st_mtime_ns, _max_ingest_us(file)]
+        except (OSError, DataError) as exc:
+            log.warning("event_file_skipped path=%s reason=%s", file, str(exc).replace(f"{file}: ", ""))
+            continue
+        seen[name] = entry
+    if seen != known:
+        _save_arrivals(source_dir, seen)
+    arrivals = [entry[2] for entry in seen.values() if entry[2] is not None]
+    if not arrivals:
         raise DataError(str(source_dir), f"no events with an ingest_time; {_FIX}")
-    return newest
+    return max(arrivals)
+
+
+def _load_arrivals(source_dir: Path) -> dict[str, list[int | None]]:
+    """The arrival index, or nothing when it is missing or not one parity wrote (it is rebuilt then)."""
+    try:
+        index = json.loads((source_dir / ARRIVALS_INDEX).read_text())
+    except (OSError, ValueError):
+        return {}
+    files = index.get("files") if isinstance(index, dict) and index.get("version") == 1 else None
+    if not isinstance(files, dict):
+        return {}
+    return {
+        name: entry for name, entry in files.items()
+        if isinstance(entry, list) and len(entry) == 3 and all(v is None or type(v) is int for v in entry)
+    }
+
+
+def _save_arrivals(source_dir: Path, files: dict[str, list[int | None]]) -> None:
+    """Best effort: a log this process may not write to is still checked, only without the shortcut."""
+    clean_leftovers(source_dir)
+    try:
+        publish_text(source_dir / ARRIVALS_INDEX, json.dumps({"version": 1, "files": files}, separators=(",", ":")))
+    except OSError as exc:
+        log.info("arrivals_index_not_saved path=%s reason=%s", source_dir / ARRIVALS_INDEX, exc)
 
 
 def sources(event_log: Path) -> list[str]:
@@ -302,8 +365,8 @@ def _existing_source(event_log: Path, source: str) -> Path:
     return source_dir
 
 
-def _partitions(source_dir: Path) -> list[tuple[int, Path]]:
-    """(hour start in us, directory) of every `date=/hour=` partition, oldest first."""
+def _partitions(source_dir: Path, start_us: int | None = None, end_us: int | None = None) -> list[tuple[int, Path]]:
+    """(hour start in us, directory) of the `date=/hour=` partitions overlapping [start_us, end_us), oldest first."""
     found: list[tuple[int, Path]] = []
     for day_dir in _listed(source_dir):
         day = _DATE_DIR.match(day_dir.name)
@@ -315,24 +378,24 @@ def _partitions(source_dir: Path) -> list[tuple[int, Path]]:
             day_start = datetime.combine(date.fromisoformat(day.group(1)), datetime.min.time(), UTC)
         except ValueError:
             raise DataError(str(day_dir), "not a date=YYYY-MM-DD partition; move it out of the event log") from None
+        day_us = (day_start - _EPOCH) // timedelta(microseconds=1)
+        if (start_us is not None and day_us + 24 * HOUR_US <= start_us) or (end_us is not None and day_us >= end_us):
+            continue
         for hour_dir in _listed(day_dir):
             hour = _HOUR_DIR.match(hour_dir.name)
             if not hour_dir.is_dir():
                 continue
             if not hour or int(hour.group(1)) > 23:
                 raise DataError(str(hour_dir), "not an hour=HH partition (00-23); move it out of the event log")
-            start = day_start + timedelta(hours=int(hour.group(1)))
-            found.append(((start - _EPOCH) // timedelta(microseconds=1), hour_dir))
+            hour_us = day_us + int(hour.group(1)) * HOUR_US
+            if (start_us is None or hour_us + HOUR_US > start_us) and (end_us is None or hour_us < end_us):
+                found.append((hour_us, hour_dir))
     return sorted(found)
 
 
 def _listed(directory: Path) -> list[Path]:
     """Entries other writers' bookkeeping aside (`_SUCCESS`, `.crc`, temporaries start with `_` or `.`)."""
-    return sorted(p for p in directory.iterdir() if not p.name.startswith(("_", ".")))
-
-
-def _parquet_files(partition: Path) -> list[Path]:
-    return [p for p in _listed(partition) if p.is_file() and p.suffix == ".parquet"]
+    return sorted(p for p in directory.iterdir() if not p.name.startswith(HIDDEN_PREFIXES))
 
 
 def _read(file: Path) -> pa.Table:
@@ -343,11 +406,15 @@ def _read(file: Path) -> pa.Table:
 
 
 def _empty(source_dir: Path) -> pa.Table:
-    """A source with no file in range still has a schema: the newest file's, else just the required columns."""
-    every = [file for _, partition in _partitions(source_dir) for file in _parquet_files(partition)]
-    if every:
-        schema = pq.read_schema(every[-1])
-        return normalise(schema.empty_table(), str(every[-1]))
+    """A source with no file in range still has a schema: the newest readable file's, else just the required columns."""
+    every = [file for _, partition in _partitions(source_dir) for file in published(partition, ".parquet")]
+    for file in reversed(every):
+        try:
+            schema = pq.read_schema(file)
+        except (OSError, pa.ArrowException) as exc:
+            log.warning("event_file_skipped path=%s reason=unreadable Parquet file: %s", file, exc)
+            continue
+        return normalise(schema.empty_table(), str(file))
     fields = [pa.field("event_id", pa.string()), pa.field("event_time", TIMESTAMP), pa.field("ingest_time", TIMESTAMP)]
     return pa.schema(fields).empty_table()
 

@@ -33,13 +33,13 @@ from sqlglot import exp
 
 from parity import copies, lineage, query
 from parity.errors import DataError, QueryError
+from parity.events import event_files as listed_event_files
 from parity.geo import covering_boxes, grid_cell, grid_steps, is_cell, register_spark
 from parity.sample import cell_index, utc_timestamps
 from parity.settings import Settings
 from parity.spec import FeatureSpec, Window
 from parity.watermark import arrival_cutoff_us
 
-HOUR_US = 3600 * 1_000_000
 _NULLABLE = {
     pa.float64(): pd.Float64Dtype(), pa.float32(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype(),
     pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
@@ -122,16 +122,7 @@ def event_files(settings: Settings, source: str, start_us: int, end_us: int) -> 
     root = settings.event_log / source
     if not root.is_dir():
         raise DataError(str(root), f"no event log for source {source!r}; expected date=YYYY-MM-DD/hour=HH/*.parquet")
-    files: list[Path] = []
-    hours_by_date: dict[str, dict[int, Path]] = {}
-    for hour in range(start_us // HOUR_US, -(-end_us // HOUR_US)):
-        moment = dt.datetime.fromtimestamp(hour * 3600, tz=dt.UTC)
-        date = moment.strftime("%Y-%m-%d")
-        if date not in hours_by_date:
-            hours_by_date[date] = _hour_dirs(root / f"date={date}")
-        directory = hours_by_date[date].get(moment.hour)
-        if directory is not None:
-            files.extend(sorted(directory.glob("*.parquet")))
+    files = listed_event_files(settings.event_log, source, start_us, end_us)  # the Python reader's listing
     if not files:
         raise DataError(str(root), f"no event partitions cover {_iso(start_us)} .. {_iso(end_us)}")
     return files
@@ -154,17 +145,6 @@ def _footer_schema(path: str) -> StructType | None:
         return from_arrow_schema(pq.read_schema(path))
     except (OSError, pa.ArrowException, TypeError, ValueError, PySparkException):
         return None
-
-
-def _hour_dirs(date_dir: Path) -> dict[int, Path]:
-    if not date_dir.is_dir():
-        return {}
-    hours: dict[int, Path] = {}
-    for child in date_dir.iterdir():
-        name, _, value = child.name.partition("=")
-        if name == "hour" and value.isdigit() and child.is_dir():
-            hours[int(value)] = child
-    return hours
 
 
 # --- recomputing ------------------------------------------------------------------------------------------

@@ -20,8 +20,11 @@ What comes out: one Parquet file under `<online_log>/<feature>/` with the key an
 `window_start`, `window_end`, `emitted_at` (timestamp[us, UTC]), `pane_timing` (EARLY/ON_TIME/LATE) and
 `pane_index` (int64), one row per emitted pane. `emitted_at` is the wall-clock time at which the runner
 emitted the pane (processing time, as production records it); the replayed timeline itself is told by
-the window, `pane_timing` and `pane_index`. The file is named after the first and last `event_time` of
-the events, so replaying the same range again replaces it instead of adding duplicate panes.
+the window, `pane_timing` and `pane_index`. The file is named after the range of windows (or the first and
+last `event_time` of the events), so replaying the same range again replaces it instead of adding duplicate
+panes. It is published atomically (`parity.publish`): a reader sees the whole file or the previous one,
+two streams of one range never write one file together, and a stream killed midway leaves only hidden
+leftovers, which the next stream into the folder removes.
 """
 
 # mypy: disable-error-code="no-untyped-call"
@@ -57,6 +60,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from parity.errors import ConfigError, JobError
+from parity.publish import clean_leftovers, publish, scratch
 from parity.settings import Settings
 from parity.spec import FeatureSpec, project_path
 from parity.watermark import TICK_US, arrival_tick
@@ -68,6 +72,7 @@ _DOWNLOADING_RUNNERS = {"DirectRunner", "SwitchingDirectRunner", "PrismRunner"}
 # Events per pipeline (see `replay_segments`). 60k events of available_drivers took 39-42 CPU s in segments of
 # 4k-15k, 60 s in segments of 30k; YAML jobs cost ~1-2 s more per pipeline, so not much smaller.
 SEGMENT_EVENTS = 10_000
+_STAGING = "staging"  # the hidden folder of a stream in progress: `.staging-<host>-<pid>-<random>`
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +116,8 @@ def run_stream(
         raise JobError(spec.name, str(exc)) from exc
     target = Path(out_dir) if out_dir is not None else settings.online_log / spec.name
     target.mkdir(parents=True, exist_ok=True)
-    staging = target / f".staging-{uuid.uuid4().hex}"
-    staging.mkdir()
+    clean_leftovers(target, _STAGING)  # what a killed stream left: its staging folder, its temporary file
+    staging = scratch(target, _STAGING)
     try:
         job = load_job(spec, settings.project)
         ordered = events.sort_by([("ingest_time", "ascending"), ("event_time", "ascending"), ("event_id", "ascending")])
@@ -138,10 +143,7 @@ def run_stream(
             table = table.filter(owned)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    path = target / _file_name(events, windows)
-    partial = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, partial)
-    partial.replace(path)
+    path = publish(target / _file_name(events, windows), lambda temporary: pq.write_table(table, temporary))
     return StreamResult(
         path=path,
         rows=table.num_rows,

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from compare_frames import MINUTE, as_online, feature_spec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parity.compare import Comparison, compare
 from parity.errors import DataError, QueryError
@@ -302,6 +304,41 @@ def test_large_integers_are_compared_exactly() -> None:
     big = 2**60
     assert one_value(big + 1, big, Tolerance(), dtype="int64") == CellStatus.VALUE_MISMATCH
     assert one_value(big, big, Tolerance(), dtype="int64") == CellStatus.MATCH
+
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "Int64"])
+@pytest.mark.parametrize("tolerance", [Tolerance(), Tolerance(abs=1.0), Tolerance(abs=0.5, rel=0.1)])
+def test_integers_whose_difference_overflows_int64_never_match(dtype: str, tolerance: Tolerance) -> None:
+    # online - offline wraps round in int64: 2**63-1 - (-1) is -2**63, whose abs is still -2**63 (<= any bound)
+    assert one_value(INT64_MAX, -1, tolerance, dtype=dtype) == CellStatus.VALUE_MISMATCH
+    assert one_value(INT64_MIN, 1, tolerance, dtype=dtype) == CellStatus.VALUE_MISMATCH
+    assert one_value(-1, INT64_MAX, tolerance, dtype=dtype) == CellStatus.VALUE_MISMATCH
+    assert one_value(INT64_MAX, INT64_MIN, tolerance, dtype=dtype) == CellStatus.VALUE_MISMATCH
+    assert one_value(INT64_MIN, INT64_MIN, tolerance, dtype=dtype) == CellStatus.MATCH
+    assert one_value(INT64_MAX, INT64_MAX, tolerance, dtype=dtype) == CellStatus.MATCH
+
+
+def test_integers_differing_by_exactly_2_to_the_63_do_not_match_within_a_small_tolerance() -> None:
+    # -1 - (2**63 - 1) is exactly -2**63: no wrap, but np.abs of it is negative
+    assert one_value(-1, INT64_MAX, Tolerance(abs=1.0, rel=0.0), dtype="int64") == CellStatus.VALUE_MISMATCH
+
+
+@given(
+    online=st.integers(INT64_MIN, INT64_MAX),
+    offline=st.integers(INT64_MIN, INT64_MAX),
+    bound=st.sampled_from([0.0, 1.0, 7.0, 1000.0]),
+    near=st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_integer_values_agree_exactly_as_python_integers_say(online: int, offline: int, bound: float, near: bool) -> None:
+    if near:  # half the cases close together, around the bound
+        online = max(INT64_MIN, min(INT64_MAX, offline + (online % 2003) - 1001))
+    expected = CellStatus.MATCH if abs(online - offline) <= bound else CellStatus.VALUE_MISMATCH
+    assert one_value(online, offline, Tolerance(abs=bound), dtype="int64") == expected
 
 
 def test_integer_and_float_sides_compare_as_numbers() -> None:
