@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from parity.errors import DataError
 from parity.publish import published
-from parity.result import Cause, CellDiff, CellStatus, CheckResult, Verdict
+from parity.result import Cause, CellDiff, CellStatus, CheckResult, Verdict, WhatIf
 from parity.settings import Settings
 from parity.spec import US, FeatureSpec, format_duration
 from parity.watermark import arrival_cutoff_us
@@ -166,16 +166,28 @@ def run_check(
 ) -> CheckResult:
     """Check one feature over windows starting in [start_us, end_us). Raises ParityError when it cannot run."""
     from parity.alerts import cells_needed, wilson_interval
-    from parity.attribute import CAUSE_COLUMN, attribute
+    from parity.attribute import (
+        CAUSE_COLUMN,
+        AttributionMethod,
+        attribute,
+        lateness_what_if,
+        one_pass_values,
+        per_phase_values,
+        what_if_ladder,
+    )
     from parity.compare import compare
     from parity.events import read_event_range
+    from parity.in_time import in_time_query
     from parity.offline import event_range, recompute
     from parity.quality import validate_events, validate_online
+    from parity.query import read_query
     from parity.sample import in_sample
 
     rate = sample_rate if sample_rate is not None else spec.sample_rate
     bar = threshold if threshold is not None else spec.threshold
     span = settle(spec, settings, start_us, end_us)
+    # In-time values for every allowed lateness of the what-if, in the recompute's own pass where provable.
+    in_time = in_time_query(read_query(spec, settings.project), spec.source, what_if_ladder(spec, settings))
     run_id = new_run_id(spec.name, span.start_us, span.end_us)
     event_start, event_end = event_range(spec.window, span.start_us, span.end_us)
     with _stage("read_inputs", spec.name):
@@ -193,7 +205,7 @@ def run_check(
             _staged, "validate_events", spec.name, lambda: validate_events(spec, settings, events, read.misplaced)
         )
         with _stage("recompute", spec.name):
-            offline = recompute(spec, settings, span.start_us, span.end_us)
+            offline = recompute(spec, settings, span.start_us, span.end_us, in_time=in_time)
         quality = validating.result()
     with _stage("validate_online", spec.name):
         quality += validate_online(spec, online, online_read.strays, offline)
@@ -202,7 +214,15 @@ def run_check(
         online = online[in_sample(spec.name, online, list(spec.keys), rate)]
         comparison = compare(offline, online, spec)
     with _stage("attribute", spec.name):
-        cells = attribute(comparison.cells, online, spec, settings, events)
+        if in_time is None:
+            method = AttributionMethod.PER_PHASE
+            values = per_phase_values(comparison.cells, spec, settings, events)
+            what_if: list[tuple[int, float]] = []
+        else:
+            method = AttributionMethod.ONE_PASS
+            values = one_pass_values(comparison.cells, offline, spec, in_time)
+            what_if = lateness_what_if(offline, spec, in_time, comparison.compared)
+        cells = attribute(comparison.cells, online, spec, values)
 
     causes = {cause.value: int((cells[CAUSE_COLUMN] == cause.value).sum()) for cause in Cause}
     compared = comparison.compared
@@ -239,6 +259,9 @@ def run_check(
         worst_cells=_worst_cells(cells, spec),
         failed_expectations=tuple(f.to_json() for f in quality.failed),
         unsettled=span.unsettled,
+        attribution_method=method.value,
+        lateness_what_if=tuple(WhatIf(format_duration(lateness), share) for lateness, share in what_if),
+        lateness_needed=next((format_duration(lateness) for lateness, share in what_if if share >= bar), None),
         extra={"events_read": events.num_rows, "online_rows": len(online), "window": spec.window.describe()},
     )
 

@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,11 +30,12 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 from sqlglot import exp
 
-from parity import copies, lineage, query
+from parity import query
 from parity.errors import DataError, QueryError
 from parity.events import event_files as listed_event_files
-from parity.geo import covering_boxes, grid_cell, grid_steps, is_cell, register_spark
-from parity.sample import cell_index, utc_timestamps
+from parity.geo import register_spark
+from parity.in_time import InTime
+from parity.sample import utc_timestamps
 from parity.settings import Settings
 from parity.spec import FeatureSpec, Window
 from parity.watermark import arrival_cutoff_us
@@ -45,7 +45,6 @@ _NULLABLE = {
     pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
 }
 _MESSAGE_LIMIT = 300
-KEY_BOXES = 64  # at most this many bounding boxes in the attribution's prefilter, coarser cells beyond
 
 
 # --- the session ----------------------------------------------------------------------------------------
@@ -157,13 +156,14 @@ def offline_sql(
     start_us: int,
     end_us: int,
     cells: Sequence[query.Cell] = (),
+    in_time: InTime | None = None,
 ) -> str:
-    """The feature's query rewritten to windows starting in [start, end) over the table or view `events`."""
-    tree = _feature_query(spec, project)
+    """The feature's query rewritten to windows starting in [start, end) over the table or view `events`; with
+    `in_time` (`parity.in_time.in_time_query` of that query), its in-time columns too."""
+    tree = _feature_query(spec, project) if in_time is None else in_time.tree
+    columns = _result_columns(spec) + ([] if in_time is None else in_time.columns(spec.values))
     lo, hi = event_range(spec.window, start_us, end_us)
-    narrowed = query.keep_windows(
-        query.restrict_events(tree, spec.source, events, lo, hi), start_us, end_us, _result_columns(spec)
-    )
+    narrowed = query.keep_windows(query.restrict_events(tree, spec.source, events, lo, hi), start_us, end_us, columns)
     return query.to_sql(query.keep_cells(narrowed, spec.keys, cells) if cells else narrowed)
 
 
@@ -173,10 +173,12 @@ def recompute(
     start_us: int,
     end_us: int,
     cells: pd.DataFrame | None = None,
+    in_time: InTime | None = None,
 ) -> pd.DataFrame:
     """The feature's offline values for windows with `window_start` in [start, end), optionally only `cells`.
 
-    Columns: keys, window_start, window_end (datetime64[us, UTC]), values; sorted by keys and window.
+    Columns: keys, window_start, window_end (datetime64[us, UTC]), values, and with `in_time` each value's
+    in-time copies and in-time event counts; sorted by keys and window.
     """
     wanted: list[query.Cell] = []
     if cells is not None:
@@ -191,96 +193,24 @@ def recompute(
     spark = spark_session(settings)
     view = f"parity_events_{spec.source}"
     read_events(spark, settings, spec.source, lo, hi).createOrReplaceTempView(view)
-    return _collect(spark, spec, offline_sql(spec, settings.project, view, start_us, end_us, wanted))
+    return _collect(spark, spec, offline_sql(spec, settings.project, view, start_us, end_us, wanted, in_time))
 
 
-def recompute_restricted(
-    spec: FeatureSpec, settings: Settings, cells: pd.DataFrame, *, method: str = "auto"
-) -> pd.DataFrame:
-    """Each cell recomputed from only the events that arrived before its window's cutoff.
+def recompute_restricted(spec: FeatureSpec, settings: Settings, cells: pd.DataFrame) -> pd.DataFrame:
+    """Each cell recomputed from only the events that arrived before its window's cutoff: the fallback for
+    queries whose in-time values the one-pass rewrite cannot prove (`parity.in_time`).
 
-    The cutoff is `arrival_cutoff_us(window_end, allowed_lateness)`, the rule the realtime replay
-    follows, so the result is what the stream could have seen. A cell none of whose events arrived
-    in time is absent from the result.
-
-    The cutoff differs per window, yet this is one Spark query whatever the number of windows, by one of
-    two methods (`method="auto"` takes the first that applies):
-
-    - `copies`: every window gets its own copy of its in-time events, moved far apart in event time, all in
-      one scan (`copies.shifted_copies`); the query runs once over them and each moved window is moved back.
-      Valid when the query uses `event_time` only to assign windows (`copies.windows_only_read_event_time`)
-      and its window() sizes are interval literals, so that it can be made tumbling (`copies.tumbling_windows`).
-    - `phases`: windows whose starts are equal modulo `size` do not overlap, so within such a phase each
-      event belongs to one window and gets that window's cutoff (`query.arrival_cutoffs`, a CASE over the
-      windows). A tumbling window has one phase; a 5m window sliding by 1m has five, joined by UNION ALL
-      over the event range read once and cached. Valid for any query, and slower: a branch per phase.
+    The cutoff is `arrival_cutoff_us(window_end, allowed_lateness)`, the rule the realtime replay follows, so
+    the result is what the stream could have seen. A cell none of whose events arrived in time is absent.
+    Windows whose starts are equal modulo `size` do not overlap, so within such a phase each event belongs to
+    one window and gets that window's cutoff (`query.arrival_cutoffs`, a CASE over the windows). A tumbling
+    window has one phase; a 5m window sliding by 1m has five, joined by UNION ALL over the event range read
+    once and cached. Valid for any query.
     """
     wanted = _cell_tuples(spec, cells)
     if not wanted:
         return _empty(spec)
     tree = _feature_query(spec, settings.project)
-    tumbling = copies.tumbling_windows(tree, spec.window.size_us)
-    if method == "auto":
-        movable = tumbling is not None and copies.windows_only_read_event_time(tree, spec.source)
-        method = "copies" if movable else "phases"
-    if method == "copies":
-        if tumbling is None:
-            raise ValueError(f"copies need window(event_time, '<size>') literals in {spec.offline_query.name}")
-        return _restricted_by_copies(spec, settings, tumbling, wanted)
-    if method == "phases":
-        return _restricted_by_phases(spec, settings, tree, wanted)
-    raise ValueError(f"unknown restricted recompute method {method!r}; use auto, copies or phases")
-
-
-def _restricted_by_copies(
-    spec: FeatureSpec, settings: Settings, tumbling: exp.Query, wanted: list[query.Cell]
-) -> pd.DataFrame:
-    # `tumbling` is the query with its windows made tumbling (`copies.tumbling_windows`): each copy holds one
-    # window's events, which it puts in that one window instead of in size/slide windows, all but one unused.
-    size = spec.window.size_us
-    starts = sorted({int(cell[-1]) for cell in wanted})
-    lo, hi = starts[0], starts[-1] + size
-    # Moved starts are multiples of `size` (epoch-aligned tumbling windows), two sizes apart: no window of the
-    # tumbling query holds events of two copies.
-    gap = 2 * size
-    first = -(-(hi + gap) // size) * size
-    moved = {start: first + k * gap for k, start in enumerate(starts)}
-    per_window: list[copies.EventCopy] = [
-        (s, s + size, arrival_cutoff_us(s + size, spec.allowed_lateness_us), moved[s] - s) for s in starts
-    ]
-    grid, rows = _copies_by_cell(spec, tumbling, wanted, per_window)
-    if not rows:
-        return _empty(spec)  # every wanted key is a string no geohash can be: no event is in such a cell
-    spark = spark_session(settings)
-    events = read_events(spark, settings, spec.source, lo, hi)
-    view, copies_view = f"parity_arrived_{spec.source}", f"parity_copies_{spec.source}"
-    events.createOrReplaceTempView(view)
-    names = [*copies.COPY_COLUMNS, *(copies.GRID_COLUMNS if grid else ())]
-    table = pd.DataFrame(np.array(rows, dtype=np.int64).reshape(len(rows), len(names)), columns=names)
-    spark.createDataFrame(table).createOrReplaceTempView(copies_view)
-    copied = copies.shifted_copies(tumbling, spec.source, view, events.columns, copies_view, (lo, hi), grid)
-    # The copies' windows by one range. Without a grid, also the wanted keys: Spark pushes a key filter below the
-    # aggregation and the copying join, so only the events of those keys are copied (but every event of the span
-    # is geohashed to find them). With a grid the copies hold those cells' events already, and a key filter would
-    # only make Spark geohash every event of the span before the join. A per-cell filter (key and window) Spark
-    # would push into the copying join, evaluated for every event and copy; the wanted cells are picked from the
-    # rows that come back.
-    moved_windows = sorted(moved.values())
-    in_range = query.keep_windows(copied, moved_windows[0], moved_windows[-1] + 1, _result_columns(spec))
-    if grid is None:
-        in_range = query.keep_keys(in_range, spec.keys, [tuple(cell[:-1]) for cell in wanted])
-    sql = query.to_sql(in_range)
-    frame = _collect(spark, spec, sql)
-    frame = frame[frame["window_start"].astype("int64").isin(moved_windows).to_numpy()].reset_index(drop=True)
-    shift = pd.to_timedelta(frame["window_start"].astype("int64").map({m: m - s for s, m in moved.items()}), unit="us")
-    for column in query.WINDOW_COLUMNS:  # back to where the windows were; the columns stay datetime64[us, UTC]
-        frame[column] = (frame[column] - shift).astype("datetime64[us, UTC]")
-    return _only_cells(frame, spec, wanted)
-
-
-def _restricted_by_phases(
-    spec: FeatureSpec, settings: Settings, tree: exp.Query, wanted: list[query.Cell]
-) -> pd.DataFrame:
     size, slide = spec.window.size_us, spec.window.slide_us
     phases: dict[int, dict[int, list[query.Cell]]] = {}
     for cell in wanted:
@@ -301,58 +231,13 @@ def _restricted_by_phases(
     spark = spark_session(settings)
     events = read_events(spark, settings, spec.source, lo, hi)
     event_time = functions.col("event_time")
-    events = _in_key_boxes(events, spec, tree, wanted).where(
+    events = events.where(
         (event_time >= functions.timestamp_micros(functions.lit(lo)))
         & (event_time < functions.timestamp_micros(functions.lit(hi)))
     )
     with _cached(events, len(branches) > 1) as events:
         events.createOrReplaceTempView(view)
         return _collect(spark, spec, sql)
-
-
-def _copies_by_cell(
-    spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell], per_window: list[copies.EventCopy]
-) -> tuple[copies.Grid | None, list[copies.EventCopy]]:
-    """Copies per window narrowed to the wanted cells' grid cells, when the query makes a key `geohash(lat, lon,
-    p)` of each event (`lineage.geohash_key`): a window's copy then holds the events of its own wanted cells, found
-    by an equi-join on the grid cell (`copies.Grid`; an event on a cell edge is copied into all of its window's).
-
-    The geohash runs in Python (a UDF), once per copied event: without this, recomputing a few cells of a window
-    geohashes every event of that window, five times over for a 5-minute window sliding by a minute.
-    Unchanged (no grid) for other queries and for a null key.
-    """
-    for position, key in enumerate(spec.keys):
-        origin = lineage.geohash_key(tree, spec.source, key)
-        if origin is None or not all(isinstance(cell[position], str) for cell in wanted):
-            continue
-        lat, lon, precision = origin
-        by_start = {copy[0]: copy for copy in per_window}
-        narrowed: dict[copies.EventCopy, None] = {}
-        for cell in wanted:
-            if not is_cell(cell[position], precision):
-                continue  # no geohash of this precision is this string: no event belongs to it
-            narrowed[(*by_start[int(cell[-1])], *grid_cell(cell[position]))] = None
-        return copies.Grid(lat, lon, *grid_steps(precision)), list(narrowed)
-    return None, per_window
-
-
-def _in_key_boxes(events: DataFrame, spec: FeatureSpec, tree: exp.Query, wanted: list[query.Cell]) -> DataFrame:
-    """Only the events inside the bounding boxes of the wanted cells' geohash keys, when the query makes that
-    key `geohash(lat, lon, p)` of each event (`lineage.geohash_key`); otherwise all of them.
-
-    The geohash runs in Python (a UDF), once per event the query reads: without this, recomputing a handful
-    of cells geohashes every event of their windows. A cell's events all lie inside its box, so the wanted
-    cells' rows are the same; events of other cells inside the boxes are filtered out by the query's key filter.
-    """
-    for position, key in enumerate(spec.keys):
-        origin = lineage.geohash_key(tree, spec.source, key)
-        values = [cell[position] for cell in wanted]
-        if origin is None or not all(isinstance(value, str) for value in values):
-            continue  # a null key is no cell of a valid point: it has no box
-        lat_name, lon_name, precision = origin
-        boxes = covering_boxes(values, precision, KEY_BOXES)
-        return events.where(query.to_sql(copies.inside_boxes(lat_name, lon_name, boxes)))
-    return events
 
 
 # --- inside -----------------------------------------------------------------------------------------------
@@ -404,13 +289,6 @@ def _cell_tuples(spec: FeatureSpec, cells: pd.DataFrame) -> list[query.Cell]:
         micros = [int(s) for s in starts.tolist()]
     keys = [cells[k].astype(object).where(cells[k].notna(), None).tolist() for k in spec.keys]
     return list({(*values, start): None for *values, start in zip(*keys, micros, strict=True)})
-
-
-def _only_cells(frame: pd.DataFrame, spec: FeatureSpec, wanted: list[query.Cell]) -> pd.DataFrame:
-    """The rows of a collected frame that are among the `wanted` cells (the sampler's key normalisation)."""
-    cells = pd.DataFrame(wanted, columns=[*spec.keys, "window_start"])
-    keep = np.asarray(cell_index(frame, spec.keys).isin(cell_index(cells, spec.keys)))
-    return frame[keep].reset_index(drop=True)
 
 
 def _empty(spec: FeatureSpec) -> pd.DataFrame:

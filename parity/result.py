@@ -43,6 +43,14 @@ class CellDiff:
 
 
 @dataclass(frozen=True, slots=True)
+class WhatIf:
+    """The agreement a correct stream would reach with `allowed_lateness` (a duration such as `5m`)."""
+
+    allowed_lateness: str
+    agreement: float
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     feature: str
     run_id: str
@@ -68,6 +76,11 @@ class CheckResult:
     worst_cells: tuple[CellDiff, ...] = ()
     failed_expectations: tuple[dict[str, Any], ...] = ()
     unsettled: str | None = None  # set when part of the requested range was not yet final
+    # How in-time values were found: `one_pass` (the recompute's own pass) or `per_phase` (a second query).
+    attribution_method: str = "one_pass"
+    # Agreement per allowed lateness, ascending, and the smallest that reaches `threshold` (one_pass only).
+    lateness_what_if: tuple[WhatIf, ...] = ()
+    lateness_needed: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ class _ToolParity(BaseModel):
     beam_runner: str = "BundleBasedDirectRunner"
     beam_options: list[str] = Field(default_factory=list)
     clock_skew_bound: str = "5m"
+    what_if_lateness: list[str] | None = None  # the lateness what-if's ladder for every feature without its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class Settings:
     beam_runner: str
     beam_options: tuple[str, ...]
     clock_skew_bound_us: int
+    what_if_lateness_us: tuple[int, ...] | None = None
 
     @property
     def offline_queries(self) -> Path:
@@ -86,6 +88,10 @@ def load_settings(project: Path | str = ".") -> Settings:
         skew = parse_duration(raw.clock_skew_bound)
     except ValueError as exc:
         raise ConfigError(str(pyproject), "clock_skew_bound", str(exc)) from exc
+    try:
+        ladder = None if raw.what_if_lateness is None else tuple(map(parse_duration, raw.what_if_lateness))
+    except ValueError as exc:
+        raise ConfigError(str(pyproject), "what_if_lateness", str(exc)) from exc
     return Settings(
         project=root,
         event_log=under_root(raw.event_log),
@@ -97,6 +103,7 @@ def load_settings(project: Path | str = ".") -> Settings:
         beam_runner=raw.beam_runner,
         beam_options=tuple(raw.beam_options),
         clock_skew_bound_us=skew,
+        what_if_lateness_us=ladder,
     )
 
 

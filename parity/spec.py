@@ -43,6 +43,8 @@ def parse_duration(text: str | int) -> int:
 
 
 def format_duration(us: int) -> str:
+    if us == 0:
+        return "0s"
     for unit in ("d", "h", "m", "s", "ms"):
         if us and us % _UNITS[unit] == 0:
             return f"{us // _UNITS[unit]}{unit}"
@@ -94,6 +96,8 @@ class _Spec(_Strict):
     values: dict[str, _Value] = Field(min_length=1)
     threshold: float = Field(default=0.999, gt=0.0, le=1.0)
     allowed_lateness: str | int = "0s"
+    # The allowed latenesses the lateness what-if reports (parity.in_time); default: settings, then WHAT_IF_LATENESS.
+    what_if_lateness: list[str | int] | None = None
     sample_rate: float = Field(default=1.0, gt=0.0, le=1.0)
     transform: dict[str, Any] | list[dict[str, Any]] | None = None
     transform_ref: str | None = None
@@ -122,6 +126,13 @@ class _Spec(_Strict):
     @classmethod
     def _lateness(cls, value: str | int) -> str | int:
         parse_duration(value)
+        return value
+
+    @field_validator("what_if_lateness")
+    @classmethod
+    def _ladder(cls, value: list[str | int] | None) -> list[str | int] | None:
+        for step in value or ():
+            parse_duration(step)
         return value
 
     @field_validator("transform_ref")
@@ -188,6 +199,7 @@ class FeatureSpec:
     transform_ref: str | None
     expectations: tuple[SpecExpectation, ...]  # validated against Great Expectations when the spec is loaded
     description: str
+    what_if_lateness_us: tuple[int, ...] | None = None  # None: the project's ladder, or WHAT_IF_LATENESS
 
     @property
     def tolerance(self) -> dict[str, Tolerance]:
@@ -248,6 +260,7 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
         threshold=raw.threshold,
         allowed_lateness_us=parse_duration(raw.allowed_lateness),
         sample_rate=raw.sample_rate,
+        what_if_lateness_us=None if raw.what_if_lateness is None else tuple(map(parse_duration, raw.what_if_lateness)),
         transform_yaml=transform_yaml,
         transform_ref=raw.transform_ref,
         expectations=parse_expectations(raw.expectations, shown),

@@ -52,3 +52,17 @@ def test_injection_strings_in_keys_stay_data_through_the_reports(late_project: P
     assert keys == {CITIES[place] for place, _ in LATE_CELLS}
     assert "a'); DROP TABLE x; --" in keys and "\\'; --\\" in keys
     assert "city=a'); DROP TABLE x; --" in markdown(result)
+
+
+@pytest.mark.parametrize("feature", sorted(KEYS))
+def test_the_lateness_what_if_names_the_lateness_that_fixes_the_breach(late_project: Project, feature: str) -> None:
+    result = late_project.result(feature)
+    assert result.attribution_method == "one_pass"
+    what_if = {step.allowed_lateness: step.agreement for step in result.lateness_what_if}
+    assert list(what_if) == ["0s", "30s", "1m", "2m", "5m", "10m", "30m", "1h", "2h", "6h"]
+    # At the spec's own 2m a correct stream agrees exactly as much as this one: it is that stream.
+    assert what_if["2m"] == pytest.approx(result.agreement)
+    # The latest planted arrival is 5 minutes after its window's end (late-only, 10:06 -> 10:12): 5m takes it in.
+    assert what_if["5m"] == what_if["6h"] == 1.0
+    assert result.lateness_needed == "5m"
+    assert list(what_if.values()) == sorted(what_if.values())

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 import apache_beam as beam
 import pandas as pd
 import pygeohash
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from parity.geo import ancestors, covering_boxes, geohash, geohash_series, grid_cell, grid_steps, parent
+from parity.geo import ancestors, geohash, geohash_series, parent
 
 # Cell corners and edges, poles, the antimeridian, and ordinary city points.
 POINTS = [
@@ -73,51 +69,3 @@ def _inside(box: tuple[float, float, float, float], lat: float, lon: float) -> b
     min_lat, min_lon, max_lat, max_lon = box
     return min_lat <= lat <= max_lat and min_lon <= lon <= max_lon
 
-
-@settings(max_examples=300, deadline=None)
-@given(
-    points=st.lists(
-        st.tuples(st.floats(-90, 90), st.floats(-180, 180)), min_size=1, max_size=40
-    ),
-    precision=st.integers(1, 9),
-    limit=st.integers(1, 8),
-)
-def test_every_point_lies_in_a_box_of_its_cell_however_few_boxes(
-    points: list[tuple[float, float]], precision: int, limit: int
-) -> None:
-    cells = [geohash(lat, lon, precision) for lat, lon in points]
-    boxes = covering_boxes([c for c in cells if c is not None], precision, limit)
-    assert 1 <= len(boxes) <= limit
-    for lat, lon in points:
-        assert any(_inside(box, lat, lon) for box in boxes), (lat, lon)
-
-
-def test_a_point_on_a_cell_edge_is_inside_the_cells_box() -> None:
-    box = pygeohash.get_bounding_box("9q8yyk")
-    for lat, lon in [(box.min_lat, box.min_lon), (box.max_lat, box.max_lon), (box.min_lat, box.max_lon)]:
-        [covering] = covering_boxes(["9q8yyk"], 6, 4)
-        assert _inside(covering, lat, lon)
-
-
-def test_strings_no_geohash_of_the_precision_can_be_get_no_box() -> None:
-    assert covering_boxes(["9Q8YYK", "9q8yy", "9q8yya", "'; DROP", ""], 6, 4) == []
-    assert len(covering_boxes(["9q8yyk", "9q8yyk"], 6, 4)) == 1
-
-
-@settings(max_examples=500, deadline=None)
-@given(
-    lat=st.floats(-90, 90), lon=st.floats(-180, 180), precision=st.integers(1, 9),
-    on_grid=st.booleans(), nudge=st.sampled_from([0.0, 1e-12, -1e-12]),
-)
-def test_a_points_grid_cell_as_spark_computes_it_is_its_geohash_cells_or_a_neighbour(
-    lat: float, lon: float, precision: int, on_grid: bool, nudge: float
-) -> None:
-    lat_step, lon_step = grid_steps(precision)
-    if on_grid:  # on a cell edge, or just either side of one
-        lat = min(90.0, max(-90.0, -90 + round((lat + 90) / lat_step) * lat_step + nudge))
-        lon = min(180.0, max(-180.0, -180 + round((lon + 180) / lon_step) * lon_step + nudge))
-    cell = geohash(lat, lon, precision)
-    assert cell is not None
-    row, column = grid_cell(cell)
-    assert abs(math.floor((lat + 90) / lat_step) - row) <= 1
-    assert abs(math.floor((lon + 180) / lon_step) - column) <= 1

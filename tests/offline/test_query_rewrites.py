@@ -8,9 +8,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from parity import copies, query
+from parity import query
 from parity.errors import SpecError
-from parity.lineage import geohash_key
 from parity.query import (
     arrival_cutoffs,
     keep_cells,
@@ -22,7 +21,6 @@ from parity.query import (
     timestamp,
     to_sql,
 )
-from parity.spec import load_feature
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -172,85 +170,6 @@ def test_timestamp_is_an_integer_microseconds_literal() -> None:
 # --- rewrites for the restricted recompute (copies of events moved in time) -------------------------------
 
 
-def test_event_time_only_in_window_calls_allows_moving_events() -> None:
-    for name in ("ride_requests", "demand_supply", "available_drivers", "avg_eta"):
-        tree = query.read_query(load_feature(name, REPO), REPO)
-        assert copies.windows_only_read_event_time(tree, "ride_events"), name
-
-
-@pytest.mark.parametrize(
-    "sql",
-    [
-        ("SELECT hour(event_time) AS h, window.start AS window_start, COUNT(*) AS n FROM ride_events "
-        "GROUP BY hour(event_time), window(event_time, '1 minute')"),
-        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
-        "WHERE event_time > TIMESTAMP '2024-01-01' GROUP BY city, window(event_time, '1 minute')"),
-        ("SELECT a.city, window.start AS window_start, COUNT(*) AS n FROM ride_events a "
-        "JOIN ride_events b ON a.event_id = b.event_id GROUP BY a.city, window(a.event_time, '1 minute')"),
-        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
-        "GROUP BY city, window(event_time + INTERVAL 1 MINUTE, '1 minute')"),
-        ("WITH d AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY ingest_time) AS rn FROM ride_events) "
-         "SELECT city, window.start AS window_start, COUNT(*) AS n FROM d WHERE rn = 1 "
-         "GROUP BY city, window(event_time, '1 minute')"),
-        ("WITH e AS (SELECT * FROM ride_events) SELECT r.city, window.start AS window_start, COUNT(*) AS n "
-         "FROM e r JOIN e a ON r.ride_id = a.ride_id AND a.event_type = 'ride_accepted' "
-         "GROUP BY r.city, window(r.event_time, '5 minutes', '1 minute')"),
-        ("SELECT city, hour(window.start) AS h, window.start AS window_start, COUNT(*) AS n FROM ride_events "
-         "GROUP BY city, window(event_time, '1 minute')"),
-        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
-         "GROUP BY city, window(event_time, '1 minute') HAVING window.end <= current_timestamp()"),
-        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events "
-         "GROUP BY city, window(ingest_time, '1 minute')"),
-        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM (SELECT city, ingest_time AS event_time "
-         "FROM ride_events) GROUP BY city, window(event_time, '1 minute')"),
-        ("SELECT city, window.start AS window_start, COUNT(*) AS n FROM ride_events JOIN marks USING (event_time) "
-         "GROUP BY city, window(event_time, '1 minute')"),
-    ],
-    ids=["key from event_time", "filter on event_time", "source read twice", "arithmetic inside window",
-         "dedupe by a window function", "a CTE of the source read twice", "key from the window",
-         "filter on the window", "windows over another time", "another time named event_time",
-         "joined on event_time"],
-)
-def test_any_other_use_of_event_time_forbids_moving_events(sql: str) -> None:
-    assert not copies.windows_only_read_event_time(query.parse_query(sql, "q.sql"), "ride_events")
-
-
-def test_tumbling_windows_drop_the_slide_only_when_the_size_is_the_windows() -> None:
-    tree = query.parse_query(
-        "SELECT city, window.start AS window_start FROM t GROUP BY city, window(event_time, '5 minutes', '1 minute')", "q.sql"
-    )
-    tumbling = copies.tumbling_windows(tree, 300_000_000)
-    assert tumbling is not None
-    assert "WINDOW(event_time, '5 minutes')" in query.to_sql(tumbling)
-    assert "'1 minute'" in query.to_sql(tree), "the input tree is left alone"
-    assert copies.tumbling_windows(tree, 60_000_000) is None
-    odd = query.parse_query("SELECT city FROM t GROUP BY city, window(event_time, '5 fortnights')", "q.sql")
-    assert copies.tumbling_windows(odd, 300_000_000) is None
-
-
-def test_shifted_copies_join_the_copies_table_and_keep_keys_as_data() -> None:
-    tree = query.parse_query("SELECT city, COUNT(*) AS n FROM ride_events GROUP BY city", "q.sql")
-    sql = query.to_sql(query.keep_keys(
-        copies.shifted_copies(tree, "ride_events", "v", ["event_id", "event_time", "city"], "c", (0, 110)),
-        ["city"], [("x' OR '1'='1",)],
-    ))
-    assert "FROM v AS parity_e JOIN c AS parity_c ON" in sql
-    assert "`parity_e`.`event_time` >= TIMESTAMP_MICROS(`parity_c`.`lo`)" in sql
-    assert "`parity_e`.`ingest_time` < TIMESTAMP_MICROS(`parity_c`.`cutoff`)" in sql
-    assert "WHERE `parity_e`.`event_time` >= TIMESTAMP_MICROS(0) AND `parity_e`.`event_time` < TIMESTAMP_MICROS(110)" in sql
-    assert "TIMESTAMP_MICROS(UNIX_MICROS(`parity_e`.`event_time`) + `parity_c`.`shift`) AS event_time" in sql
-    assert "'x\\' OR \\'1\\'=\\'1'" in sql or "'x'' OR ''1''=''1'" in sql
-    assert query.parse_query(sql, "rewritten.sql") is not None
-
-
-def test_grid_copies_join_on_the_events_grid_cell_in_doubles() -> None:
-    tree = query.parse_query("SELECT city, COUNT(*) AS n FROM ride_events GROUP BY city", "q.sql")
-    grid = copies.Grid("lat", "lon", 0.0054931640625, 0.010986328125)
-    sql = query.to_sql(copies.shifted_copies(tree, "ride_events", "v", ["event_time", "lat", "lon"], "c", (0, 10), grid))
-    assert "FLOOR((CAST(`parity_e`.`lat` AS DOUBLE) + 90) / 0.0054931640625) = `parity_c`.`grid_row`" in sql
-    assert "FLOOR((CAST(`parity_e`.`lon` AS DOUBLE) + 180) / 0.010986328125) = `parity_c`.`grid_column`" in sql
-
-
 def test_a_group_by_that_starts_with_the_window_function_parses() -> None:
     # sqlglot alone reads the WINDOW keyword right after GROUP BY as a named-window clause: "Expecting )".
     tree = query.parse_query(
@@ -261,62 +180,3 @@ def test_a_group_by_that_starts_with_the_window_function_parses() -> None:
     named = query.parse_query("SELECT avg(x) OVER w FROM t GROUP BY x WINDOW w AS (PARTITION BY y)", "q.sql")
     assert "WINDOW w AS (PARTITION BY y)" in query.to_sql(named), "the named-window clause still parses"
 
-
-@pytest.mark.parametrize("name", ["available_drivers", "avg_eta", "demand_supply", "ride_requests"])
-def test_every_shipped_feature_keys_on_a_geohash_of_the_event_coordinates(name: str) -> None:
-    spec = load_feature(name, REPO)
-    tree = query.read_query(spec, REPO)
-    precision = 5 if spec.keys == ("geohash5",) else 6
-    assert geohash_key(tree, spec.source, spec.keys[0]) == ("lat", "lon", precision)
-
-
-@pytest.mark.parametrize(
-    "sql",
-    [
-        # grouped by alias and by position, the key passed on through a subquery and a CTE's star
-        ("SELECT g AS cell, w AS window_start FROM (SELECT geohash(lat, lon, 6) AS g, window.start AS w, COUNT(*) AS n "
-        "FROM ride_events GROUP BY g, window(event_time, '1 minute'))"),
-        "WITH t AS (SELECT geohash(lat, lon, 6) AS cell, COUNT(*) AS n FROM ride_events GROUP BY 1) SELECT * FROM t",
-        # the coordinates renamed on the way from the source, and geohashed per row before grouping
-        ("WITH p AS (SELECT latitude_raw AS la, lon AS lo FROM (SELECT lat AS latitude_raw, lon FROM ride_events)) "
-        "SELECT cell, COUNT(*) AS n FROM (SELECT geohash(la, lo, 6) AS cell FROM p) GROUP BY cell"),
-    ],
-)
-def test_a_geohash_key_is_traced_through_aliases_positions_subqueries_and_stars(sql: str) -> None:
-    origin = geohash_key(parse_query(sql, "q.sql"), "ride_events", "cell")
-    assert origin is not None and origin[2] == 6
-    assert origin[:2] in {("lat", "lon")}
-
-
-@pytest.mark.parametrize(
-    "sql",
-    [
-        # the key is not a geohash, or not of the source's own coordinates
-        "SELECT city AS cell, COUNT(*) AS n FROM ride_events GROUP BY city",
-        "SELECT geohash(lat + 0.01, lon, 6) AS cell, COUNT(*) AS n FROM ride_events GROUP BY 1",
-        "SELECT geohash(lat, lon, p) AS cell, COUNT(*) AS n FROM ride_events GROUP BY 1",
-        ("WITH s AS (SELECT lat * 2 AS lat, lon FROM ride_events) "
-        "SELECT geohash(lat, lon, 6) AS cell, COUNT(*) AS n FROM s GROUP BY 1"),
-        "SELECT substr(g, 1, 5) AS cell FROM (SELECT geohash(lat, lon, 6) AS g FROM ride_events)",
-        # rows of other cells could reach a cell's row
-        ("SELECT geohash(e.lat, e.lon, 6) AS cell, COUNT(*) AS n FROM ride_events e JOIN zones z ON e.city = z.city "
-        "GROUP BY 1"),
-        "SELECT geohash(lat, lon, 6) AS cell FROM ride_events UNION ALL SELECT cell FROM extra_cells",
-        "SELECT geohash(lat, lon, 6) AS cell, COUNT(*) OVER () AS n FROM ride_events",
-        "SELECT cell, n FROM (SELECT geohash(lat, lon, 6) AS cell, COUNT(*) AS n FROM ride_events GROUP BY 1 LIMIT 5)",
-        "WITH c AS (SELECT geohash(lat, lon, 6) AS g FROM ride_events) SELECT MAX(g) AS cell, COUNT(*) AS n FROM c",
-        ("WITH a AS (SELECT lat, lon FROM ride_events) "
-        "SELECT geohash(x.lat, x.lon, 6) AS cell FROM a AS x, a AS y"),
-    ],
-)
-def test_a_key_that_other_cells_rows_could_reach_has_no_geohash_origin(sql: str) -> None:
-    assert geohash_key(parse_query(sql, "q.sql"), "ride_events", "cell") is None
-
-
-def test_inside_boxes_is_a_closed_range_per_box_and_false_for_none() -> None:
-    sql = to_sql(copies.inside_boxes("lat", "lon", [(1.0, 2.0, 3.0, 4.0), (-1.5, -2.5, 0.5, 0.25)]))
-    assert sql == (
-        "(`lat` BETWEEN 1.0 AND 3.0 AND `lon` BETWEEN 2.0 AND 4.0) OR "
-        "(`lat` BETWEEN -1.5 AND 0.5 AND `lon` BETWEEN -2.5 AND 0.25)"
-    )
-    assert to_sql(copies.inside_boxes("lat", "lon", [])) == "FALSE"

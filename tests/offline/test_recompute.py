@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
+from parity.attribute import in_time_frame
 from parity.errors import QueryError
+from parity.in_time import in_time_query
 from parity.offline import recompute, recompute_restricted
+from parity.query import read_query
 from parity.settings import Settings
 from parity.spec import FeatureSpec, load_feature
 
@@ -35,6 +38,17 @@ def rows(frame: pd.DataFrame, *columns: str) -> dict[tuple[Any, ...], tuple[Any,
         cell = (record[frame.columns[0]], int((start - pd.Timestamp(BASE)).total_seconds() // 60))
         out[cell] = tuple(None if pd.isna(record[c]) else record[c] for c in columns)
     return out
+
+
+def in_time_rows(method: str, spec: FeatureSpec, settings: Settings, cells: pd.DataFrame, *values: str) -> dict:
+    """The cells' in-time values, as `rows` gives them: by the second query (`per_phase`) or by the recompute's
+    own in-time columns (`one_pass`)."""
+    if method == "per_phase":
+        return rows(recompute_restricted(spec, settings, cells), *values)
+    in_time = in_time_query(read_query(spec, REPO), spec.source, (spec.allowed_lateness_us,))
+    assert in_time is not None
+    full = recompute(spec, settings, at(0), at(15), cells=cells, in_time=in_time)
+    return rows(in_time_frame(full, spec, in_time, 0), *values)
 
 
 def one_minute_feature(
@@ -126,58 +140,37 @@ def test_recompute_keeps_only_the_requested_cells(spark: SparkSession, ride_even
     assert rows(frame, "requests") == {("9q8yyk", 0): (4,), ("dr5reg", 2): (1,)}
 
 
-@pytest.mark.parametrize("method", ["copies", "phases"])
+@pytest.mark.parametrize("method", ["one_pass", "per_phase"])
 def test_restricted_recompute_excludes_events_that_arrived_after_the_cutoff(
     spark: SparkSession, ride_events_settings: Settings, method: str
 ) -> None:
     spec = load_feature("ride_requests", REPO)
     cells = pd.DataFrame({"geohash6": ["9q8yyk", "9q8yyk", "dr5reg"], "window_start": [at(0), at(2), at(0)]})
-    frame = recompute_restricted(spec, ride_events_settings, cells, method=method)
     # late1 arrived at 10:04:00, after 10:00's cutoff 10:03:01; r2's second delivery is still one event.
-    assert rows(frame, "requests") == {("9q8yyk", 0): (3,), ("9q8yyk", 2): (1,), ("dr5reg", 0): (1,)}
+    assert in_time_rows(method, spec, ride_events_settings, cells, "requests") == {("9q8yyk", 0): (3,), ("9q8yyk", 2): (1,), ("dr5reg", 0): (1,)}
 
 
-@pytest.mark.parametrize("method", ["copies", "phases"])
+@pytest.mark.parametrize("method", ["one_pass", "per_phase"])
 def test_restricted_recompute_leaves_out_a_cell_whose_events_all_arrived_late(
     spark: SparkSession, ride_events_settings: Settings, method: str
 ) -> None:
     spec = load_feature("ride_requests", REPO)
     cells = pd.DataFrame({"geohash6": ["dr5reg", "9q8yyk"], "window_start": [at(2), at(1)]})
     full = rows(recompute(spec, ride_events_settings, at(0), at(5), cells=cells), "requests")
-    restricted = rows(recompute_restricted(spec, ride_events_settings, cells, method=method), "requests")
+    restricted = in_time_rows(method, spec, ride_events_settings, cells, "requests")
     assert full == {("dr5reg", 2): (1,), ("9q8yyk", 1): (1,)}
     assert restricted == {("9q8yyk", 1): (1,)}
 
 
-@pytest.mark.parametrize("method", ["copies", "phases"])
+@pytest.mark.parametrize("method", ["one_pass", "per_phase"])
 def test_restricted_recompute_of_sliding_windows_uses_each_windows_cutoff(
     spark: SparkSession, ride_events_settings: Settings, method: str
 ) -> None:
     spec = dataclasses.replace(load_feature("demand_supply", REPO), allowed_lateness_us=0)
     cells = pd.DataFrame({"geohash5": ["9q8yy", "9q8yy", "dr5re"], "window_start": [at(5), at(6), at(5)]})
     # late3 (10:09:00, arrived 10:10:30) missed 10:05-10:10's cutoff 10:10:01 but made 10:06-10:11's 10:11:01.
-    values = rows(recompute_restricted(spec, ride_events_settings, cells, method=method), "requests", "drivers")
+    values = in_time_rows(method, spec, ride_events_settings, cells, "requests", "drivers")
     assert values == {("9q8yy", 5): (2, 2), ("9q8yy", 6): (3, 3), ("dr5re", 5): (1, 0)}
-
-
-def test_restricted_recompute_picks_copies_only_when_event_time_only_assigns_windows(
-    spark: SparkSession, ride_events_settings: Settings, tmp_path: Path
-) -> None:
-    # minute(event_time) as a key: moving events in time would change the key, so only phases are correct.
-    spec, settings = one_minute_feature(
-        ride_events_settings, tmp_path, "by_minute", "minute", "requests",
-        "SELECT minute(event_time) AS minute, window.start AS window_start, window.end AS window_end,\n"
-        "COUNT(DISTINCT event_id) AS requests FROM ride_events WHERE event_type = 'ride_requested'\n"
-        "GROUP BY minute(event_time), window(event_time, '1 minute')",
-    )
-    cells = pd.DataFrame({"minute": [0, 2], "window_start": [at(0), at(2)]})
-    auto = recompute_restricted(spec, settings, cells)
-    # Lateness 0: cutoff window_end + 1 s. 10:00 keeps r1, n1, r2 (r3 arrived 10:01:01.999999, late1 10:04);
-    # 10:02 keeps r6 (late2 arrived 10:10).
-    assert sorted(zip(auto["minute"], auto["requests"], strict=True)) == [(0, 3), (2, 1)]
-    assert auto.to_dict("list") == recompute_restricted(spec, settings, cells, method="phases").to_dict("list")
-    moved = recompute_restricted(spec, settings, cells, method="copies")
-    assert moved.to_dict("list") != auto.to_dict("list"), "copies move event_time, and minute(event_time) with it"
 
 
 def test_grouping_by_the_window_first_recomputes_as_grouping_by_the_key_first(
