@@ -18,12 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from parity.errors import DataError
-from parity.result import Cause, CellDiff, CellStatus, CheckResult, Verdict
+from parity.result import Cause, CellDiff, CellStatus, CheckResult, GeohashCounts, Verdict, WindowCounts
 from parity.settings import Settings
 from parity.spec import US, FeatureSpec, format_duration
 from parity.watermark import arrival_cutoff_us
@@ -204,7 +205,52 @@ def run_check(
         failed_expectations=tuple(f.to_json() for f in quality.failed),
         unsettled=span.unsettled,
         extra={"events_read": events.num_rows, "online_rows": len(online), "window": spec.window.describe()},
+        description=spec.description,
+        slide_s=spec.window.slide_us // US,
+        windows=_window_counts(cells),
+        geohash_cells=_geohash_counts(cells, spec, settings),
     )
+
+
+def _window_counts(cells: pd.DataFrame) -> tuple[WindowCounts, ...]:
+    """Per window: compared, matched, and the divergent cells by cause (what the report's range chart stacks)."""
+    from parity.sample import window_micros
+
+    if cells.empty:
+        return ()
+    starts, index = np.unique(window_micros(cells["window_start"]), return_inverse=True)
+    matched = np.bincount(index, weights=(cells["status"] == CellStatus.MATCH.value).to_numpy(), minlength=len(starts))
+    by_cause = {
+        cause.value: np.bincount(index, weights=(cells["cause"] == cause.value).to_numpy(), minlength=len(starts))
+        for cause in Cause
+    }
+    compared = np.bincount(index, minlength=len(starts))
+    return tuple(
+        WindowCounts(iso(int(start)), int(compared[i]), int(matched[i]),
+                     {cause: int(counts[i]) for cause, counts in by_cause.items()})
+        for i, start in enumerate(starts.tolist())
+    )
+
+
+def _geohash_counts(cells: pd.DataFrame, spec: FeatureSpec, settings: Settings) -> GeohashCounts | None:
+    """Per geohash (over every window) when the one key is `geohash(lat, lon, p)` of each event: the drill-down's."""
+    from parity.lineage import geohash_key
+    from parity.query import read_query
+
+    if len(spec.keys) != 1 or cells.empty or geohash_key(read_query(spec, settings.project), spec.source,
+                                                         spec.keys[0]) is None:
+        return None
+    key = spec.keys[0]
+    frame = pd.DataFrame({
+        "key": cells[key].astype(object).where(cells[key].notna(), "").astype(str).to_numpy(),
+        "matched": (cells["status"] == CellStatus.MATCH.value).to_numpy(),
+        "unexplained": (cells["cause"] == Cause.UNEXPLAINED.value).to_numpy(),
+    })
+    grouped = frame.groupby("key", sort=True).agg(cells=("matched", "size"), matched=("matched", "sum"),
+                                                  unexplained=("unexplained", "sum"))
+    return GeohashCounts(key, tuple(grouped.index.tolist()), tuple(grouped["cells"].astype(int).tolist()),
+                         tuple(grouped["matched"].astype(int).tolist()),
+                         tuple(grouped["unexplained"].astype(int).tolist()))
 
 
 def _worst_cells(cells: pd.DataFrame, spec: FeatureSpec) -> tuple[CellDiff, ...]:
