@@ -27,7 +27,9 @@ def _svg(figure: Any, salt: str) -> str:
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # inline: without the XML prolog and DOCTYPE
+    text = text[text.index("<svg"):]  # inline: without the XML prolog and DOCTYPE
+    start, end = text.find("<metadata>"), text.find("</metadata>")
+    return text if start < 0 else text[:start] + text[end + len("</metadata>"):]
 
 
 def _figure(width: float, height: float, rows: int = 1, ratios: Sequence[int] | None = None) -> tuple[Any, Any]:
@@ -61,7 +63,6 @@ def range_chart(windows: Sequence[WindowCounts], threshold: float) -> str:
     top.axhline(threshold * 100, color=CAUSE_COLORS[Cause.UNEXPLAINED.value], linestyle="--", linewidth=0.9,
                 label=f"threshold {threshold * 100:g}%")
     top.set_ylabel("agreement %")
-    top.legend(loc="lower left", frameon=False)
     base = [0] * len(groups)
     for cause in causes:
         counts = [sum(w.causes.get(cause, 0) for w in group) for group in groups]
@@ -69,8 +70,7 @@ def range_chart(windows: Sequence[WindowCounts], threshold: float) -> str:
                    gid=f"bars-{cause}")
         base = [b + c for b, c in zip(base, counts, strict=True)]
     bottom.set_ylabel("divergent cells")
-    if causes:
-        bottom.legend(loc="upper left", frameon=False, ncols=len(causes))
+    figure.legend(loc="outside upper right", frameon=False, ncols=1 + len(causes))
     step = max(1, len(groups) // 8)
     bottom.set_xticks(x[::step], [groups[i][0].window_start[11:16] for i in x[::step]])
     bottom.set_xlabel("window start (UTC)" + (f", {per_bar} windows per bar" if per_bar > 1 else ""))
@@ -97,7 +97,7 @@ def history_chart(labels: Sequence[str], agreements: Sequence[float], threshold:
     x = list(range(len(agreements)))
     ax.plot(x, [a * 100 for a in agreements], color=_BAR, marker="o", markersize=3, gid="history-line")
     ax.axhline(threshold * 100, color=CAUSE_COLORS[Cause.UNEXPLAINED.value], linestyle="--", linewidth=0.9)
-    step = max(1, len(x) // 6)
+    step = max(1, math.ceil(len(x) / 4))
     ax.set_xticks(x[::step], [labels[i] for i in x[::step]])
     ax.set_ylabel("agreement %")
     return _svg(figure, "history")

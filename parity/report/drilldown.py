@@ -10,7 +10,7 @@ from parity.result import GeohashCounts
 
 OTHER = "other"
 LEVELS = (4, 5, 6)  # geohash precisions under a region; a key shorter than a level stops there
-SHOWN_CHILDREN = 25  # per node; the rest are summed into one line, so a page of 10,000 cells stays small
+SHOWN_CHILDREN = 12  # per node; the rest are summed into one line, so a page of 10,000 cells stays small
 
 
 @dataclass(frozen=True, slots=True)
