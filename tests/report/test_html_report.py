@@ -48,7 +48,7 @@ def test_the_drill_down_puts_the_unexplained_cells_first_and_unknown_places_unde
     counts = result().geohash_cells
     assert counts is not None
     regions = tree(counts, REGIONS)
-    assert [r.label for r in regions][0] == "new_york"
+    assert regions[0].label == "new_york"
     assert OTHER in [r.label for r in regions]
     path = [regions[0]]
     while path[-1].children:

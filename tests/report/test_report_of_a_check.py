@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "check"))
-from check_project import DROPPED_CELL, END, START, Project, late_rides, make_project  # noqa: E402
-from pyspark.sql import SparkSession  # noqa: E402
+from check_project import DROPPED_CELL, END, START, Project, late_rides, make_project
+from pyspark.sql import SparkSession
 
-from parity.errors import EXIT_BREACH, EXIT_ERROR  # noqa: E402
-from parity.settings import load_settings  # noqa: E402
+from parity.errors import EXIT_BREACH, EXIT_ERROR
+from parity.settings import load_settings
 
 FEATURE = "requests_but_one_cell"
 BASE_URL = "https://reports.example.test/parity"
