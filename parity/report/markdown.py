@@ -11,7 +11,8 @@ from parity.result import CellDiff, CheckResult
 
 # The characters that start Markdown or HTML inline anywhere in a line (emphasis, code, links, images, raw HTML,
 # entities, table cells, headings); backslash-escaped, they are plain text in CommonMark and GFM tables.
-_INLINE = re.compile(r"[\\`*_\[\]<>|#&!~]")
+# An underscore between two letters or digits cannot emphasise anything, so `missing_online` stays as it is.
+_INLINE = re.compile(r"[\\`*\[\]<>|#&!~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 # What starts a block only at the beginning of a line: a list item, a setext underline, an ordered list.
 _LINE_START = re.compile(r"^(\d+[.)]|[-+=])")
 
@@ -41,10 +42,10 @@ def markdown(result: CheckResult, project: Path | None = None) -> str:
         "",
         "| status | cells |",
         "|---|---|",
-        f"| value\\_mismatch | {r.value_mismatch} |",
-        f"| missing\\_online | {r.missing_online} |",
-        f"| missing\\_offline | {r.missing_offline} |",
-        f"| duplicate\\_online | {r.duplicate_online} |",
+        f"| value_mismatch | {r.value_mismatch} |",
+        f"| missing_online | {r.missing_online} |",
+        f"| missing_offline | {r.missing_offline} |",
+        f"| duplicate_online | {r.duplicate_online} |",
         "",
         "| cause | cells |",
         "|---|---|",
@@ -60,7 +61,7 @@ def markdown(result: CheckResult, project: Path | None = None) -> str:
     if r.diagnoses:
         lines += ["## Diagnoses", "", *(f"- {md(d.name)} ({d.cells} cells): {md(d.detail)}" for d in r.diagnoses), ""]
     if r.worst_cells:
-        lines += ["## Worst cells", "", "| keys | window\\_start | status | cause | online | offline | reproduce |",
+        lines += ["## Worst cells", "", "| keys | window_start | status | cause | online | offline | reproduce |",
                   "|---|---|---|---|---|---|---|"]
         lines += [_cell_row(r, cell, project) for cell in r.worst_cells]
         lines.append("")

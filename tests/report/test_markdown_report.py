@@ -48,7 +48,7 @@ def test_failed_expectations_are_sentences_naming_suite_column_expectation_count
     section = text.split("## Failed data expectations")[1].split("##")[0]
     assert "{" not in section and '"suite"' not in section  # not a JSON dump
     line = next(line for line in section.splitlines() if line.startswith("- "))
-    for words in ("event log (events suite)", "column event\\_time", "expected event\\_time is never null",
+    for words in ("event log (events suite)", "column event_time", "expected event_time is never null",
                   "3 of 200 rows", "e.g. None, None"):
         assert words in line, (words, line)
     assert FAILED_EXPECTATION["unexpected_count"] == 3
