@@ -18,13 +18,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from parity.errors import DataError
 from parity.publish import published
-from parity.result import Cause, CellDiff, CellStatus, CheckResult, Verdict, WhatIf
+from parity.result import Cause, CellDiff, CellStatus, CheckResult, GeohashCounts, Verdict, WhatIf, WindowCounts
 from parity.settings import Settings
 from parity.spec import US, FeatureSpec, format_duration
 from parity.watermark import arrival_cutoff_us
@@ -262,12 +263,61 @@ def run_check(
         attribution_method=method.value,
         lateness_what_if=tuple(WhatIf(format_duration(lateness), share) for lateness, share in what_if),
         lateness_needed=next((format_duration(lateness) for lateness, share in what_if if share >= bar), None),
-        extra={"events_read": events.num_rows, "online_rows": len(online), "window": spec.window.describe()},
+        extra={"events_read": events.num_rows, "online_rows": len(online), "window": spec.window.describe(),
+               "allowed_lateness": format_duration(spec.allowed_lateness_us)},
+        description=spec.description,
+        slide_s=spec.window.slide_us // US,
+        windows=_window_counts(cells),
+        geohash_cells=_geohash_counts(cells, spec),
     )
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def _window_counts(cells: pd.DataFrame) -> tuple[WindowCounts, ...]:
+    """Per window: compared, matched, and the divergent cells by cause (what the report's range chart stacks)."""
+    from parity.sample import window_micros
+
+    if cells.empty:
+        return ()
+    starts, index = np.unique(window_micros(cells["window_start"]), return_inverse=True)
+    matched = np.bincount(index, weights=(cells["status"] == CellStatus.MATCH.value).to_numpy(), minlength=len(starts))
+    by_cause = {
+        cause.value: np.bincount(index, weights=(cells["cause"] == cause.value).to_numpy(), minlength=len(starts))
+        for cause in Cause
+    }
+    compared = np.bincount(index, minlength=len(starts))
+    return tuple(
+        WindowCounts(iso(int(start)), int(compared[i]), int(matched[i]),
+                     {cause: int(counts[i]) for cause, counts in by_cause.items()})
+        for i, start in enumerate(starts.tolist())
+    )
+
+
+def _geohash_counts(cells: pd.DataFrame, spec: FeatureSpec) -> GeohashCounts | None:
+    """Per geohash (over every window), for the report's drill-down, when the one key holds geohashes: every
+    non-null value a geohash of one precision (a display choice made from the data, nothing depends on it)."""
+    from parity.geo import BASE32
+
+    if len(spec.keys) != 1 or cells.empty:
+        return None
+    key = spec.keys[0]
+    values = cells[key].astype(object).where(cells[key].notna(), "")
+    present = {v for v in values.unique().tolist() if v != ""}
+    if not present or not all(isinstance(v, str) and set(v) <= BASE32 for v in present) or len({len(v) for v in present}) != 1:
+        return None
+    frame = pd.DataFrame({
+        "key": values.astype(str).to_numpy(),
+        "matched": (cells["status"] == CellStatus.MATCH.value).to_numpy(),
+        "unexplained": (cells["cause"] == Cause.UNEXPLAINED.value).to_numpy(),
+    })
+    grouped = frame.groupby("key", sort=True).agg(cells=("matched", "size"), matched=("matched", "sum"),
+                                                  unexplained=("unexplained", "sum"))
+    return GeohashCounts(key, tuple(grouped.index.tolist()), tuple(grouped["cells"].astype(int).tolist()),
+                         tuple(grouped["matched"].astype(int).tolist()),
+                         tuple(grouped["unexplained"].astype(int).tolist()))
 
 
 def _worst_cells(cells: pd.DataFrame, spec: FeatureSpec) -> tuple[CellDiff, ...]:

@@ -189,7 +189,7 @@ def check(
     Exit 0 when every feature passes, 1 when any breaches, 2 when any could not be checked.
     """
     from parity.check import iso, new_run_id, run_check
-    from parity.report import failure_json, summary_json, text_table, write_reports
+    from parity.report import context_for, failure_json, summary_json, text_table, write_reports
     from parity.result import CheckFailure, CheckResult, Verdict
     from parity.settings import load_settings
 
@@ -216,12 +216,12 @@ def check(
             if output == "json":
                 typer.echo(failure_json(failure))
             continue
-        _, md_path = write_reports(result, settings.reports)
+        files = write_reports(result, settings.reports, context_for(settings, spec.name))
         outcomes.append(result)
         if output == "json":
             typer.echo(summary_json(result))
         else:
-            typer.echo(f"{spec.name}: report {md_path}", err=True)
+            typer.echo(f"{spec.name}: report {files.html} ({files.markdown.name}, {files.json.name})", err=True)
     if output == "text":
         typer.echo(text_table(outcomes))
     from parity.alerts import evaluate_alerts, record_results
@@ -234,6 +234,36 @@ def check(
     if any(isinstance(o, CheckFailure) or o.verdict is Verdict.INCONCLUSIVE for o in outcomes):
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_OK if all(o.passed for o in outcomes if isinstance(o, CheckResult)) else EXIT_BREACH)
+
+
+@app.command()
+def report(
+    feature: Annotated[Optional[str], typer.Argument(help="Feature name (default: only the index).")] = None,  # noqa: UP045
+    run: Annotated[Optional[str], typer.Option("--run", help="Run id (default: the latest report).")] = None,  # noqa: UP045
+    open_: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Render a check's HTML and Markdown again from its JSON and print the HTML path. Example: `parity report ride_requests --open`.
+
+    Without FEATURE, refresh `reports/index.html`.
+    """
+    from parity.report import rerender, write_index
+    from parity.settings import load_settings
+
+    settings = load_settings(project)
+    if feature is None and run is not None:
+        raise UsageError("--run: name the feature of the run too, e.g. `parity report ride_requests --run RUN_ID`")
+    path = rerender(settings, feature, run).html if feature is not None else write_index(settings.reports)
+    typer.echo(str(path))
+    if open_:
+        import webbrowser
+
+        try:
+            opened = webbrowser.get().open(path.as_uri())
+        except webbrowser.Error:
+            opened = False
+        if not opened:
+            typer.echo("no browser found to open it; open the path above", err=True)
 
 
 @alerts_app.callback()

@@ -2,7 +2,9 @@
 
 generate events -> lint -> stream every feature on Beam -> check every feature against Spark ->
 then a copy of one feature with an injected defect (a missing filter), checked with alerts on, which
-opens an incident. Each step is the real `parity` command, printed before it runs.
+opens an incident. Each step is the real `parity` command, printed before it runs. It ends with the paths of
+`reports/index.html` and of the buggy port's HTML report, and a screenshot of that report
+(`reports/demo-report.png`, where Chromium is installed).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def defect_project(root: Path) -> Path:
         raise SystemExit("demo: could not inject the defect into realtime_jobs/ride_requests.yaml")
     (project / "realtime_jobs" / "ride_requests.yaml").write_text(broken)
     shutil.copy(root / "alerts" / "page_on_breach.yaml", project / "alerts")
+    shutil.copy(root / "regions.yaml", project)  # the drill-down's regions: the generator's cities
     (project / "pyproject.toml").write_text(
         "[tool.parity]\n"
         f'event_log = "{root / "data" / "events"}"\n'
@@ -70,7 +73,32 @@ def main() -> None:
     run("stream", "ride_requests", "--start", START, "--end", DEFECT_END, project=broken)
     run("check", "ride_requests", "--start", START, "--end", DEFECT_END, "--alert", project=broken, ok=(1,))
     run("alerts", project=broken)
-    print(f"\ndemo finished in {time.monotonic() - started:.0f}s; reports are in {root / 'reports'}")
+    buggy = max((broken / "reports" / "ride_requests").glob("*.html"))
+    shot = screenshot(buggy, root / "reports" / "demo-report.png")
+    print(f"\ndemo finished in {time.monotonic() - started:.0f}s")
+    print(f"reports of every feature: {root / 'reports' / 'index.html'}")
+    print(f"report of the buggy port: {buggy}")
+    print(f"its screenshot: {shot}" if isinstance(shot, Path) else f"no screenshot: {shot}")
+
+
+def screenshot(page: Path, png: Path) -> Path | str:
+    """A full-page PNG of an HTML report in headless Chromium (Debian's `chromium`), or why not."""
+    browser_path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser_path is None:
+        return "chromium is not installed (apt-get install chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[dev]')"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=browser_path, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run"])
+        tab = browser.new_page(viewport={"width": 1200, "height": 900})
+        tab.goto(page.as_uri(), wait_until="load")
+        tab.screenshot(path=str(png), full_page=True)
+        browser.close()
+    return png
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The values a parity check produces. Every output (text, Markdown, JSON, alert payloads) is rendered from these."""
+"""The values a parity check produces. Every output (text, Markdown, HTML, JSON, alert payloads) is rendered from these."""
 
 from __future__ import annotations
 
@@ -40,6 +40,38 @@ class CellDiff:
     cause: Cause
     online: dict[str, Any]
     offline: dict[str, Any]
+    detail: str = ""  # what a diagnosis found in this cell (time-zone shift, key mismatch, ...), when one did
+
+
+@dataclass(frozen=True, slots=True)
+class WindowCounts:
+    """One window of the checked range: cells compared, matched, and the divergent ones by cause (`Cause` values)."""
+
+    window_start: str
+    compared: int
+    matched: int
+    causes: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class GeohashCounts:
+    """Cells per value of a geohash key over the whole range, for the report's drill-down. Columnar (one tuple per
+    measure, aligned with `keys`) so a check of 10,000 cells stays a few hundred kilobytes of JSON."""
+
+    column: str
+    keys: tuple[str, ...]
+    cells: tuple[int, ...]
+    matched: tuple[int, ...]
+    unexplained: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """Why a group of divergent cells differs, in a reader's words (time-zone shift, key mismatch, ...)."""
+
+    cause: str
+    cells: int
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +114,42 @@ class CheckResult:
     lateness_what_if: tuple[WhatIf, ...] = ()
     lateness_needed: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    description: str = ""  # the spec's
+    slide_s: int = 0  # the window's slide: `--start W --end W + slide` checks the one window starting at W
+    windows: tuple[WindowCounts, ...] = ()  # every window of the range with a compared cell, in time order
+    geohash_cells: GeohashCounts | None = None  # set when the one key is `geohash(lat, lon, p)` of each event
+    diagnoses: tuple[Diagnosis, ...] = ()
+    # What a model reading at window close received: each cell's ON_TIME pane against offline (None: no such pane).
+    agreement_on_time_pane: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckResult:
+        """The inverse of `to_json` (after `report.to_json`'s JSON-safe pass: non-finite floats come back as
+        None or "inf"/"-inf" strings). Fields a report written by an older parity lacks take their defaults."""
+        fields: dict[str, Any] = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        for name in ("agreement", "agreement_net_of_explained", "ci_low", "ci_high"):
+            if name in fields:
+                fields[name] = float("nan") if fields[name] is None else float(fields[name])
+        geohash = data.get("geohash_cells")
+        fields.update(
+            verdict=Verdict(data["verdict"]),
+            worst_cells=tuple(
+                CellDiff(**{**cell, "status": CellStatus(cell["status"]), "cause": Cause(cell["cause"])})
+                for cell in data.get("worst_cells", ())
+            ),
+            failed_expectations=tuple(data.get("failed_expectations", ())),
+            windows=tuple(WindowCounts(**window) for window in data.get("windows", ())),
+            geohash_cells=None if not geohash else GeohashCounts(
+                geohash["column"], tuple(geohash["keys"]), tuple(geohash["cells"]), tuple(geohash["matched"]),
+                tuple(geohash["unexplained"]),
+            ),
+            diagnoses=tuple(Diagnosis(**diagnosis) for diagnosis in data.get("diagnoses", ())),
+            lateness_what_if=tuple(WhatIf(**point) for point in data.get("lateness_what_if", ())),
+        )
+        return cls(**fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ class _ToolParity(BaseModel):
     beam_options: list[str] = Field(default_factory=list)
     clock_skew_bound: str = "5m"
     what_if_lateness: list[str] | None = None  # the lateness what-if's ladder for every feature without its own
+    report_base_url: str | None = None  # where reports/ is served: alerts link to `<url>/<feature>/<run-id>.html`
+    regions: dict[str, list[str]] | None = None  # region name -> geohash prefixes (or a regions.yaml beside)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class Settings:
     beam_options: tuple[str, ...]
     clock_skew_bound_us: int
     what_if_lateness_us: tuple[int, ...] | None = None
+    report_base_url: str | None = None
+    regions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # for the report's geohash drill-down, in file order
 
     @property
     def offline_queries(self) -> Path:
@@ -104,7 +108,40 @@ def load_settings(project: Path | str = ".") -> Settings:
         beam_options=tuple(raw.beam_options),
         clock_skew_bound_us=skew,
         what_if_lateness_us=ladder,
+        report_base_url=raw.report_base_url.rstrip("/") if raw.report_base_url else None,
+        regions=_regions(raw.regions, pyproject, root / REGIONS_FILE),
     )
+
+
+REGIONS_FILE = "regions.yaml"
+_GEOHASH_ALPHABET = frozenset("0123456789bcdefghjkmnpqrstuvwxyz")
+
+
+def _regions(
+    table: dict[str, list[str]] | None, pyproject: Path, regions_file: Path
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Regions from `[tool.parity] regions` or `regions.yaml` (one of the two): name -> geohash prefixes."""
+    import yaml
+
+    where, field = str(pyproject), "regions"
+    if regions_file.is_file():
+        if table is not None:
+            raise ConfigError(str(pyproject), "regions", f"regions are also defined in {regions_file}; keep one")
+        where, field = str(regions_file), ""
+        try:
+            loaded = yaml.safe_load(regions_file.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(where, "", f"malformed YAML: {getattr(exc, 'problem', exc)}") from exc
+        if not isinstance(loaded, dict) or not all(isinstance(v, list) for v in loaded.values()):
+            raise ConfigError(where, "", "a mapping of region name -> list of geohash prefixes, e.g. nyc: [dr5r]")
+        table = {str(name): prefixes for name, prefixes in loaded.items()}
+    regions = []
+    for name, prefixes in (table or {}).items():
+        for prefix in prefixes:
+            if not isinstance(prefix, str) or not prefix or not set(prefix) <= _GEOHASH_ALPHABET:
+                raise ConfigError(where, f"{field}.{name}".strip("."), f"{prefix!r} is not a geohash prefix")
+        regions.append((name, tuple(prefixes)))
+    return tuple(regions)
 
 
 def _pydantic_problem(error: object) -> str:

@@ -47,6 +47,7 @@ class Message:
     summary: str
     time_us: int
     details: dict[str, Any] = field(default_factory=dict)
+    report_url: str | None = None  # the HTML report of the check that triggered it (`report_base_url` set)
 
     @property
     def time_iso(self) -> str:
@@ -128,10 +129,11 @@ def slack_body(message: Message) -> dict[str, Any]:
         {"type": "mrkdwn", "text": f"*Severity*\n{message.severity}"},
         {"type": "mrkdwn", "text": f"*Rule*\n{message.rule}"},
     ]
+    link = f"\n<{message.report_url}|Open the report>" if message.report_url else ""
     return {
-        "text": f"{title}\n{message.summary}",
+        "text": f"{title}\n{message.summary}{link}",
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{message.summary}"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{message.summary}{link}"}},
             {"type": "section", "fields": fields},
             {
                 "type": "context",
@@ -147,10 +149,12 @@ def pagerduty_body(message: Message, routing_key: str) -> dict[str, Any]:
     """A PagerDuty Events API v2 event: trigger (with payload) or resolve, grouped by the incident's dedup_key."""
     if message.kind is NotificationKind.RESOLVE:
         return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": message.dedup_key}
+    links = [{"href": message.report_url, "text": "parity report"}] if message.report_url else []
     return {
         "routing_key": routing_key,
         "event_action": "trigger",
         "dedup_key": message.dedup_key,
+        **({"links": links} if links else {}),
         "payload": {
             "summary": message.summary[:1024],
             "source": "parity",

@@ -21,6 +21,7 @@ from parity.alerts.delivery import deliver_pending, now_us
 from parity.alerts.incidents import Incident, IncidentChange, IncidentStatus, message_for, observe, step
 from parity.alerts.rules import AlertRule, load_rules
 from parity.alerts.store import Notification, NotificationStatus
+from parity.report.publish import report_link
 from parity.result import CheckFailure, CheckResult
 from parity.settings import Settings
 
@@ -38,7 +39,7 @@ def evaluate_alerts(
     rules = load_rules(settings.alerts, _known_features(settings))
     engine = store.connect(settings.database)
     try:
-        changes = _evaluate(engine, rules, results, now_us() if at_us is None else at_us)
+        changes = _evaluate(engine, rules, results, now_us() if at_us is None else at_us, settings.report_base_url)
         deliveries = {delivery.key: delivery for delivery in deliver_pending(engine, settings)}
     finally:
         engine.dispose()
@@ -72,7 +73,8 @@ def open_incidents(settings: Settings) -> list[Incident]:
 
 
 def _evaluate(
-    engine: sa.Engine, rules: tuple[AlertRule, ...], results: Sequence[CheckResult | CheckFailure], now: int
+    engine: sa.Engine, rules: tuple[AlertRule, ...], results: Sequence[CheckResult | CheckFailure], now: int,
+    report_base_url: str | None = None,
 ) -> list[tuple[IncidentChange, list[str]]]:
     """Each change with the keys of the notifications it queued."""
     changes: list[tuple[IncidentChange, list[str]]] = []
@@ -105,6 +107,9 @@ def _evaluate(
                         continue
                     key = uuid.uuid4().hex
                     message = message_for(change, evidence, key, now)
+                    if isinstance(result, CheckResult):  # a failed check wrote no report
+                        message = replace(message, report_url=report_link(report_base_url, result.feature,
+                                                                          result.run_id))
                     notification = Notification(key, change.incident.id, channel, message,
                                                 NotificationStatus.PENDING, now, None)
                     store.enqueue(conn, notification)
