@@ -9,6 +9,7 @@ opens an incident. Each step is the real `parity` command, printed before it run
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -73,12 +74,31 @@ def main() -> None:
     run("stream", "ride_requests", "--start", START, "--end", DEFECT_END, project=broken)
     run("check", "ride_requests", "--start", START, "--end", DEFECT_END, "--alert", project=broken, ok=(1,))
     run("alerts", project=broken)
+    print(closing_table([root / "reports", broken / "reports"]))
     buggy = max((broken / "reports" / "ride_requests").glob("*.html"))
     shot = screenshot(buggy, root / "reports" / "demo-report.png")
     print(f"\ndemo finished in {time.monotonic() - started:.0f}s")
     print(f"reports of every feature: {root / 'reports' / 'index.html'}")
     print(f"report of the buggy port: {buggy}")
     print(f"its screenshot: {shot}" if isinstance(shot, Path) else f"no screenshot: {shot}")
+
+
+def closing_table(report_dirs: list[Path]) -> str:
+    """Per feature checked, from its latest JSON report: verdict, agreement, agreement net of late data, the
+    lateness that would reach the bar, and the cause of most divergent cells."""
+    lines = [f"\n{'feature':<24} {'verdict':<10} {'agreement':>10} {'net':>9} {'lateness needed':>16}  top cause"]
+    for reports in report_dirs:
+        for folder in sorted(p for p in reports.iterdir() if p.is_dir()):
+            runs = sorted(folder.glob("*.json"))
+            if not runs:
+                continue
+            result = json.loads(runs[-1].read_text())
+            causes = {cause: n for cause, n in result["causes"].items() if n}
+            top = max(causes, key=causes.__getitem__) if causes else "-"
+            name = folder.name if reports.parent == Path.cwd() else f"{folder.name} (buggy port)"
+            lines.append(f"{name:<24} {result['verdict']:<10} {result['agreement']:>10.4%} "
+                         f"{result['agreement_net_of_explained']:>9.4%} {result.get('lateness_needed') or '-':>16}  {top}")
+    return "\n".join(lines)
 
 
 def screenshot(page: Path, png: Path) -> Path | str:
