@@ -7,11 +7,10 @@ Beam (too slow for a benchmark); it is the offline truth of that hour written as
 values, window_start, window_end, pane_timing ON_TIME, pane_index 0, emitted_at), in two scenarios:
 - `clean`: exactly the truth, as a healthy feature's output; nothing diverges, so no attribution query runs;
 - `divergent`: `PERTURBED` of the cells damaged, half with the first value off by one, half removed, as a
-  porting bug would. Attribution recomputes (one Spark query) only those that hold a late arrival; the rest are
-  `unexplained` from the events alone.
-- `late`: what a healthy stream outputs: every cell from only the events that arrived before its window closed
-  (`recompute_restricted` over all cells). Every cell that late arrivals changed diverges, and attribution
-  recomputes them all in its one restricted Spark query: the cost of the common scheduled check.
+  porting bug would; attribution reads them from the same pass.
+- `late`: what a healthy stream outputs: the feature's Beam job replayed over the hour, dropping what arrived
+  after its lateness. Every cell that late arrivals changed diverges, and attribution explains them from the
+  in-time values the recompute carries (one pass): the cost of the common scheduled check.
 
 Measured, in one process, on one SparkSession:
 - bare: the feature's SQL file, unchanged, over `spark.read.parquet(<the checked hour's files>)` registered as
@@ -45,9 +44,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from parity.check import run_check
-from parity.events import partition_name, write_events
+from parity.events import partition_name, read_events, write_events
 from parity.generate import generate_rides
-from parity.offline import recompute, recompute_restricted, spark_session
+from parity.offline import event_range, recompute, spark_session
+from parity.realtime import run_stream
 from parity.result import CheckResult
 from parity.settings import Settings, load_settings
 from parity.spec import FeatureSpec, load_feature
@@ -123,11 +123,14 @@ def write_online(
     spec: FeatureSpec, settings: Settings, start_us: int, end_us: int, share: float | None, seed: int = 5
 ) -> dict[str, int]:
     """The checked hour's offline truth as the realtime job's output, `share` of its cells damaged; for None, the
-    truth from only the events that arrived in time (`recompute_restricted`)."""
+    feature's Beam job replayed over the hour (`parity.realtime.run_stream`): a healthy stream, which drops what
+    arrives after its lateness. (It was once the offline restricted recompute, which agreed with the check's own
+    attribution by construction.)"""
     truth = recompute(spec, settings, start_us, end_us)
     if share is None:
-        online = recompute_restricted(spec, settings, truth)
-        shifted = removed = np.empty(0, dtype=np.int64)
+        lo, hi = event_range(spec.window, start_us, end_us)
+        run_stream(spec, settings, read_events(settings.event_log, spec.source, lo, hi), windows=(start_us, end_us))
+        return {"cells": len(truth), "shifted": 0, "removed": 0}
     else:
         rng = np.random.default_rng(seed)
         damaged = rng.choice(len(truth), size=round(len(truth) * share), replace=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -138,10 +139,8 @@ def shapes(tmp_path_factory: pytest.TempPathFactory, repo_settings: Settings) ->
     return dataclasses.replace(repo_settings, project=project), specs
 
 
-def random_events(seed: int, count: int) -> list[dict[str, Any]]:
+def random_events(event: Callable[..., dict[str, Any]], seed: int, count: int) -> list[dict[str, Any]]:
     """Events over 6 minutes: some delivered twice, some null ETAs, arrival delays from 0 to 5 minutes."""
-    from conftest import event
-
     rng = random.Random(seed)
     rows = []
     for i in range(count):
@@ -164,14 +163,13 @@ def random_events(seed: int, count: int) -> list[dict[str, Any]]:
 )
 def test_one_pass_in_time_values_equal_the_query_over_only_the_in_time_events(
     spark: Any, shapes: tuple[Settings, dict[str, FeatureSpec]], tmp_path_factory: pytest.TempPathFactory,
+    ride_event: Callable[..., dict[str, Any]], event_log_writer: Callable[..., None],
     seed: int, count: int, lateness_s: int, feature: str,
 ) -> None:
-    from conftest import write_event_log
-
     settings_, specs = shapes
     spec = dataclasses.replace(specs[feature], allowed_lateness_us=lateness_s * 1_000_000)
     log = tmp_path_factory.mktemp("events")
-    write_event_log(log, "ride_events", random_events(seed, count))
+    event_log_writer(log, "ride_events", random_events(ride_event, seed, count))
     run = dataclasses.replace(settings_, event_log=log)
     start, end = BASE_US - 2 * 60_000_000, BASE_US + 8 * 60_000_000
     in_time = in_time_query(read_query(spec, run.project), spec.source, (spec.allowed_lateness_us,))
