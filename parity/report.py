@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from parity.result import CheckFailure, CheckResult, Verdict
+from parity.result import Cause, CheckFailure, CheckResult, Verdict
 
 SUMMARY_FIELDS = (
     "feature", "start", "end", "sample_rate", "compared", "matched", "value_mismatch", "missing_online",
@@ -89,8 +89,10 @@ def markdown(result: CheckResult) -> str:
         "",
         "| cause | cells |",
         "|---|---|",
-        *(f"| {cause} | {count} |" for cause, count in r.causes.items()),
+        *(f"| {cause.value} | {count} |" for cause, count in r.causes.items()),
         "",
+        *(f"- {d.cause.value}: {d.cells} cells: {d.detail}" for d in r.diagnoses),
+        *([""] if r.diagnoses else []),
     ]
     if r.unsettled:
         lines += [f"Note: {r.unsettled}.", ""]
@@ -119,7 +121,7 @@ def next_step(result: CheckResult) -> str:
     if r.verdict is Verdict.INCONCLUSIVE:
         return (f"The inputs failed their data expectations (above); fix the event log or the online output, then "
                 f"rerun `parity check {r.feature} {window}`.")
-    unexplained = r.causes.get("unexplained", 0)
+    unexplained = sum(count for cause, count in r.causes.items() if not cause.explained)
     if unexplained:
         return (f"{unexplained} cells differ for no late-data reason: a logic difference between "
                 f"`offline_queries/{r.feature}.sql` and the realtime job. Compare the worst cells above, then replay "
@@ -141,6 +143,6 @@ def text_table(results: list[CheckResult | CheckFailure]) -> str:
         lines.append(
             f"{item.feature:<22} {VERDICT_WORDS[item.verdict]:<13} {_pct(item.agreement):>10} "
             f"{_pct(item.agreement_net_of_explained):>10} {item.compared:>9} "
-            f"{item.causes.get('late_arrival', 0):>6} {item.causes.get('unexplained', 0):>8}"
+            f"{item.causes.get(Cause.LATE_ARRIVAL, 0):>6} {item.causes.get(Cause.UNEXPLAINED, 0):>8}"
         )
     return "\n".join(lines)

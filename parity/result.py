@@ -18,10 +18,23 @@ class CellStatus(enum.StrEnum):
 
 
 class Cause(enum.StrEnum):
-    """Why a cell that is not a match differs."""
+    """Why a cell that is not a match differs, in the order causes are tried (`parity.diagnose`).
+
+    `late_arrival` is settled first (`parity.attribute`), the diagnoses next, and `unexplained` is what is left.
+    """
 
     LATE_ARRIVAL = "late_arrival"
+    DUPLICATE_OUTPUT = "duplicate_output"
+    NULL_SEMANTICS = "null_semantics"
+    WINDOW_SHIFT = "window_shift"
+    KEY_MISMATCH = "key_mismatch"
     UNEXPLAINED = "unexplained"
+
+    @property
+    def explained(self) -> bool:
+        """Whether a cell of this cause counts as agreeing in `agreement_net_of_explained`. Only late data does:
+        it is not the code's fault. A diagnosed cause is a defect with a name and counts against the bar."""
+        return self is Cause.LATE_ARRIVAL
 
 
 class Verdict(enum.StrEnum):
@@ -43,6 +56,16 @@ class CellDiff:
 
 
 @dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One named cause found among the divergent cells: how many cells it takes and a one-line detail
+    (`online windows = offline windows - 8h`)."""
+
+    cause: Cause
+    cells: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     feature: str
     run_id: str
@@ -58,7 +81,7 @@ class CheckResult:
     agreement: float
     threshold: float
     passed: bool
-    causes: dict[str, int]
+    causes: dict[Cause, int]  # every cause, zeros included; JSON keys are the cause names
     agreement_net_of_explained: float
     verdict: Verdict
     # 95% confidence interval of `agreement` (Wilson score) and the compared cells needed to show `threshold`.
@@ -68,6 +91,10 @@ class CheckResult:
     worst_cells: tuple[CellDiff, ...] = ()
     failed_expectations: tuple[dict[str, Any], ...] = ()
     unsettled: str | None = None  # set when part of the requested range was not yet final
+    diagnoses: tuple[Diagnosis, ...] = ()
+    # What a model reading at window close received: each cell's ON_TIME pane against offline; None when no
+    # online row is an ON_TIME pane.
+    agreement_on_time_pane: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
