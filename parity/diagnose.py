@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from parity.compare import compare
 from parity.result import Cause, CellStatus, Diagnosis
 from parity.sample import key_text, window_micros
 from parity.spec import US, FeatureSpec, format_duration
@@ -78,7 +79,7 @@ class Finding:
     def holds(self) -> bool:
         """At least MIN_CELLS cells fit (or every cell, when fewer are left) and more than half of those it
         applies to (see the module docstring)."""
-        return _holds(self.fits, self.applies)
+        return bool(_holding(np.array(self.fits.sum()), np.array(self.applies.sum()), len(self.fits)))
 
 
 Diagnose = Callable[[Evidence], Finding | None]
@@ -219,18 +220,22 @@ def window_shift(evidence: Evidence) -> Finding | None:
     # forward: online at w against offline at w - d; backward: offline at w against online at w + d
     forward_known = (window - shift >= evidence.start_us) & (window - shift < evidence.end_us)
     backward_known = (window + shift >= online_low) & (window + shift <= online_high)
-    forward = _agreeing(spec, _take(offline, key, window - shift, spec), _take(online, key, window, spec))
-    backward = _agreeing(spec, _take(offline, key, window, spec), _take(online, key, window + shift, spec))
+    forward = np.ones(n * k, dtype=bool)  # true where not known: only what was computed can refute a shift
+    at = np.flatnonzero(forward_known)
+    forward[at] = _agreeing(spec, _take(offline, key[at], window[at] - shift[at], spec), _take(online, key[at], window[at], spec))
+    backward = np.ones(n * k, dtype=bool)
+    at = np.flatnonzero(backward_known)
+    backward[at] = _agreeing(spec, _take(offline, key[at], window[at], spec), _take(online, key[at], window[at] + shift[at], spec))
     applies_all = (forward_known | backward_known).reshape(n, k)
-    fits_all = (applies_all & (forward | ~forward_known).reshape(n, k) & (backward | ~backward_known).reshape(n, k))
-    best: Finding | None = None
-    for j, d in enumerate(shifts.tolist()):
-        sign = "+" if d > 0 else "-"
-        finding = Finding(Cause.WINDOW_SHIFT, applies_all[:, j], fits_all[:, j],
-                          f"online windows = offline windows {sign} {format_duration(abs(d))}")
-        if finding.holds() and (best is None or finding.fits.sum() > best.fits.sum()):
-            best = finding
-    return best
+    fits_all = applies_all & forward.reshape(n, k) & backward.reshape(n, k)
+    fitting, applying = fits_all.sum(axis=0), applies_all.sum(axis=0)
+    holding = _holding(fitting, applying, n)
+    if not holding.any():
+        return None
+    j = int(np.argmax(np.where(holding, fitting, -1)))  # the most cells; the nearest offset on a tie
+    d = int(shifts[j])
+    detail = f"online windows = offline windows {'+' if d > 0 else '-'} {format_duration(abs(d))}"
+    return Finding(Cause.WINDOW_SHIFT, applies_all[:, j], fits_all[:, j], detail)
 
 
 def _shift_candidates(spec: FeatureSpec) -> np.ndarray:
@@ -416,8 +421,6 @@ def _agreeing(spec: FeatureSpec, offline: pd.DataFrame, online: pd.DataFrame) ->
         present = frame["_present"].to_numpy(dtype=bool) if "_present" in frame.columns else np.ones(n, dtype=bool)
         side = frame[list(spec.values)].reset_index(drop=True)[present]
         sides.append(side.assign(**{PAIR: pairs[present], "window_start": np.int64(0), "pane_index": np.int64(0)}))
-    from parity.compare import compare
-
     paired = dataclasses.replace(spec, keys=(PAIR,))
     cells = compare(sides[0], sides[1], paired).cells
     agree = np.ones(n, dtype=bool)
@@ -430,10 +433,9 @@ def _online_side(cells: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     return pd.DataFrame({name: cells[f"{name}_online"].reset_index(drop=True) for name in spec.values})
 
 
-def _holds(fits: np.ndarray, applies: np.ndarray) -> bool:
-    left = len(fits)
-    fitting = int(fits.sum())
-    return fitting >= min(MIN_CELLS, left) and fitting > 0 and 2 * fitting > int(applies.sum())
+def _holding(fitting: np.ndarray, applying: np.ndarray, left: int) -> np.ndarray:
+    """Where a pattern holds, given how many cells it fits and applies to among `left` (see the module docstring)."""
+    return np.asarray((fitting >= min(MIN_CELLS, left)) & (fitting > 0) & (2 * fitting > applying), dtype=bool)
 
 
 DIAGNOSES: tuple[Diagnose, ...] = (duplicate_output, null_semantics, window_shift, key_mismatch)

@@ -21,7 +21,8 @@ def test_late_arrivals_explain_every_divergent_cell(late_project: Project, featu
     result = late_project.result(feature)
     every_cell = cells(late_project.rows, is_request, geohash6)
     assert result.compared == len(every_cell) == 81  # 8 places x 10 minutes, and the ninth place's late request
-    assert result.causes == {"late_arrival": len(LATE_CELLS), "unexplained": 0}
+    assert result.causes == {**dict.fromkeys(Cause, 0), Cause.LATE_ARRIVAL: len(LATE_CELLS)}
+    assert result.diagnoses == ()  # late arrival is tried first and leaves nothing to diagnose
     assert result.matched == result.compared - len(LATE_CELLS)
     assert result.agreement == pytest.approx((81 - 4) / 81)
     assert result.agreement_net_of_explained == 1.0
