@@ -3,9 +3,9 @@
 For each divergent cell, recompute it offline from only the events that arrived before the stream closed
 its window (`parity.watermark.arrival_cutoff_us`, the same rule the replay's watermark follows). If that
 restricted value agrees with the realtime value (within the feature's tolerance), or the cell is absent from
-both, the realtime job saw exactly what arrived in time: the cause is `late_arrival`. Otherwise the job
-computed something else from the same events: `unexplained`, a logic bug, and only that counts against the
-bar net of explained causes.
+both, the realtime job saw exactly what arrived in time: the cause is `late_arrival`, the one cause explained
+away in `agreement_net_of_explained`. Otherwise the job computed something else from the same events:
+`unexplained`, a defect, which `parity.diagnose` may then name (a window shift, a key mismatch, ...).
 """
 
 from __future__ import annotations

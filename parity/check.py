@@ -1,7 +1,7 @@
 """The parity check: a run is the stages called in order.
 
 settle the range -> read online rows -> validate inputs -> recompute offline -> sample both sides ->
-compare -> attribute -> verdict -> `CheckResult`. `run_check` is the one call from Python; the CLI,
+compare -> attribute (late arrival) -> diagnose (named defects) -> verdict -> `CheckResult`. `run_check` is the one call from Python; the CLI,
 reports and alerts render what it returns.
 """
 

@@ -78,6 +78,8 @@ def markdown(result: CheckResult) -> str:
             f"{_pct(r.ci_low)} to {_pct(r.ci_high)}; {r.cells_needed} cells needed to show the threshold)"
         ),
         f"- Agreement net of explained causes: {_pct(r.agreement_net_of_explained)}",
+        "- Agreement of the ON_TIME pane (what a model read at window close): "
+        + ("no ON_TIME pane" if r.agreement_on_time_pane is None else _pct(r.agreement_on_time_pane)),
         f"- Cells compared: {r.compared}, matched: {r.matched}",
         "",
         "| status | cells |",
