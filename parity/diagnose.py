@@ -160,7 +160,7 @@ def null_semantics(evidence: Evidence) -> Finding | None:
     present = (cells["status"] == CellStatus.VALUE_MISMATCH.value).to_numpy()
     applies = np.zeros(len(cells), dtype=bool)
     offline_values: dict[str, pd.Series] = {}
-    patterns: dict[str, int] = {}
+    patterns: list[tuple[str, np.ndarray]] = []
     for name in spec.values:
         online, offline = cells[f"{name}_online"], cells[f"{name}_offline"]
         online_null, offline_null = online.isna().to_numpy(), offline.isna().to_numpy()
@@ -170,14 +170,12 @@ def null_semantics(evidence: Evidence) -> Finding | None:
         zero_offline = one_null & online_null & _zero_or_empty(offline)
         # Take null and zero as one: the offline side becomes what the online side holds there.
         offline_values[name] = offline.where(~(zero_online | zero_offline), online)
-        for mask, text in ((zero_online, f"{name} is {_shown_zero(online)} online where it is null offline"),
-                           (zero_offline, f"{name} is null online where it is {_shown_zero(offline)} offline")):
-            if mask.any():
-                patterns[text] = int(mask.sum())
+        patterns += [(f"{name} is {_shown_zero(online)} online where it is null offline", zero_online),
+                     (f"{name} is null online where it is {_shown_zero(offline)} offline", zero_offline)]
     if not applies.any():
         return None
     fits = applies & _agreeing(spec, pd.DataFrame(offline_values), _online_side(cells, spec))
-    detail = "; ".join(f"{text} ({count} cells)" for text, count in patterns.items())
+    detail = "; ".join(f"{text} ({int((mask & fits).sum())} cells)" for text, mask in patterns if (mask & fits).any())
     return Finding(Cause.NULL_SEMANTICS, applies, fits, detail)
 
 
@@ -248,10 +246,11 @@ def _shift_candidates(spec: FeatureSpec) -> np.ndarray:
 
 def _indexed(frame: pd.DataFrame, key: np.ndarray) -> pd.DataFrame:
     """The rows of `frame` whose key is one of the diagnosed cells' (`key` >= 0), indexed by (key code,
-    window µs). The index must be unique: one row per cell."""
+    window µs), one row per cell (an offline result that repeats a cell outside the sample keeps its first)."""
     kept = frame[key >= 0]
     at = pd.MultiIndex.from_arrays([key[key >= 0], window_micros(kept["window_start"])])
-    return kept.set_axis(at)
+    unique = ~at.duplicated()
+    return kept[unique].set_axis(at[unique])
 
 
 def _take(frame: pd.DataFrame, key: np.ndarray, window: np.ndarray, spec: FeatureSpec) -> pd.DataFrame:
