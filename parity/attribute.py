@@ -4,7 +4,8 @@ A cell's in-time value is its value over only the events that arrived before the
 (`parity.watermark.arrival_cutoff_us`, the rule the replay's watermark follows). If the in-time value agrees
 with the realtime value (within the feature's tolerance), or the cell is absent from both, the realtime job
 saw exactly what arrived in time: the cause is `late_arrival`. Otherwise the job computed something else from
-the same events: `unexplained`, a logic bug, and only that counts against the bar net of explained causes.
+the same events: `unexplained`, a defect, which `parity.diagnose` may then name (a window shift, a key
+mismatch, ...); only `late_arrival` is explained away in `agreement_net_of_explained`.
 
 In-time values come from the recompute itself where the query allows (`parity.in_time`, `one_pass`), or from a
 second Spark query over the windows that had late arrivals (`recompute_restricted`, `per_phase`).

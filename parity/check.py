@@ -1,7 +1,7 @@
 """The parity check: a run is the stages called in order.
 
 settle the range -> read online rows -> validate inputs -> recompute offline -> sample both sides ->
-compare -> attribute -> verdict -> `CheckResult`. `run_check` is the one call from Python; the CLI,
+compare -> attribute (late arrival) -> diagnose (named defects) -> verdict -> `CheckResult`. `run_check` is the one call from Python; the CLI,
 reports and alerts render what it returns.
 """
 
@@ -31,6 +31,7 @@ from parity.spec import US, FeatureSpec, format_duration
 from parity.watermark import arrival_cutoff_us
 
 ONLINE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index")
+ON_TIME = "ON_TIME"  # the `pane_timing` of a window's on-time pane (Beam's PaneInfoTiming name, `parity.realtime`)
 # Nullable pandas dtypes keep a null value distinct from NaN (a plain float64 column cannot).
 _NULLABLE = {
     pa.float64(): pd.Float64Dtype(), pa.float32(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype(),
@@ -106,10 +107,13 @@ def settle(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) ->
 class OnlineRead:
     """The realtime output rows with `window_start` in the range (every pane), and the `strays`: rows with a null
     `window_start` or one outside the windows their file says it covers (`parity.realtime.claimed_windows`), in
-    range or not, with the file they are in. Windows outside the checked range are normal; strays are not."""
+    range or not, with the file they are in. Windows outside the checked range are normal; strays are not.
+    `all_windows`: every row read, in the range or not (a window shift is seen in the windows around the range).
+    Rows carry the file they were read from in `_file` (categorical)."""
 
     rows: pd.DataFrame
     strays: pd.DataFrame
+    all_windows: pd.DataFrame
 
 
 def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> OnlineRead:
@@ -118,6 +122,7 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
     The files are the Parquet files directly in `<online_log>/<feature>/` that `parity stream` publishes
     (hidden names, such as a stream's temporaries, are not output). A file that cannot be read is a
     `DataError` naming it."""
+    from parity.diagnose import FILE_COLUMN
     from parity.realtime import claimed_windows
     from parity.sample import utc_timestamps
 
@@ -137,6 +142,7 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
         if missing:
             raise DataError(str(file), f"online log lacks column(s) {', '.join(missing)}")
         frame = table.to_pandas(types_mapper=_NULLABLE.get)
+        frame[FILE_COLUMN] = str(file.relative_to(root))
         starts = utc_timestamps(frame["window_start"])
         stray = starts.isna()
         claim = claimed_windows(file)
@@ -147,13 +153,14 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
             strays.append(pd.DataFrame({"window_start": starts[stray], "file": str(file.relative_to(root))}))
         tables.append(frame)
     online = pd.concat(tables, ignore_index=True)
+    online[FILE_COLUMN] = online[FILE_COLUMN].astype("category")
     for column in ("window_start", "window_end"):
         online[column] = utc_timestamps(online[column])
     lo = pd.Timestamp(start_us, unit="us", tz="UTC")
     hi = pd.Timestamp(end_us, unit="us", tz="UTC")
     rows = online[(online["window_start"] >= lo) & (online["window_start"] < hi)].reset_index(drop=True)
     no_strays = pd.DataFrame({"window_start": pd.Series([], dtype="datetime64[us, UTC]"), "file": pd.Series([], dtype=str)})
-    return OnlineRead(rows, pd.concat([no_strays, *strays], ignore_index=True))
+    return OnlineRead(rows, pd.concat([no_strays, *strays], ignore_index=True), online)
 
 
 def run_check(
@@ -177,6 +184,7 @@ def run_check(
         what_if_ladder,
     )
     from parity.compare import compare
+    from parity.diagnose import diagnose
     from parity.events import read_event_range
     from parity.in_time import in_time_query
     from parity.offline import event_range, recompute
@@ -211,9 +219,9 @@ def run_check(
     with _stage("validate_online", spec.name):
         quality += validate_online(spec, online, online_read.strays, offline)
     with _stage("compare", spec.name):
-        offline = offline[in_sample(spec.name, offline, list(spec.keys), rate)]
+        sampled_offline = offline[in_sample(spec.name, offline, list(spec.keys), rate)]
         online = online[in_sample(spec.name, online, list(spec.keys), rate)]
-        comparison = compare(offline, online, spec)
+        comparison = compare(sampled_offline, online, spec)
     with _stage("attribute", spec.name):
         if in_time is None:
             method = AttributionMethod.PER_PHASE
@@ -221,13 +229,16 @@ def run_check(
             what_if: list[tuple[int, float]] = []
         else:
             method = AttributionMethod.ONE_PASS
-            values = one_pass_values(comparison.cells, offline, spec, in_time)
-            what_if = lateness_what_if(offline, spec, in_time, comparison.compared)
+            values = one_pass_values(comparison.cells, sampled_offline, spec, in_time)
+            what_if = lateness_what_if(sampled_offline, spec, in_time, comparison.compared)
         cells = attribute(comparison.cells, online, spec, values)
+    with _stage("diagnose", spec.name):
+        every_online = online_read.all_windows[online_read.all_windows["window_start"].notna()]
+        cells, diagnoses = diagnose(cells, spec, offline, every_online, span.start_us, span.end_us)
 
-    causes = {cause.value: int((cells[CAUSE_COLUMN] == cause.value).sum()) for cause in Cause}
+    causes = {cause: int((cells[CAUSE_COLUMN] == cause.value).sum()) for cause in Cause}
     compared = comparison.compared
-    explained = compared - comparison.matched - causes[Cause.UNEXPLAINED.value]
+    explained = sum(count for cause, count in causes.items() if cause.explained)
     agreement = comparison.matched / compared if compared else 1.0
     net = (comparison.matched + explained) / compared if compared else 1.0
     low, high = wilson_interval(comparison.matched, compared)
@@ -261,6 +272,8 @@ def run_check(
         failed_expectations=tuple(f.to_json() for f in quality.failed),
         unsettled=span.unsettled,
         attribution_method=method.value,
+        diagnoses=diagnoses,
+        agreement_on_time_pane=_on_time_agreement(sampled_offline, online, spec, comparison.compared),
         lateness_what_if=tuple(WhatIf(format_duration(lateness), share) for lateness, share in what_if),
         lateness_needed=next((format_duration(lateness) for lateness, share in what_if if share >= bar), None),
         extra={"events_read": events.num_rows, "online_rows": len(online), "window": spec.window.describe(),
@@ -320,8 +333,21 @@ def _geohash_counts(cells: pd.DataFrame, spec: FeatureSpec) -> GeohashCounts | N
                          tuple(grouped["unexplained"].astype(int).tolist()))
 
 
+def _on_time_agreement(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec, compared: int) -> float | None:
+    """What a model reading at window close received: the share of the check's cells whose ON_TIME pane agrees
+    with offline. A cell with neither an offline row nor an ON_TIME pane agrees (nothing was due, nothing came);
+    a cell whose only panes are late has no ON_TIME pane and disagrees. None when no row is an ON_TIME pane."""
+    from parity.compare import compare
+
+    on_time = online["pane_timing"] == ON_TIME
+    if compared == 0 or not on_time.any():
+        return None
+    closing = compare(offline, online[on_time.to_numpy(dtype=bool, na_value=False)], spec)
+    return (closing.matched + compared - closing.compared) / compared
+
+
 def _worst_cells(cells: pd.DataFrame, spec: FeatureSpec) -> tuple[CellDiff, ...]:
-    """Divergent cells, unexplained first, then by the largest relative difference of the first value."""
+    """Divergent cells, those not explained away first, then by the largest relative difference of the first value."""
     from parity.sample import window_micros
 
     divergent = cells[cells["status"] != CellStatus.MATCH.value].copy()
@@ -332,7 +358,7 @@ def _worst_cells(cells: pd.DataFrame, spec: FeatureSpec) -> tuple[CellDiff, ...]
     online = pd.to_numeric(divergent[f"{first}_online"], errors="coerce").astype("float64")
     offline = pd.to_numeric(divergent[f"{first}_offline"], errors="coerce").astype("float64")
     divergent["_gap"] = ((online - offline).abs() / offline.abs().clip(lower=1e-12)).fillna(float("inf"))
-    divergent["_unexplained"] = divergent["cause"] == Cause.UNEXPLAINED.value
+    divergent["_unexplained"] = [not Cause(cause).explained for cause in divergent["cause"]]
     divergent = divergent.sort_values(["_unexplained", "_gap"], ascending=False).head(WORST_CELLS)
     return tuple(
         CellDiff(

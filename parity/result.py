@@ -18,10 +18,23 @@ class CellStatus(enum.StrEnum):
 
 
 class Cause(enum.StrEnum):
-    """Why a cell that is not a match differs."""
+    """Why a cell that is not a match differs, in the order causes are tried (`parity.diagnose`).
+
+    `late_arrival` is settled first (`parity.attribute`), the diagnoses next, and `unexplained` is what is left.
+    """
 
     LATE_ARRIVAL = "late_arrival"
+    DUPLICATE_OUTPUT = "duplicate_output"
+    NULL_SEMANTICS = "null_semantics"
+    WINDOW_SHIFT = "window_shift"
+    KEY_MISMATCH = "key_mismatch"
     UNEXPLAINED = "unexplained"
+
+    @property
+    def explained(self) -> bool:
+        """Whether a cell of this cause counts as agreeing in `agreement_net_of_explained`. Only late data does:
+        it is not the code's fault. A diagnosed cause is a defect with a name and counts against the bar."""
+        return self is Cause.LATE_ARRIVAL
 
 
 class Verdict(enum.StrEnum):
@@ -66,20 +79,21 @@ class GeohashCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class Diagnosis:
-    """Why a group of divergent cells differs, in a reader's words (time-zone shift, key mismatch, ...)."""
-
-    cause: str
-    cells: int
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
 class WhatIf:
     """The agreement a correct stream would reach with `allowed_lateness` (a duration such as `5m`)."""
 
     allowed_lateness: str
     agreement: float
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One named cause found among the divergent cells: how many cells it takes and a one-line detail
+    (`online windows = offline windows - 8h`)."""
+
+    cause: Cause
+    cells: int
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +112,7 @@ class CheckResult:
     agreement: float
     threshold: float
     passed: bool
-    causes: dict[str, int]
+    causes: dict[Cause, int]  # every cause, zeros included; JSON keys are the cause names
     agreement_net_of_explained: float
     verdict: Verdict
     # 95% confidence interval of `agreement` (Wilson score) and the compared cells needed to show `threshold`.
@@ -113,14 +127,15 @@ class CheckResult:
     # Agreement per allowed lateness, ascending, and the smallest that reaches `threshold` (one_pass only).
     lateness_what_if: tuple[WhatIf, ...] = ()
     lateness_needed: str | None = None
+    # What a model reading at window close received: each cell's ON_TIME pane against offline; None when no
+    # online row is an ON_TIME pane.
+    agreement_on_time_pane: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     description: str = ""  # the spec's
     slide_s: int = 0  # the window's slide: `--start W --end W + slide` checks the one window starting at W
     windows: tuple[WindowCounts, ...] = ()  # every window of the range with a compared cell, in time order
     geohash_cells: GeohashCounts | None = None  # set when the one key is `geohash(lat, lon, p)` of each event
     diagnoses: tuple[Diagnosis, ...] = ()
-    # What a model reading at window close received: each cell's ON_TIME pane against offline (None: no such pane).
-    agreement_on_time_pane: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -146,7 +161,8 @@ class CheckResult:
                 geohash["column"], tuple(geohash["keys"]), tuple(geohash["cells"]), tuple(geohash["matched"]),
                 tuple(geohash["unexplained"]),
             ),
-            diagnoses=tuple(Diagnosis(**diagnosis) for diagnosis in data.get("diagnoses", ())),
+            causes={Cause(cause): count for cause, count in data.get("causes", {}).items()},
+            diagnoses=tuple(Diagnosis(Cause(d["cause"]), d["cells"], d["detail"]) for d in data.get("diagnoses", ())),
             lateness_what_if=tuple(WhatIf(**point) for point in data.get("lateness_what_if", ())),
         )
         return cls(**fields)

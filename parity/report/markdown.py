@@ -38,6 +38,9 @@ def markdown(result: CheckResult, project: Path | None = None) -> str:
             f"{pct(r.ci_low)} to {pct(r.ci_high)}; {r.cells_needed} cells needed to show the threshold)"
         ),
         f"- Agreement net of explained causes: {pct(r.agreement_net_of_explained)}",
+        "- Agreement of the ON_TIME pane (what a model read at window close): "
+        + ("no ON_TIME pane" if r.agreement_on_time_pane is None else pct(r.agreement_on_time_pane)),
+        *([f"- Lateness needed to reach the threshold: {md(r.lateness_needed)}"] if r.lateness_needed else []),
         f"- Cells compared: {r.compared}, matched: {r.matched}",
         "",
         "| status | cells |",

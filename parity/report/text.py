@@ -45,7 +45,7 @@ def failure_json(failure: CheckFailure) -> str:
 
 def text_table(results: list[CheckResult | CheckFailure]) -> str:
     """The CLI's table: one line per feature with agreement, causes and verdict."""
-    header = f"{'feature':<22} {'verdict':<13} {'agreement':>10} {'net':>10} {'compared':>9} {'late':>6} {'unexpl.':>8}"
+    header = f"{'feature':<22} {'verdict':<13} {'agreement':>10} {'net':>10} {'compared':>9} {'late':>6} {'defects':>8}"
     lines = [header, "-" * len(header)]
     for item in results:
         if isinstance(item, CheckFailure):
@@ -54,6 +54,6 @@ def text_table(results: list[CheckResult | CheckFailure]) -> str:
         lines.append(
             f"{item.feature:<22} {VERDICT_WORDS[item.verdict]:<13} {pct(item.agreement):>10} "
             f"{pct(item.agreement_net_of_explained):>10} {item.compared:>9} "
-            f"{item.causes.get(Cause.LATE_ARRIVAL.value, 0):>6} {item.causes.get(Cause.UNEXPLAINED.value, 0):>8}"
+            f"{item.causes.get(Cause.LATE_ARRIVAL, 0):>6} {sum(n for c, n in item.causes.items() if not Cause(c).explained):>8}"
         )
     return "\n".join(lines)

@@ -51,13 +51,17 @@ def next_step(result: CheckResult) -> str:
     if r.verdict is Verdict.INCONCLUSIVE:
         return (f"The inputs failed their data expectations (above); fix the event log or the online output, then "
                 f"rerun `parity check {r.feature} {window}`.")
-    unexplained = r.causes.get(Cause.UNEXPLAINED.value, 0)
-    if unexplained:
-        return (f"{unexplained} cells differ for no late-data reason: a logic difference between "
-                f"`offline_queries/{r.feature}.sql` and the realtime job. Compare the worst cells above, then replay "
-                f"with `parity stream {r.feature} {window}` and rerun the check.")
+    defects = sum(count for cause, count in r.causes.items() if not Cause(cause).explained)
+    if defects:
+        named = "; ".join(f"{d.cause}: {d.detail}" for d in r.diagnoses)
+        return (f"{defects} cells differ for no late-data reason: a logic difference between "
+                f"`offline_queries/{r.feature}.sql` and the realtime job" + (f" ({named})" if named else "") +
+                f". Compare the worst cells above, then replay with `parity stream {r.feature} {window}` and rerun "
+                "the check.")
     if not r.passed:
-        return ("All divergence is explained by late arrivals: consider a larger `allowed_lateness` in "
+        needed = (f"an allowed lateness of {r.lateness_needed} would reach the bar" if r.lateness_needed
+                  else "no lateness on the what-if ladder reaches the bar")
+        return (f"All divergence is explained by late arrivals; {needed}. Consider `allowed_lateness` in "
                 f"`realtime_jobs/{r.feature}.yaml`, then replay with `parity stream {r.feature} {window}`.")
     return "Nothing to do."
 

@@ -11,7 +11,14 @@ and the features of `tests/check/features/` (one realtime job and, where needed,
 - `quoted_requests`: `COUNT(eta_seconds)` in SQL, Beam's `Count` (every row, null ETA included) in the job;
 - `requests_but_one_cell`: dropped key (the job drops every row of `DROPPED_CELL`);
 - `biased_eta`: avg_eta with every mean multiplied by (1 + 1e-6);
-- `city_requests`: a correct job keyed by the free-text `city`, whose values are SQL injection attempts.
+- `city_requests`: a correct job keyed by the free-text `city`, whose values are SQL injection attempts;
+- `zoned_requests`: time zone (the job reads event times as UTC+7 wall-clock time: every window 7 h late);
+- `coarse_requests`: geohash precision off by one (the job keys by geohash5, the SQL by geohash6);
+- `zero_ratio_supply`: null semantics (demand_supply whose job gives ratio 0 where `try_divide` gives NULL);
+- `overlapping_requests`: a correct job, streamed twice over overlapping windows by its test (duplicate output).
+
+The window one minute off is diagnosed `window_shift`, and each of the four above gets its diagnosis
+(test_diagnoses.py); the missing filter, the `COUNT(col)` defect and the dropped key stay `unexplained`.
 
 Event sets (base 2024-06-03 10:00 UTC; checks cover windows starting in [10:00, 10:10)):
 

@@ -13,6 +13,7 @@ import pytest
 from check_project import END, START, Project
 
 from parity.errors import EXIT_BREACH
+from parity.result import Cause
 
 # `parity check --format json`, one object per feature: the fields issue 3 asks for, in its order, then
 # the verdict (inconclusive is not a breach), the agreement's 95% interval, the cells needed to show the
@@ -23,6 +24,7 @@ ISSUE_FIELDS = [
 ]
 MORE_FIELDS = ["verdict", "ci_low", "ci_high", "cells_needed", "run_id", "unsettled"]
 FEATURES = ("ride_requests", "requests_but_one_cell")
+CAUSES = [cause.value for cause in Cause]
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +56,17 @@ def test_json_is_one_object_per_feature_with_the_issue_fields(
     for obj in objects:
         assert list(obj) == ISSUE_FIELDS + MORE_FIELDS
         assert (obj["start"], obj["end"], obj["sample_rate"], obj["threshold"]) == (START, END, 1.0, 0.999)
-        assert set(obj["causes"]) == {"late_arrival", "unexplained"}
+        assert list(obj["causes"]) == [cause.value for cause in Cause]
     passing, breaching = objects
     assert {k: passing[k] for k in ISSUE_FIELDS[4:]} == {
         "compared": 80, "matched": 80, "value_mismatch": 0, "missing_online": 0, "missing_offline": 0,
         "duplicate_online": 0, "agreement": 1.0, "threshold": 0.999, "passed": True,
-        "causes": {"late_arrival": 0, "unexplained": 0}, "agreement_net_of_explained": 1.0,
+        "causes": dict.fromkeys(CAUSES, 0), "agreement_net_of_explained": 1.0,
     }
     assert {k: breaching[k] for k in ISSUE_FIELDS[4:]} == {
         "compared": 80, "matched": 70, "value_mismatch": 0, "missing_online": 10, "missing_offline": 0,
         "duplicate_online": 0, "agreement": 0.875, "threshold": 0.999, "passed": False,
-        "causes": {"late_arrival": 0, "unexplained": 10}, "agreement_net_of_explained": 0.875,
+        "causes": {**dict.fromkeys(CAUSES, 0), "unexplained": 10}, "agreement_net_of_explained": 0.875,
     }
     assert (passing["verdict"], breaching["verdict"]) == ("passed", "breached")
 

@@ -8,7 +8,7 @@ import pytest
 from check_project import MINUTE, Project, cells, geohash6, is_request
 
 from parity.geo import geohash
-from parity.result import Verdict
+from parity.result import Cause, Verdict
 
 
 def geohash5(row: dict[str, Any]) -> str:
@@ -40,7 +40,9 @@ def test_example_job_agrees_with_its_sql_on_every_cell(clean_project: Project, f
     assert (result.compared, result.matched) == (expected, expected)
     assert (result.value_mismatch, result.missing_online, result.missing_offline, result.duplicate_online) == (0, 0, 0, 0)
     assert result.agreement == 1.0 and result.agreement_net_of_explained == 1.0
-    assert result.causes == {"late_arrival": 0, "unexplained": 0}
+    assert result.causes == dict.fromkeys(Cause, 0)
+    assert result.diagnoses == ()
+    assert result.agreement_on_time_pane == 1.0  # nothing arrives after its window closed
     assert result.verdict is Verdict.PASSED and result.passed
     assert result.worst_cells == () and result.failed_expectations == () and result.unsettled is None
 

@@ -4,14 +4,16 @@ the comparison and the reports as plain data."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
-from check_project import CELLS, CITIES, LATE_CELLS, ONLY_LATE_PLACE, Project, cells, geohash6, is_request, iso
+from check_project import CELLS, CITIES, LATE_CELLS, ONLY_LATE_PLACE, Project, at, cells, geohash6, is_request, iso, us
 
 from parity.report import markdown, md, write_reports
 from parity.result import Cause, CellStatus, Verdict
+from parity.watermark import arrival_tick
 
 KEYS = {"ride_requests": ("geohash6", CELLS), "city_requests": ("city", CITIES)}
 
@@ -21,7 +23,8 @@ def test_late_arrivals_explain_every_divergent_cell(late_project: Project, featu
     result = late_project.result(feature)
     every_cell = cells(late_project.rows, is_request, geohash6)
     assert result.compared == len(every_cell) == 81  # 8 places x 10 minutes, and the ninth place's late request
-    assert result.causes == {"late_arrival": len(LATE_CELLS), "unexplained": 0}
+    assert result.causes == {**dict.fromkeys(Cause, 0), Cause.LATE_ARRIVAL: len(LATE_CELLS)}
+    assert result.diagnoses == ()  # late arrival is tried first and leaves nothing to diagnose
     assert result.matched == result.compared - len(LATE_CELLS)
     assert result.agreement == pytest.approx((81 - 4) / 81)
     assert result.agreement_net_of_explained == 1.0
@@ -66,3 +69,21 @@ def test_the_lateness_what_if_names_the_lateness_that_fixes_the_breach(late_proj
     assert what_if["5m"] == what_if["6h"] == 1.0
     assert result.lateness_needed == "5m"
     assert list(what_if.values()) == sorted(what_if.values())
+
+
+def test_on_time_pane_agreement_counts_only_what_arrived_before_each_window_closed(late_project: Project) -> None:
+    # The ON_TIME pane fires when the watermark reaches the window's end; an event is delivered after the
+    # watermark moved to its arrival tick's start, so it is in the ON_TIME pane when that tick starts before the
+    # window ends. The ON_TIME value of a cell is its distinct such requests (no ON_TIME pane when there are none).
+    result = late_project.result("ride_requests")
+    every_cell = cells(late_project.rows, is_request, geohash6)
+    agreeing = 0
+    for (_, start), rows in every_cell.items():
+        end = us(dt.datetime.fromisoformat(start)) + us(at(1)) - us(at(0))
+        closing = {row["event_id"] for row in rows if arrival_tick(us(row["ingest_time"])) < end}
+        agreeing += len(closing) == len({row["event_id"] for row in rows})
+    assert result.compared == len(every_cell)
+    # The request that arrived 1 us before its cutoff reached the final pane, not the on-time one.
+    assert agreeing <= result.matched - 1
+    assert result.agreement_on_time_pane == pytest.approx(agreeing / result.compared)
+    assert result.agreement_on_time_pane < result.agreement
