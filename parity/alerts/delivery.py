@@ -106,7 +106,7 @@ def _attempts(engine: sa.Engine, notification: Notification, settings: Settings,
 def _lease_us(channel: Channel) -> int:
     """The longest this channel's attempts can take in one run, plus a margin."""
     backoff = sum(channel.backoff_us * 2 ** (retry - 1) for retry in range(1, channel.retries + 1))
-    return (channel.retries + 1) * channel.timeout_us + backoff + CLAIM_MARGIN_US
+    return int((channel.retries + 1) * channel.timeout_us + backoff + CLAIM_MARGIN_US)
 
 
 def _started(pid: int) -> str:
@@ -153,11 +153,8 @@ def send_test(rule_name: str, settings: Settings) -> list[Delivery]:
         known = ", ".join(sorted(rules)) or "none defined"
         raise AlertRuleError(str(settings.alerts), "", f"no rule named {rule_name!r}; rules: {known}")
     rule = rules[rule_name]
-    engine = store.connect(settings.database)
-    try:
+    with store.opened(settings.database) as engine:
         return _send_test(engine, rule, settings)
-    finally:
-        engine.dispose()
 
 
 def _send_test(engine: sa.Engine, rule: AlertRule, settings: Settings) -> list[Delivery]:

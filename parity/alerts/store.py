@@ -20,10 +20,11 @@ All times are integer microseconds UTC.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from parity.alerts.channels import Message
 from parity.alerts.incidents import Incident, IncidentStatus
 from parity.alerts.rules import Channel, Condition, Severity
+from parity.errors import StoreError
 from parity.result import CheckFailure, CheckResult
 
 metadata = sa.MetaData()
@@ -182,8 +184,62 @@ def connect(database: str) -> sa.Engine:
     engine = sa.create_engine(url, json_serializer=_to_json)
     if url.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
+
+
+@contextlib.contextmanager
+def opened(database: str) -> Iterator[sa.Engine]:
+    """`connect`, disposed on exit; any database failure inside becomes one `StoreError` naming the database."""
+    try:
+        engine = connect(database)
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(display_name(database), _problem(exc)) from None
+    try:
+        yield engine
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(display_name(database), _problem(exc)) from None
+    finally:
+        engine.dispose()
+
+
+def validate(database: str) -> None:
+    """Open the store, check its integrity and that it takes a write (rolled back); raise `StoreError` if not.
+
+    A command that will write to the store calls this before its long work, so a corrupt or read-only store
+    stops it before it has produced anything, not after.
+    """
+    with opened(database) as engine, engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            verdict = conn.exec_driver_sql("PRAGMA quick_check(1)").scalar_one()
+            if verdict != "ok":
+                raise StoreError(display_name(database), f"failed its integrity check ({verdict}); {_FIX}")
+        for table in metadata.sorted_tables:
+            conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        conn.execute(check_results.delete().where(check_results.c.id == -1))  # a write, rolled back below
+        conn.rollback()
+
+
+_FIX = "move the file aside to start an empty store, or restore it from a backup"
+
+
+def display_name(database: str) -> str:
+    """The database as an error names it: a SQLite file's path, otherwise the URL without its password."""
+    url = sa.make_url(database)
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def _problem(exc: sa.exc.SQLAlchemyError) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    corrupt = ("file is not a database", "malformed", "corrupt")
+    return f"{first}; {_FIX}" if any(word in first for word in corrupt) else first
 
 
 def _to_json(value: Any) -> str:
