@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from alert_fixtures import Receiver
-from killing import kill_at_random, kill_points
+from killing import FULL, kill_at_random, kill_points
 
 from parity.alerts import store as alert_store
 from parity.alerts.store import NotificationStatus
@@ -89,7 +89,11 @@ channels:
 
 @pytest.fixture(scope="module")
 def check_seconds(streamed: Path, tmp_path_factory: pytest.TempPathFactory) -> float:
-    """How long an undisturbed `parity check --alert` takes here and now (and that it breaches)."""
+    """How long an undisturbed `parity check --alert` takes here and now (and that it breaches), under
+    `PARITY_FUZZ=full`; the normal run saves that check and guesses 20 s (a run that ends before its kill is
+    retried with a sooner kill, so a fast machine still gets its kill point)."""
+    if not FULL:
+        return 20.0
     receiver = Receiver()
     try:
         project = fresh(streamed, tmp_path_factory.mktemp("timing"), receiver)
