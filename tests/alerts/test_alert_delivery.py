@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from alert_fixtures import Receiver, check_result, write_rule
 
-from parity.alerts import evaluate_alerts, open_incidents
+from parity.alerts import deliver_pending, evaluate_alerts, open_incidents
 from parity.alerts import store as alert_store
 from parity.alerts.channels import SENDERS, DeliveryFailed, Message, NotificationKind, send
+from parity.alerts.delivery import now_us
 from parity.alerts.rules import Channel, Severity
 from parity.alerts.store import Notification, NotificationStatus
 from parity.settings import Settings
@@ -185,4 +186,29 @@ def test_two_processes_delivering_the_same_pending_notifications_send_each_once(
         assert sorted((a.notification_key, a.number, a.outcome) for a in alert_store.list_attempts(conn)) == sorted(
             (key, 1, "ok") for key in keys["webhook"] + keys["jsonl"])
         assert conn.execute(alert_store.claims.select()).first() is None  # every claim released
+    engine.dispose()
+
+
+def test_a_claim_held_on_another_host_is_respected_until_its_lease_runs_out(
+    settings: Settings, receiver: Receiver
+) -> None:
+    hook = Channel("webhook", 5_000_000, 0, 10_000, url=receiver.url("/hook"))
+    queued = message()
+    engine = alert_store.connect(settings.database)
+    with engine.begin() as conn:
+        alert_store.enqueue(conn, Notification(queued.key, None, hook, queued, NotificationStatus.PENDING, T0, None))
+        alert_store.begin_attempt(conn, queued.key, 1, T0)  # the other host's attempt, in flight
+        conn.execute(alert_store.claims.insert().values(
+            notification_key=queued.key, token="other", host="another-host", pid=1, pid_started="1",
+            claimed_at_us=T0, expires_at_us=now_us() + 600_000_000))
+    [waiting] = deliver_pending(engine, settings)
+    assert (waiting.sent, waiting.detail) == (False, "being delivered by another process")
+    assert receiver.received == []
+
+    with engine.begin() as conn:
+        conn.execute(alert_store.claims.update().values(expires_at_us=now_us() - 1))
+    [taken_over] = deliver_pending(engine, settings)
+    assert taken_over.sent and receiver.accepted_keys("/hook") == {queued.key: 1}
+    with engine.connect() as conn:
+        assert [(a.number, a.outcome) for a in alert_store.list_attempts(conn)] == [(1, "interrupted"), (2, "ok")]
     engine.dispose()
