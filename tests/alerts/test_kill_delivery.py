@@ -63,6 +63,15 @@ def jsonl_ids(settings: Settings) -> list[str]:
     return [json.loads(line)["id"] for line in text.splitlines()]
 
 
+def start_over(settings: Settings, receiver: Receiver) -> None:
+    """Forget a run that finished before its kill: an empty store, no JSONL file, nothing received."""
+    engine = alert_store.connect(settings.database)
+    alert_store.metadata.drop_all(engine)
+    engine.dispose()
+    (settings.project / "out" / "alerts.jsonl").unlink(missing_ok=True)
+    receiver.received.clear()
+
+
 @pytest.fixture(scope="module")
 def run_seconds(tmp_path_factory: pytest.TempPathFactory) -> float:
     """How long an undisturbed run takes here and now: kills land in its span."""
@@ -95,6 +104,7 @@ def test_kill_mid_alerting_then_rerun_loses_nothing_and_sends_nothing_twice(
             break
         assert outcome.returncode == 0, outcome.stderr
         high = 0.6 * outcome.delay_s
+        start_over(settings, receiver)
     assert outcome.killed, "the child always finished before its kill"
 
     recorded, incidents, queued, _ = snapshot(settings)
