@@ -201,6 +201,9 @@ def check(
         raise UsageError(f"--threshold: {threshold} must be in (0, 1]")
     settings = load_settings(project)
     start_us, end_us = _range(start, end)
+    from parity.alerts import validate_store
+
+    validate_store(settings)  # results are stored with or without --alert: a broken store stops the check first
     outcomes: list[CheckResult | CheckFailure] = []
     for spec in _features(settings.project, features, all_):
         try:
@@ -269,6 +272,7 @@ def report(
 @alerts_app.callback()
 def alerts_list(ctx: typer.Context, project: ProjectOption = Path(".")) -> None:
     """List open incidents. Example: `parity alerts`."""
+    ctx.obj = project  # `parity alerts --project DIR test RULE`: the subcommand runs in DIR too
     if ctx.invoked_subcommand is not None:
         return
     from parity.alerts import open_incidents
@@ -282,12 +286,16 @@ def alerts_list(ctx: typer.Context, project: ProjectOption = Path(".")) -> None:
 
 
 @alerts_app.command("test")
-def alerts_test(rule: str, project: ProjectOption = Path(".")) -> None:
-    """Send a test notification through a rule's channels. Example: `parity alerts test page_on_breach`."""
+def alerts_test(
+    ctx: typer.Context,
+    rule: str,
+    project: Annotated[Optional[Path], typer.Option("--project", help="Feature project directory.")] = None,  # noqa: UP045
+) -> None:
+    """Send a test notification through a rule's channels. Example: `parity alerts --project DIR test page_on_breach`."""
     from parity.alerts import send_test
     from parity.settings import load_settings
 
-    for line in send_test(rule, load_settings(project)):
+    for line in send_test(rule, load_settings(project if project is not None else ctx.obj)):
         typer.echo(str(line))
 
 

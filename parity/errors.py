@@ -91,3 +91,11 @@ class AlertRuleError(ParityError):
         super().__init__(f"{path}: {field}: {problem}" if field else f"{path}: {problem}")
         self.path = path
         self.field = field
+
+
+class StoreError(ParityError):
+    """The results store (`[tool.parity] database`) cannot be opened, is corrupt, or refuses a write."""
+
+    def __init__(self, database: str, problem: str) -> None:
+        super().__init__(f"results store {database}: {problem}")
+        self.database = database

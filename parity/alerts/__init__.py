@@ -6,6 +6,7 @@ The API the check and the CLI call:
 - `record_results(results, settings) -> int`: store results of a check run without `--alert`;
 - `open_incidents(settings) -> list[Incident]`: `parity alerts`;
 - `send_test(rule_name, settings) -> list[Delivery]`: `parity alerts test RULE`;
+- `validate_store(settings)`: before a check that will write to the store, so a corrupt store stops it early;
 - `wilson_interval(matched, compared)` and `cells_needed(threshold)`: the check fills `CheckResult.ci_low`,
   `ci_high` and `cells_needed` with them.
 """
@@ -18,6 +19,14 @@ from parity.alerts.delivery import deliver_pending, send_test
 from parity.alerts.evaluate import evaluate_alerts, open_incidents, record_results
 from parity.alerts.incidents import Action, Incident, IncidentChange, IncidentStatus
 from parity.alerts.rules import AlertRule, Condition, Severity, load_rules
+from parity.alerts.store import validate as _validate
+from parity.settings import Settings
+
+
+def validate_store(settings: Settings) -> None:
+    """Raise `StoreError` (one line naming the database) unless the results store opens, is intact and writable."""
+    _validate(settings.database)
+
 
 __all__ = [
     "Action",
@@ -38,5 +47,6 @@ __all__ = [
     "open_incidents",
     "record_results",
     "send_test",
+    "validate_store",
     "wilson_interval",
 ]

@@ -4,19 +4,26 @@ A channel is a `Sender` (a function) in the `SENDERS` registry, keyed by the `ty
 console (a line on stderr), jsonl (an append-only file), webhook (generic JSON), slack (incoming-webhook
 message) and pagerduty (Events API v2). Adding a channel is adding a function and a registry entry.
 
+Delivery calls `send`, never a sender directly: whatever a sender raises becomes one `DeliveryFailed` for that
+notification alone, with a secret-free detail.
+
 Secrets (webhook URLs, routing keys) are read from the environment at send time and never leave this module:
-payloads carry no URL, and failure details are scrubbed of every secret value before they are returned.
+payloads carry no URL, failure details are scrubbed of every secret value, and the message of an unexpected
+exception in a channel that holds secrets is withheld (it may quote a piece of one, e.g. a URL's port).
 Receivers can drop a repeated delivery by the message's stable `key` (`id` in JSON bodies, the
-`Idempotency-Key` header) or, in PagerDuty, by the incident's `dedup_key`.
+`Idempotency-Key` header) or, in PagerDuty, by the incident's `dedup_key`; the JSONL channel drops it itself.
 """
 
 from __future__ import annotations
 
 import enum
+import fcntl
+import http.client
 import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -97,8 +104,8 @@ class DeliveryFailed(Exception):
 
 
 class Sender(Protocol):
-    def __call__(self, message: Message, channel: Channel, project: Path) -> None:
-        """Deliver `message` or raise DeliveryFailed."""
+    def __call__(self, message: Message, channel: Channel, project: Path, *, again: bool) -> None:
+        """Deliver `message` or raise DeliveryFailed. `again`: an earlier attempt may have delivered it already."""
 
 
 # --- payloads ----------------------------------------------------------------------------------------------
@@ -171,39 +178,84 @@ def pagerduty_body(message: Message, routing_key: str) -> dict[str, Any]:
 # --- senders -----------------------------------------------------------------------------------------------
 
 
-def send_console(message: Message, channel: Channel, project: Path) -> None:
+def send_console(message: Message, channel: Channel, project: Path, *, again: bool) -> None:
     state = "RESOLVED" if message.kind is NotificationKind.RESOLVE else message.severity.upper()
     print(f"[parity alert] {state} {message.feature} {message.condition} (rule {message.rule}): {message.summary}",
           file=sys.stderr, flush=True)
 
 
-def send_jsonl(message: Message, channel: Channel, project: Path) -> None:
-    """Append one JSON line; a message whose key is already in the file is not written again."""
+def send_jsonl(message: Message, channel: Channel, project: Path, *, again: bool) -> None:
+    """Append one JSON line, in one write, under an exclusive lock on the file, then fsync.
+
+    Writers take turns on the lock, so a line never interleaves with another process's. A file that does not end
+    in a newline holds the torn tail of a write that never finished (power loss, disk full): it is cut off
+    before appending, and its notification, never marked sent, is written again whole. Only when `again` (an
+    earlier attempt may have written this message before the process died) is the file searched for the key,
+    and only a whole, parseable line with that `id` counts: a first attempt costs one append, not a re-read.
+    """
     assert channel.path is not None
     path = Path(channel.path)
     path = path if path.is_absolute() else project / path
+    line = (json.dumps(webhook_body(message), sort_keys=True) + "\n").encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and f'"id": "{message.key}"' in path.read_text():
-            return
-        with path.open("a") as handle:
-            handle.write(json.dumps(webhook_body(message), sort_keys=True) + "\n")
-            handle.flush()
+        with path.open("a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            _cut_torn_tail(handle)
+            if again and _has_line_with_id(handle, message.key):
+                return
+            _write_all(handle.fileno(), line)
             os.fsync(handle.fileno())
     except OSError as exc:
-        raise DeliveryFailed(f"cannot append to {path}: {exc.strerror}") from exc
+        raise DeliveryFailed(f"cannot append to {path}: {exc.strerror or type(exc).__name__}") from None
 
 
-def send_webhook(message: Message, channel: Channel, project: Path) -> None:
+def _cut_torn_tail(handle: Any) -> None:
+    """Truncate the file after its last newline (it holds a line that was never finished)."""
+    size = os.fstat(handle.fileno()).st_size
+    end = size
+    while end > 0:
+        start = max(0, end - 65_536)
+        handle.seek(start)
+        chunk = handle.read(end - start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    if end != size:
+        handle.truncate(end)
+
+
+def _has_line_with_id(handle: Any, key: str) -> bool:
+    handle.seek(0)
+    needle = key.encode()
+    for raw in handle:
+        if needle in raw:
+            try:
+                if json.loads(raw).get("id") == key:
+                    return True
+            except (ValueError, AttributeError):
+                continue
+    return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def send_webhook(message: Message, channel: Channel, project: Path, *, again: bool) -> None:
     url = channel.url or _secret(channel.url_env)
     _post_json(url, webhook_body(message), channel, headers={"Idempotency-Key": message.key})
 
 
-def send_slack(message: Message, channel: Channel, project: Path) -> None:
+def send_slack(message: Message, channel: Channel, project: Path, *, again: bool) -> None:
     _post_json(_secret(channel.url_env), slack_body(message), channel, headers={})
 
 
-def send_pagerduty(message: Message, channel: Channel, project: Path) -> None:
+def send_pagerduty(message: Message, channel: Channel, project: Path, *, again: bool) -> None:
     assert channel.url is not None
     _post_json(channel.url, pagerduty_body(message, _secret(channel.routing_key_env)), channel, headers={})
 
@@ -215,6 +267,18 @@ SENDERS: dict[str, Sender] = {
     "slack": send_slack,
     "pagerduty": send_pagerduty,
 }
+
+
+def send(message: Message, channel: Channel, project: Path, *, again: bool = False) -> None:
+    """Deliver `message` through its channel's sender. Raises only `DeliveryFailed`, its detail free of secrets."""
+    secrets = [value for name in channel.secret_envs if (value := os.environ.get(name))]
+    try:
+        SENDERS[channel.type](message, channel, project, again=again)
+    except DeliveryFailed as exc:
+        raise DeliveryFailed(_scrub(exc.detail, secrets)) from None
+    except Exception as exc:  # noqa: BLE001 (a sender's bug or unforeseen input fails this notification, not the run)
+        said = f": {_scrub(str(exc).splitlines()[0] if str(exc) else '', secrets)}" if not channel.secret_envs else ""
+        raise DeliveryFailed(f"unexpected {type(exc).__name__} in the {channel.type} channel{said}") from None
 
 
 def missing_secrets(channel: Channel) -> list[str]:
@@ -231,13 +295,17 @@ def _secret(env: str | None) -> str:
 
 def _post_json(url: str, body: dict[str, Any], channel: Channel, headers: dict[str, str]) -> None:
     secrets = [value for name in channel.secret_envs if (value := os.environ.get(name))]
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "parity-alerts", **headers},
-        method="POST",
-    )
+    where = f"${channel.url_env}" if channel.url_env else "url"
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeliveryFailed(f"{where} is not an http(s) URL such as https://host/path; fix the value (not shown)")
     try:
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "parity-alerts", **headers},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=channel.timeout_us / 1e6) as response:
             response.read()
     except urllib.error.HTTPError as exc:
@@ -248,6 +316,10 @@ def _post_json(url: str, body: dict[str, Any], channel: Channel, headers: dict[s
         raise DeliveryFailed(f"no response within {channel.timeout_us / 1e6:g}s") from None
     except OSError as exc:
         raise DeliveryFailed(_scrub(f"connection failed: {exc.strerror or type(exc).__name__}", secrets)) from None
+    except (ValueError, http.client.InvalidURL):  # a bad port, a control character: their messages quote the URL
+        raise DeliveryFailed(f"{where} is not a valid URL; fix the value (not shown)") from None
+    except http.client.HTTPException as exc:
+        raise DeliveryFailed(f"bad HTTP response: {type(exc).__name__}") from None
 
 
 def _scrub(text: str, secrets: list[str]) -> str:

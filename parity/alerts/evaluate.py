@@ -37,39 +37,29 @@ def evaluate_alerts(
     UTC, default now) is the time incidents are stamped with, for re-notify intervals.
     """
     rules = load_rules(settings.alerts, _known_features(settings))
-    engine = store.connect(settings.database)
-    try:
+    with store.opened(settings.database) as engine:
         changes = _evaluate(engine, rules, results, now_us() if at_us is None else at_us, settings.report_base_url)
         deliveries = {delivery.key: delivery for delivery in deliver_pending(engine, settings)}
-    finally:
-        engine.dispose()
     return [replace(change, deliveries=tuple(deliveries[key] for key in keys if key in deliveries))
             for change, keys in changes]
 
 
 def record_results(results: Sequence[CheckResult | CheckFailure], settings: Settings) -> int:
     """Record results without evaluating alerts (a check run without --alert); returns how many were new."""
-    engine = store.connect(settings.database)
     recorded = 0
-    try:
+    with store.opened(settings.database) as engine:
         for result in results:
             with engine.begin() as conn:
                 if not store.result_recorded(conn, result.run_id, result.feature):
                     store.record_result(conn, result, now_us())
                     recorded += 1
-    finally:
-        engine.dispose()
     return recorded
 
 
 def open_incidents(settings: Settings) -> list[Incident]:
     """Incidents open now, oldest first (`parity alerts`)."""
-    engine = store.connect(settings.database)
-    try:
-        with engine.connect() as conn:
-            return store.list_incidents(conn, IncidentStatus.OPEN)
-    finally:
-        engine.dispose()
+    with store.opened(settings.database) as engine, engine.connect() as conn:
+        return store.list_incidents(conn, IncidentStatus.OPEN)
 
 
 def _evaluate(

@@ -5,20 +5,26 @@ when the setting is a `postgresql://` URL. Tables are created on first use.
 
 Crash safety is the outbox pattern: a check result, the incident change it causes and the notifications that
 change must send are written in ONE transaction (the caller's `engine.begin()` block), so a process killed
-mid-check leaves either all of them or none. Delivery happens afterwards, row by row: an attempt is recorded
-before the send and finished after it, and a notification is marked sent in the same transaction that finishes
-its successful attempt. A process killed mid-delivery leaves the notification pending and its attempt
-unfinished; the next run marks that attempt `interrupted` and sends again under the same key, so nothing is lost
-and receivers can drop the repeat (delivery is at-least-once with stable idempotency keys).
+mid-check leaves either all of them or none. Delivery happens afterwards, row by row. A deliverer first claims the row (`claim`: one
+row in `parity_delivery_claims` per notification, unique by key, so of two processes delivering at once only
+one holds it); under the claim an attempt is recorded before the send and finished after it, and the
+notification is marked sent in the same transaction that finishes its successful attempt. A process killed
+mid-delivery leaves the notification pending, its attempt unfinished and its claim behind; the claim counts as
+abandoned once its holder is known dead or its lease has run out, the next claimant marks the attempt
+`interrupted` and sends again under the same key, so nothing is lost and receivers can drop the repeat
+(delivery is at-least-once with stable idempotency keys). Claims are plain rows and statements, the same on
+SQLite and PostgreSQL.
 
 All times are integer microseconds UTC.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from parity.alerts.channels import Message
 from parity.alerts.incidents import Incident, IncidentStatus
 from parity.alerts.rules import Channel, Condition, Severity
+from parity.errors import StoreError
 from parity.result import CheckFailure, CheckResult
 
 metadata = sa.MetaData()
@@ -112,6 +119,19 @@ attempts = sa.Table(
     sa.Column("finished_at_us", sa.BigInteger),
     sa.Column("outcome", sa.String(12)),  # ok | error | interrupted; NULL while in flight
     sa.Column("detail", sa.Text),
+    sa.UniqueConstraint("notification_key", "number", name="uq_parity_delivery_attempts_number"),
+)
+
+claims = sa.Table(
+    "parity_delivery_claims",
+    metadata,
+    sa.Column("notification_key", sa.String(32), sa.ForeignKey("parity_notifications.key"), primary_key=True),
+    sa.Column("token", sa.String(32), nullable=False),  # the claiming run
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("pid_started", sa.String(32), nullable=False),  # the process's start time, so a reused pid is not it
+    sa.Column("claimed_at_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_at_us", sa.BigInteger, nullable=False),
 )
 
 
@@ -124,6 +144,24 @@ class Notification:
     status: NotificationStatus
     created_at_us: int
     sent_at_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimant:
+    """Who delivers: one run of one process. `token` is new per run; host, pid and start time say if it lives."""
+
+    token: str
+    host: str
+    pid: int
+    pid_started: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claim just taken: `interrupted` unfinished attempts of a dead claimant were closed; `attempts` made so far."""
+
+    interrupted: int
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +184,62 @@ def connect(database: str) -> sa.Engine:
     engine = sa.create_engine(url, json_serializer=_to_json)
     if url.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
+
+
+@contextlib.contextmanager
+def opened(database: str) -> Iterator[sa.Engine]:
+    """`connect`, disposed on exit; any database failure inside becomes one `StoreError` naming the database."""
+    try:
+        engine = connect(database)
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(display_name(database), _problem(exc)) from None
+    try:
+        yield engine
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(display_name(database), _problem(exc)) from None
+    finally:
+        engine.dispose()
+
+
+def validate(database: str) -> None:
+    """Open the store, check its integrity and that it takes a write (rolled back); raise `StoreError` if not.
+
+    A command that will write to the store calls this before its long work, so a corrupt or read-only store
+    stops it before it has produced anything, not after.
+    """
+    with opened(database) as engine, engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            verdict = conn.exec_driver_sql("PRAGMA quick_check(1)").scalar_one()
+            if verdict != "ok":
+                raise StoreError(display_name(database), f"failed its integrity check ({verdict}); {_FIX}")
+        for table in metadata.sorted_tables:
+            conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        conn.execute(check_results.delete().where(check_results.c.id == -1))  # a write, rolled back below
+        conn.rollback()
+
+
+_FIX = "move the file aside to start an empty store, or restore it from a backup"
+
+
+def display_name(database: str) -> str:
+    """The database as an error names it: a SQLite file's path, otherwise the URL without its password."""
+    url = sa.make_url(database)
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def _problem(exc: sa.exc.SQLAlchemyError) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    corrupt = ("file is not a database", "malformed", "corrupt")
+    return f"{first}; {_FIX}" if any(word in first for word in corrupt) else first
 
 
 def _to_json(value: Any) -> str:
@@ -324,14 +416,62 @@ def list_notifications(
     ]
 
 
-def begin_attempt(conn: sa.Connection, key: str, now_us: int) -> int:
-    """Record an attempt about to be made; returns its number (1 for the first attempt ever for `key`)."""
-    count = conn.execute(
-        sa.select(sa.func.count()).select_from(attempts).where(attempts.c.notification_key == key)
-    ).scalar_one()
-    number = int(count) + 1
+def claim(
+    engine: sa.Engine, key: str, claimant: Claimant, now_us: int, expires_at_us: int,
+    dead: Callable[[Claimant], bool],
+) -> Claimed | None:
+    """Claim pending notification `key` for delivery, in its own transaction; None when it is not to be sent now.
+
+    None when another claimant holds a live claim (not expired, holder not `dead`), when a concurrent claimant
+    won the race, or when the notification is no longer pending. An abandoned claim is taken over, and the
+    attempts its holder left unfinished are closed as `interrupted`. The insert comes before the status is read:
+    on both databases it waits for, or collides with, any other claimant's write, so the status read after it
+    is current.
+    """
+    try:
+        with engine.begin() as conn:
+            held = conn.execute(sa.select(claims).where(claims.c.notification_key == key)).first()
+            if held is not None:
+                holder = Claimant(held.token, held.host, held.pid, held.pid_started)
+                if held.expires_at_us > now_us and not dead(holder):
+                    return None
+                taken = conn.execute(claims.delete().where(claims.c.notification_key == key,
+                                                           claims.c.token == held.token))
+                if taken.rowcount != 1:
+                    return None
+            conn.execute(claims.insert().values(
+                notification_key=key, token=claimant.token, host=claimant.host, pid=claimant.pid,
+                pid_started=claimant.pid_started, claimed_at_us=now_us, expires_at_us=expires_at_us))
+            status = conn.execute(sa.select(notifications.c.status).where(notifications.c.key == key)).scalar_one()
+            if status != NotificationStatus.PENDING.value:
+                conn.execute(claims.delete().where(claims.c.notification_key == key))
+                return None
+            interrupted = conn.execute(
+                attempts.update()
+                .where(attempts.c.notification_key == key, attempts.c.finished_at_us.is_(None))
+                .values(
+                    finished_at_us=now_us,
+                    outcome="interrupted",
+                    detail="the process stopped during this attempt; outcome unknown, sent again under the same key",
+                )
+            ).rowcount
+            made = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(attempts.c.number), 0)).where(attempts.c.notification_key == key)
+            ).scalar_one()
+            return Claimed(int(interrupted or 0), int(made))
+    except sa.exc.IntegrityError:  # another claimant inserted the claim first
+        return None
+
+
+def release(conn: sa.Connection, key: str, claimant: Claimant) -> None:
+    """Give up the claim on `key` (only if this claimant still holds it)."""
+    conn.execute(claims.delete().where(claims.c.notification_key == key, claims.c.token == claimant.token))
+
+
+def begin_attempt(conn: sa.Connection, key: str, number: int, now_us: int) -> None:
+    """Record attempt `number` about to be made. Only the claim's holder calls it, so numbers do not race (and the
+    table's unique (key, number) would refuse a repeat)."""
     conn.execute(attempts.insert().values(notification_key=key, number=number, started_at_us=now_us))
-    return number
 
 
 def finish_attempt(
@@ -348,20 +488,6 @@ def finish_attempt(
         conn.execute(
             notifications.update().where(notifications.c.key == key).values(status=final.value, sent_at_us=sent_at)
         )
-
-
-def close_interrupted_attempts(conn: sa.Connection, now_us: int) -> int:
-    """Attempts a killed process started and never finished: their outcome is unknown; say so. Returns how many."""
-    result = conn.execute(
-        attempts.update()
-        .where(attempts.c.finished_at_us.is_(None))
-        .values(
-            finished_at_us=now_us,
-            outcome="interrupted",
-            detail="the process stopped during this attempt; outcome unknown, sent again under the same key",
-        )
-    )
-    return int(result.rowcount or 0)
 
 
 def list_attempts(conn: sa.Connection, key: str | None = None) -> list[Attempt]:

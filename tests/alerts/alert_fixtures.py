@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,11 +28,13 @@ class Received:
 
 
 class Receiver:
-    """A real HTTP server that records what it receives. `mode`: ok (202), error (500) or hang (never answers)."""
+    """A real HTTP server that records what it receives. `mode`: ok (202), error (500) or hang (never answers);
+    `delay_s`: how long it takes to answer."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.mode = "ok"
+        self.delay_s = 0.0
         self.release = threading.Event()
         self.arrived = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -49,6 +53,7 @@ class Receiver:
                 if receiver.mode == "hang":
                     receiver.release.wait(60)
                     return
+                time.sleep(receiver.delay_s)
                 status = 202 if receiver.mode == "ok" else 500
                 try:
                     self.send_response(status)
@@ -79,6 +84,11 @@ class Receiver:
     def delivered(self, path: str) -> list[dict[str, Any]]:
         """Bodies of requests to `path` the server accepted (answered 2xx)."""
         return [r.body for r in self.received if r.path == path and r.answered == 202]
+
+    def accepted_keys(self, path: str) -> Counter[str]:
+        """How many times each notification key (the `Idempotency-Key` header) was accepted at `path`: a receiver
+        that dedupes by key acts on each once; a count above 1 is a repeat it had to drop."""
+        return Counter(r.headers["Idempotency-Key"] for r in self.received if r.path == path and r.answered == 202)
 
     def close(self) -> None:
         self.release.set()

@@ -1,6 +1,6 @@
 """Run evaluate_alerts in its own process, for the crash tests: `python evaluate_once.py PROJECT DATABASE RESULT`.
 
-RESULT is a CheckResult as JSON. With `--pause-in-transaction MARKER` the process writes MARKER right after
+RESULT is a CheckResult as JSON, or a JSON list of them. With `--pause-in-transaction MARKER` the process writes MARKER right after
 queueing its first notification, inside the still-open transaction, and then waits to be killed.
 """
 
@@ -34,9 +34,10 @@ def main() -> None:
 
         store.enqueue = enqueue_then_wait
     data = json.loads(args.result)
-    result = CheckResult(**{**data, "verdict": Verdict(data["verdict"])})
+    results = [CheckResult(**{**one, "verdict": Verdict(one["verdict"])}) for one in
+               (data if isinstance(data, list) else [data])]
     settings = replace(load_settings(args.project), database=args.database)
-    for change in evaluate_alerts([result], settings):
+    for change in evaluate_alerts(results, settings):
         print(change.action, change.incident.rule, change.incident.condition)
 
 
