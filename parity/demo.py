@@ -20,6 +20,7 @@ from pathlib import Path
 START = "2026-11-26T08:00:00Z"
 END = "2026-11-26T10:00:00Z"
 DEFECT_END = "2026-11-26T08:30:00Z"  # half an hour of the broken port is enough to open the incident
+COARSE_END = "2026-11-26T08:10:00Z"  # ten minutes show the diagnosis
 DURATION = "2h"
 RATE = int(os.environ.get("PARITY_DEMO_RATE", "300"))
 
@@ -35,18 +36,29 @@ def run(*args: str, project: Path, ok: tuple[int, ...] = (0,)) -> int:
     return code
 
 
-def defect_project(root: Path) -> Path:
-    """A feature project whose ride_requests job forgets its event-type filter, reading the same event log."""
-    project = root / "data" / "demo_defect"
+DEFECTS = {
+    # name: (what the port got wrong, the text of realtime_jobs/ride_requests.yaml it replaces, and with what)
+    "demo_defect": (("ride_requests counts every ride event, not just requests (no diagnosis names a missing "
+                    "filter: its cells stay unexplained)"),
+                    "keep: \"event_type == 'ride_requested'\"", "keep: \"event_type != 'driver_ping'\""),
+    "demo_coarse": ("ride_requests keys its cells by geohash5 instead of geohash6 (diagnosed: key_mismatch)",
+                    "return geohash(row.lat, row.lon, 6)", "return geohash(row.lat, row.lon, 5)"),
+}
+
+
+def defect_project(root: Path, name: str) -> Path:
+    """A feature project whose ride_requests job has the defect `DEFECTS[name]`, reading the same event log."""
+    _, found, planted = DEFECTS[name]
+    project = root / "data" / name
     shutil.rmtree(project, ignore_errors=True)
     (project / "realtime_jobs").mkdir(parents=True)
     (project / "offline_queries").mkdir()
     (project / "alerts").mkdir()
     shutil.copy(root / "offline_queries" / "ride_requests.sql", project / "offline_queries")
     spec = (root / "realtime_jobs" / "ride_requests.yaml").read_text()
-    broken = spec.replace("keep: \"event_type == 'ride_requested'\"", "keep: \"event_type != 'driver_ping'\"")
+    broken = spec.replace(found, planted)
     if broken == spec:
-        raise SystemExit("demo: could not inject the defect into realtime_jobs/ride_requests.yaml")
+        raise SystemExit(f"demo: could not inject the defect {name} into realtime_jobs/ride_requests.yaml")
     (project / "realtime_jobs" / "ride_requests.yaml").write_text(broken)
     shutil.copy(root / "alerts" / "page_on_breach.yaml", project / "alerts")
     shutil.copy(root / "regions.yaml", project)  # the drill-down's regions: the generator's cities
@@ -69,12 +81,16 @@ def main() -> None:
     run("list", project=root)
     run("stream", "--all", "--start", START, "--end", END, project=root)
     run("check", "--all", "--start", START, "--end", END, project=root, ok=(0, 1))
-    print("\nNow the same check on a port with a bug: ride_requests counts every ride event, not just requests.")
-    broken = defect_project(root)
+    print(f"\nNow the same check on a port with a bug: {DEFECTS['demo_defect'][0]}.")
+    broken = defect_project(root, "demo_defect")
     run("stream", "ride_requests", "--start", START, "--end", DEFECT_END, project=broken)
     run("check", "ride_requests", "--start", START, "--end", DEFECT_END, "--alert", project=broken, ok=(1,))
     run("alerts", project=broken)
-    print(closing_table([root / "reports", broken / "reports"]))
+    print(f"\nAnd a port with a bug parity can name: {DEFECTS['demo_coarse'][0]}.")
+    coarse = defect_project(root, "demo_coarse")
+    run("stream", "ride_requests", "--start", START, "--end", COARSE_END, project=coarse)
+    run("check", "ride_requests", "--start", START, "--end", COARSE_END, project=coarse, ok=(1,))
+    print(closing_table([root / "reports", broken / "reports", coarse / "reports"]))
     buggy = max((broken / "reports" / "ride_requests").glob("*.html"))
     shot = screenshot(buggy, root / "reports" / "demo-report.png")
     print(f"\ndemo finished in {time.monotonic() - started:.0f}s")
@@ -86,7 +102,7 @@ def main() -> None:
 def closing_table(report_dirs: list[Path]) -> str:
     """Per feature checked, from its latest JSON report: verdict, agreement, agreement net of late data, the
     lateness that would reach the bar, and the cause of most divergent cells."""
-    lines = [f"\n{'feature':<24} {'verdict':<10} {'agreement':>10} {'net':>9} {'lateness needed':>16}  top cause"]
+    lines = [f"\n{'feature':<30} {'verdict':<10} {'agreement':>10} {'net':>9} {'lateness needed':>16}  top cause"]
     for reports in report_dirs:
         for folder in sorted(p for p in reports.iterdir() if p.is_dir()):
             runs = sorted(folder.glob("*.json"))
@@ -95,8 +111,9 @@ def closing_table(report_dirs: list[Path]) -> str:
             result = json.loads(runs[-1].read_text())
             causes = {cause: n for cause, n in result["causes"].items() if n}
             top = max(causes, key=causes.__getitem__) if causes else "-"
-            name = folder.name if reports.parent == Path.cwd() else f"{folder.name} (buggy port)"
-            lines.append(f"{name:<24} {result['verdict']:<10} {result['agreement']:>10.4%} "
+            top += "".join(f" ({d['detail']})" for d in result.get("diagnoses", ()) if d["cause"] == top)
+            name = folder.name if reports.parent == Path.cwd() else f"{folder.name} ({reports.parent.name})"
+            lines.append(f"{name:<30} {result['verdict']:<10} {result['agreement']:>10.4%} "
                          f"{result['agreement_net_of_explained']:>9.4%} {result.get('lateness_needed') or '-':>16}  {top}")
     return "\n".join(lines)
 

@@ -13,7 +13,8 @@ from parity.result import Cause, CheckFailure, CheckResult
 SUMMARY_FIELDS = (
     "feature", "start", "end", "sample_rate", "compared", "matched", "value_mismatch", "missing_online",
     "missing_offline", "duplicate_online", "agreement", "threshold", "passed", "causes", "agreement_net_of_explained",
-    "verdict", "ci_low", "ci_high", "cells_needed", "run_id", "unsettled",
+    "verdict", "ci_low", "ci_high", "cells_needed", "run_id", "unsettled", "attribution_method", "lateness_what_if",
+    "lateness_needed", "diagnoses", "agreement_on_time_pane",
 )
 
 

@@ -22,7 +22,8 @@ ISSUE_FIELDS = [
     "feature", "start", "end", "sample_rate", "compared", "matched", "value_mismatch", "missing_online",
     "missing_offline", "duplicate_online", "agreement", "threshold", "passed", "causes", "agreement_net_of_explained",
 ]
-MORE_FIELDS = ["verdict", "ci_low", "ci_high", "cells_needed", "run_id", "unsettled"]
+MORE_FIELDS = ["verdict", "ci_low", "ci_high", "cells_needed", "run_id", "unsettled", "attribution_method",
+               "lateness_what_if", "lateness_needed", "diagnoses", "agreement_on_time_pane"]
 FEATURES = ("ride_requests", "requests_but_one_cell")
 CAUSES = [cause.value for cause in Cause]
 
