@@ -180,6 +180,28 @@ def run_check(
     threshold: float | None = None,
 ) -> CheckResult:
     """Check one feature over windows starting in [start_us, end_us). Raises ParityError when it cannot run."""
+    return check_cells(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold).result
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CheckedCells:
+    """A check's result and its cells: every sampled cell with its keys, `window_start` (µs), `status`, `cause`
+    and `v_online`/`v_offline` per value (`parity.compare.Comparison.cells` after attribution and diagnosis)."""
+
+    result: CheckResult
+    cells: pd.DataFrame
+
+
+def check_cells(
+    spec: FeatureSpec,
+    settings: Settings,
+    start_us: int,
+    end_us: int,
+    *,
+    sample_rate: float | None = None,
+    threshold: float | None = None,
+) -> CheckedCells:
+    """`run_check`, keeping the compared cells (what `parity.replay` classifies)."""
     from parity.alerts import cells_needed, wilson_interval
     from parity.attribute import (
         CAUSE_COLUMN,
@@ -257,7 +279,7 @@ def run_check(
     else:
         verdict = Verdict.PASSED if agreement >= bar else Verdict.BREACHED
     counts = comparison.counts
-    return CheckResult(
+    result = CheckResult(
         feature=spec.name,
         run_id=run_id,
         start=iso(span.start_us),
@@ -293,6 +315,7 @@ def run_check(
         windows=_window_counts(cells),
         geohash_cells=_geohash_counts(cells, spec),
     )
+    return CheckedCells(result, cells)
 
 
 def _one_line(exc: BaseException) -> str:

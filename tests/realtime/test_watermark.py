@@ -143,9 +143,10 @@ def test_batched_replay_gives_the_same_on_time_and_final_panes_as_one_batch_per_
     rows = random_events(ride_event, seed=13, count=20)
     events = events_table(rows)
     spec = load_feature("ride_requests", repo_settings.project)
-    batched = run_stream(spec, repo_settings, events, out_dir=tmp_path).panes().to_pylist()
+    streamed = run_stream(spec, repo_settings, events, out_dir=tmp_path)
+    batched = streamed.panes().to_pylist()
     expected_on_time = sorted((r["geohash6"], us(r["window_start"]), r["requests"]) for r in batched if r["pane_timing"] == "ON_TIME")
-    expected_final = final_panes(next(tmp_path.glob("*.parquet")), "geohash6", "requests")
+    expected_final = final_panes(streamed, "geohash6", "requests")
 
     ordered = events.sort_by([("ingest_time", "ascending"), ("event_time", "ascending"), ("event_id", "ascending")])
     event_type = event_row_type(events.schema)
