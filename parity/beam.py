@@ -10,9 +10,11 @@ feature's windows, the way `parity stream` applies it to the replayed job's outp
 Each pane becomes one row: the key and value columns, `window_start`, `window_end`, `pane_timing`
 (EARLY/ON_TIME/LATE), `pane_index` and `emitted_at` (the processing time the pane was logged, µs UTC). The
 rows are re-windowed into the global window with a DISCARDING trigger that fires for what arrived since the
-last firing, so Beam's `fileio.WriteToFiles` writes each pane exactly once (an accumulating trigger would make
-the sink write earlier panes again, and the window's own pane index does not reach the sink's file naming, so
-two firings of one window would share a name). Files land in `<online_log>/<feature>/date=YYYY-MM-DD/hour=HH/`
+last firing, so each firing of Beam's `fileio.WriteToFiles` moves only its own new files into place (an
+accumulating one hands the sink every earlier file again at each firing). fileio passes no pane to the file
+naming (`pane=None` on its unsharded path), so a name built from window and pane would repeat across
+firings and a later file would replace an earlier one: the name carries a random part instead (tested:
+with a name per shard only, the logged check loses panes and breaches). Files land in `<online_log>/<feature>/date=YYYY-MM-DD/hour=HH/`
 by the hour of `window_start`, named `<writer>-<random>.parquet`; fileio writes them to a temporary folder and
 renames them into place, which is atomic per file on local and HDFS filesystems and on object stores a single
 object write. Two runs logging one hour under different writer ids both count (the check reports it).
