@@ -16,15 +16,17 @@ element timestamp is `event_time`. A job is Beam YAML (`transform:` in the spec,
 or a `beam.PTransform` class (`transform_ref: path/to/module.py:ClassName`). It returns rows (or
 `(key, value)` tuples) holding the spec's key and value columns, still windowed.
 
-What comes out: one Parquet file under `<online_log>/<feature>/` with the key and value columns,
+What comes out: the job's output goes through `parity.beam.LogOutputs`, the transform a production pipeline
+applies too, so replays and production write one format: per emitted pane, the key and value columns,
 `window_start`, `window_end`, `emitted_at` (timestamp[us, UTC]), `pane_timing` (EARLY/ON_TIME/LATE) and
-`pane_index` (int64), one row per emitted pane. `emitted_at` is the wall-clock time at which the runner
-emitted the pane (processing time, as production records it); the replayed timeline itself is told by
-the window, `pane_timing` and `pane_index`. The file is named after the range of windows (or the first and
-last `event_time` of the events), so replaying the same range again replaces it instead of adding duplicate
-panes. It is published atomically (`parity.publish`): a reader sees the whole file or the previous one,
-two streams of one range never write one file together, and a stream killed midway leaves only hidden
-leftovers, which the next stream into the folder removes.
+`pane_index` (int64). `emitted_at` is the wall-clock time at which the pane was logged (processing time, as
+production records it); the replayed timeline itself is told by the window, `pane_timing` and `pane_index`.
+The replay's pane files go to a hidden staging folder; the stream then publishes them into the online log
+(`parity.online.files`): one file per hour of its windows under `<online_log>/<feature>/date=.../hour=.../`,
+claiming the stream's range of windows as the newest generation of writer `stream`, so replaying a range
+again replaces those windows instead of adding duplicate panes. Each file is published atomically
+(`parity.publish`): a reader sees the whole file or the previous generation, and a stream killed midway
+leaves only hidden leftovers, which the next stream into the folder removes.
 """
 
 # mypy: disable-error-code="no-untyped-call"

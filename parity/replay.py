@@ -230,7 +230,7 @@ def replay_text(result: ReplayResult) -> str:
         f"{result.feature} {result.start}..{result.end} (replay log {result.replay_log})",
         f"  recorded vs offline  {pct(result.recorded.agreement):>9}  ({result.recorded.compared} cells)",
         f"  replay   vs offline  {pct(result.replay.agreement):>9}  ({result.replay.compared} cells)",
-        f"  recorded vs replay   {pct(between.agreement if between.agreement is not None else 1.0):>9}  ({between.compared} cells)",
+        f"  recorded vs replay   {pct(between.agreement):>9}  ({between.compared} cells)",
         "  divergent cells: " + ", ".join(f"{kind.value} {count}" for kind, count in result.classes.items()),
     ]
     for cell in result.examples:

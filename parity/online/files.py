@@ -47,7 +47,7 @@ _LABEL = "%Y%m%dT%H%M%S%fZ"
 _WRITER = re.compile(r"^[A-Za-z0-9_-]+$")
 _CLAIMING = re.compile(r"^(?P<writer>[A-Za-z0-9_-]+)\.(?P<start>\d{8}T\d{12}Z)\.(?P<end>\d{8}T\d{12}Z)\.g(?P<generation>\d{20})\.parquet$")
 _FLAT_CLAIM = re.compile(r"^windows-(\d{8}T\d{12}Z)--(\d{8}T\d{12}Z)\.parquet$")
-_HOUR_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+_DATE_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +127,35 @@ def read_hours(root: Path, start_us: int, end_us: int) -> list[OnlinePart]:
     """Every part a reader sees for windows starting in [start_us, end_us): the hour folders of the range (only
     those are opened) and the flat files of the old layout. Superseded windows are left out."""
     parts: list[OnlinePart] = []
-    for hour in hours(start_us, end_us):
-        folder = hour_folder(root, hour)
-        if folder.is_dir():
-            parts.extend(_read_hour(root, folder))
+    for folder in _hour_folders(root, start_us, end_us):
+        parts.extend(_read_hour(root, folder))
     if root.is_dir():
         for file in published(root, ".parquet"):
             flat = _FLAT_CLAIM.match(file.name)
             parts.append(OnlinePart(_read(file), file.name, (_from_label(flat[1]), _from_label(flat[2])) if flat else None))
     return parts
+
+
+def _hour_folders(root: Path, start_us: int, end_us: int) -> list[Path]:
+    """The existing hour folders holding window starts in [start_us, end_us), in time order: the hours of a short
+    range are looked up directly; a longer one (a check of everything) lists the date folders instead."""
+    span = hours(start_us, end_us)
+    if len(span) <= 48:
+        return [folder for hour in span if (folder := hour_folder(root, hour)).is_dir()]
+    found = []
+    for day in sorted(root.iterdir()) if root.is_dir() else []:
+        date = _DATE_FOLDER.match(day.name)
+        if not date or not day.is_dir():
+            continue
+        for folder in sorted(day.glob("hour=*")):
+            try:
+                hour_us = (dt.datetime.fromisoformat(f"{date[1]}T{folder.name.removeprefix('hour=')}:00+00:00")
+                           - _EPOCH) // dt.timedelta(microseconds=1)
+            except ValueError:
+                continue  # not a folder of this layout
+            if folder.is_dir() and span.start <= hour_us < span.stop:
+                found.append(folder)
+    return found
 
 
 def has_output(root: Path) -> bool:
@@ -144,7 +164,7 @@ def has_output(root: Path) -> bool:
         return False
     if published(root, ".parquet"):
         return True
-    return any(_HOUR_FOLDER.match(p.name) and any(p.glob("hour=*/*.parquet")) for p in root.iterdir())
+    return any(_DATE_FOLDER.match(p.name) and any(p.glob("hour=*/*.parquet")) for p in root.iterdir())
 
 
 def _read_hour(root: Path, folder: Path) -> list[OnlinePart]:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from parity.cli import app
 from parity.realtime import run_stream
-from parity.replay import ReplayClass, run_replay
+from parity.replay import EXAMPLES, ReplayClass, replay_text, run_replay
 from parity.spec import load_feature
 
 
@@ -32,6 +32,8 @@ def test_a_job_with_a_planted_bug_is_job_logic(tmp_path: Path, spark: SparkSessi
     assert divergent > 5
     assert result.classes == {**dict.fromkeys(ReplayClass, 0), ReplayClass.JOB_LOGIC: divergent}
     assert result.recorded_vs_replay.agreement == 1.0
+    text = replay_text(result)
+    assert f"job_logic {divergent}, runtime 0, nondeterminism 0" in text and text.count("    job_logic ") == EXAMPLES
     assert result.replay.matched == result.recorded.matched
     # The replay went to its own log; the recorded one is as the stream left it.
     assert result.replay_log != recorded.path and list(result.replay_log.rglob("replay.*.parquet"))

@@ -100,6 +100,8 @@ def test_a_one_hour_read_over_a_month_of_outputs_opens_that_hours_files_only(
     parts = read_hours(tmp_path, EIGHT + 10 * 24 * HOUR_US, EIGHT + 10 * 24 * HOUR_US + HOUR_US)
     assert [p.name for p in parts] == [opened[0].relative_to(tmp_path).as_posix()] and len(opened) == 1
     assert opened[0].parent.relative_to(tmp_path).as_posix() == "date=2024-06-13/hour=08"
+    everything = read_hours(tmp_path, 0, 2**62)  # a check of all time lists the date folders, in time order
+    assert len(everything) == 120 and [p.name for p in everything] == sorted(p.name for p in everything)
 
 
 def test_the_flat_layout_is_read_then_migrated_and_replaced_by_the_next_stream(tmp_path: Path) -> None:
