@@ -47,6 +47,7 @@ from parity.check import run_check
 from parity.events import partition_name, read_events, write_events
 from parity.generate import generate_rides
 from parity.offline import event_range, recompute, spark_session
+from parity.online.files import write_hours
 from parity.realtime import run_stream
 from parity.result import CheckResult
 from parity.settings import Settings, load_settings
@@ -144,9 +145,7 @@ def write_online(
     online["emitted_at"] = online["window_end"] + pd.Timedelta(seconds=3)
     # from_pandas: a null offline value (NaN in the collected float column) is written as null, as Beam writes None.
     table = pa.Table.from_pandas(online, preserve_index=False)
-    folder = settings.online_log / spec.name
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / "bench-hour.parquet")
+    write_hours(settings.online_log / spec.name, "bench", table, (start_us, end_us))
     return {"cells": len(truth), "shifted": len(shifted), "removed": len(removed)}
 
 

@@ -21,10 +21,8 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from parity.errors import DataError
-from parity.publish import published
 from parity.result import Cause, CellDiff, CellStatus, CheckResult, GeohashCounts, Verdict, WhatIf, WindowCounts
 from parity.settings import Settings
 from parity.spec import US, FeatureSpec, format_duration
@@ -103,11 +101,15 @@ def settle(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) ->
     return CheckRange(start, settled_end, unsettled)
 
 
+# How far around the checked range the window-shift diagnosis looks for online windows (`parity.diagnose`).
+AROUND_US = 15 * 3600 * US
+
+
 @dataclass(frozen=True, slots=True)
 class OnlineRead:
     """The realtime output rows with `window_start` in the range (every pane), and the `strays`: rows with a null
-    `window_start` or one outside the windows their file says it covers (`parity.realtime.claimed_windows`), in
-    range or not, with the file they are in. Windows outside the checked range are normal; strays are not.
+    `window_start` or one outside the windows their file claims (`parity.online.OnlinePart.claim`), in range or
+    not, with the file they are in. Windows outside the checked range are normal; strays are not.
     `all_windows`: every row read, in the range or not (a window shift is seen in the windows around the range).
     Rows carry the file they were read from in `_file` (categorical)."""
 
@@ -116,43 +118,36 @@ class OnlineRead:
     all_windows: pd.DataFrame
 
 
-def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> OnlineRead:
+def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int, *, around_us: int = 0) -> OnlineRead:
     """The realtime output of a feature for windows starting in [start_us, end_us), and its strays.
 
-    The files are the Parquet files directly in `<online_log>/<feature>/` that `parity stream` publishes
-    (hidden names, such as a stream's temporaries, are not output). A file that cannot be read is a
-    `DataError` naming it."""
+    Read through the online source of `settings.online_log` (`parity.online`): on a filesystem, the hour
+    folders holding the range (widened by `around_us` on both sides) and the old flat layout; hidden names,
+    such as a stream's temporaries, are not output, and windows a newer stream replaced are left out. A file
+    that cannot be read is a `DataError` naming it."""
     from parity.diagnose import FILE_COLUMN
-    from parity.realtime import claimed_windows
+    from parity.online import open_source
     from parity.sample import utc_timestamps
 
-    root = settings.online_log / spec.name
-    files = published(root, ".parquet") if root.is_dir() else []
-    if not files:
-        raise DataError(str(root), f"no realtime output for {spec.name}; run `parity stream {spec.name}` first")
-    tables = []
+    parts = open_source(settings.online_log).read(spec.name, start_us - around_us, end_us + around_us)
+    frames = []
     strays = []
-    for file in files:
-        try:
-            table = pq.read_table(file)
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(str(file), f"unreadable Parquet file ({_one_line(exc)}); rerun `parity stream "
-                                       f"{spec.name}` over its range, or move it out of the online log") from exc
-        missing = [c for c in (*spec.keys, *spec.values, *ONLINE_COLUMNS) if c not in table.column_names]
+    for part in parts:
+        missing = [c for c in (*spec.keys, *spec.values, *ONLINE_COLUMNS) if c not in part.table.column_names]
         if missing:
-            raise DataError(str(file), f"online log lacks column(s) {', '.join(missing)}")
-        frame = table.to_pandas(types_mapper=_NULLABLE.get)
-        frame[FILE_COLUMN] = str(file.relative_to(root))
+            where = settings.online_log / spec.name / part.name
+            raise DataError(str(where), f"online log lacks column(s) {', '.join(missing)}")
+        frame = part.table.to_pandas(types_mapper=_NULLABLE.get)
+        frame[FILE_COLUMN] = part.name
         starts = utc_timestamps(frame["window_start"])
         stray = starts.isna()
-        claim = claimed_windows(file)
-        if claim is not None:
-            stray |= (starts < pd.Timestamp(claim[0], unit="us", tz="UTC")) | (
-                starts >= pd.Timestamp(claim[1], unit="us", tz="UTC"))
+        if part.claim is not None:
+            stray |= (starts < pd.Timestamp(part.claim[0], unit="us", tz="UTC")) | (
+                starts >= pd.Timestamp(part.claim[1], unit="us", tz="UTC"))
         if stray.any():
-            strays.append(pd.DataFrame({"window_start": starts[stray], "file": str(file.relative_to(root))}))
-        tables.append(frame)
-    online = pd.concat(tables, ignore_index=True)
+            strays.append(pd.DataFrame({"window_start": starts[stray], "file": part.name}))
+        frames.append(frame)
+    online = pd.concat(frames, ignore_index=True) if frames else _no_rows(spec)
     online[FILE_COLUMN] = online[FILE_COLUMN].astype("category")
     for column in ("window_start", "window_end"):
         online[column] = utc_timestamps(online[column])
@@ -161,6 +156,18 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
     rows = online[(online["window_start"] >= lo) & (online["window_start"] < hi)].reset_index(drop=True)
     no_strays = pd.DataFrame({"window_start": pd.Series([], dtype="datetime64[us, UTC]"), "file": pd.Series([], dtype=str)})
     return OnlineRead(rows, pd.concat([no_strays, *strays], ignore_index=True), online)
+
+
+def _no_rows(spec: FeatureSpec) -> pd.DataFrame:
+    """An online frame without rows: the feature has output, none of it in the hours read."""
+    from parity.diagnose import FILE_COLUMN
+
+    columns = {c: pd.Series([], dtype=object) for c in (*spec.keys, *spec.values)}
+    columns |= {"window_start": pd.Series([], dtype="datetime64[us, UTC]"),
+                "window_end": pd.Series([], dtype="datetime64[us, UTC]"),
+                "pane_timing": pd.Series([], dtype=object), "pane_index": pd.Series([], dtype="Int64"),
+                FILE_COLUMN: pd.Series([], dtype=str)}
+    return pd.DataFrame(columns)
 
 
 def run_check(
@@ -173,6 +180,28 @@ def run_check(
     threshold: float | None = None,
 ) -> CheckResult:
     """Check one feature over windows starting in [start_us, end_us). Raises ParityError when it cannot run."""
+    return check_cells(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold).result
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CheckedCells:
+    """A check's result and its cells: every sampled cell with its keys, `window_start` (µs), `status`, `cause`
+    and `v_online`/`v_offline` per value (`parity.compare.Comparison.cells` after attribution and diagnosis)."""
+
+    result: CheckResult
+    cells: pd.DataFrame
+
+
+def check_cells(
+    spec: FeatureSpec,
+    settings: Settings,
+    start_us: int,
+    end_us: int,
+    *,
+    sample_rate: float | None = None,
+    threshold: float | None = None,
+) -> CheckedCells:
+    """`run_check`, keeping the compared cells (what `parity.replay` classifies)."""
     from parity.alerts import cells_needed, wilson_interval
     from parity.attribute import (
         CAUSE_COLUMN,
@@ -233,7 +262,10 @@ def run_check(
             what_if = lateness_what_if(sampled_offline, spec, in_time, comparison.compared)
         cells = attribute(comparison.cells, online, spec, values)
     with _stage("diagnose", spec.name):
-        every_online = online_read.all_windows[online_read.all_windows["window_start"].notna()]
+        around = online_read.all_windows
+        if (cells[CAUSE_COLUMN] == Cause.UNEXPLAINED.value).any():  # the window shift looks hours around the range
+            around = read_online(spec, settings, span.start_us, span.end_us, around_us=AROUND_US).all_windows
+        every_online = around[around["window_start"].notna()]
         cells, diagnoses = diagnose(cells, spec, offline, every_online, span.start_us, span.end_us)
 
     causes = {cause: int((cells[CAUSE_COLUMN] == cause.value).sum()) for cause in Cause}
@@ -247,7 +279,7 @@ def run_check(
     else:
         verdict = Verdict.PASSED if agreement >= bar else Verdict.BREACHED
     counts = comparison.counts
-    return CheckResult(
+    result = CheckResult(
         feature=spec.name,
         run_id=run_id,
         start=iso(span.start_us),
@@ -283,6 +315,7 @@ def run_check(
         windows=_window_counts(cells),
         geohash_cells=_geohash_counts(cells, spec),
     )
+    return CheckedCells(result, cells)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -240,6 +240,37 @@ def check(
 
 
 @app.command()
+def replay(
+    feature: Annotated[str, typer.Argument(help="Feature name.")],
+    start: Annotated[str, typer.Option(help="First window start, ISO-8601 UTC.")] = "",
+    end: Annotated[str, typer.Option(help="End of the range (exclusive), ISO-8601 UTC.")] = "",
+    sample_rate: Annotated[Optional[float], typer.Option(help="Share of cells to compare, 0 < r <= 1.")] = None,  # noqa: UP045
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    project: ProjectOption = Path("."),
+) -> None:
+    """Rerun the feature's job over a range into a replay log and tell, per divergent cell, whether the job's code
+    or the production run is at fault. Example: `parity replay ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T09:00Z`.
+
+    Classes: late_arrival, job_logic (recorded = replay != offline), runtime (replay = offline != recorded),
+    nondeterminism (recorded != replay, the replay off too). Exit 0 once it ran, 2 when it could not.
+    """
+    import json
+
+    from parity.replay import replay_json, replay_text, run_replay
+    from parity.settings import load_settings
+    from parity.spec import load_feature
+
+    if output not in ("text", "json"):
+        raise UsageError(f"--format: {output!r} is not one of text, json")
+    if sample_rate is not None and not 0 < sample_rate <= 1:
+        raise UsageError(f"--sample-rate: {sample_rate} must be in (0, 1]")
+    settings = load_settings(project)
+    start_us, end_us = _range(start, end)
+    result = run_replay(load_feature(feature, settings.project), settings, start_us, end_us, sample_rate=sample_rate)
+    typer.echo(json.dumps(replay_json(result)) if output == "json" else replay_text(result))
+
+
+@app.command()
 def report(
     feature: Annotated[Optional[str], typer.Argument(help="Feature name (default: only the index).")] = None,  # noqa: UP045
     run: Annotated[Optional[str], typer.Option("--run", help="Run id (default: the latest report).")] = None,  # noqa: UP045

@@ -16,15 +16,17 @@ element timestamp is `event_time`. A job is Beam YAML (`transform:` in the spec,
 or a `beam.PTransform` class (`transform_ref: path/to/module.py:ClassName`). It returns rows (or
 `(key, value)` tuples) holding the spec's key and value columns, still windowed.
 
-What comes out: one Parquet file under `<online_log>/<feature>/` with the key and value columns,
+What comes out: the job's output goes through `parity.beam.LogOutputs`, the transform a production pipeline
+applies too, so replays and production write one format: per emitted pane, the key and value columns,
 `window_start`, `window_end`, `emitted_at` (timestamp[us, UTC]), `pane_timing` (EARLY/ON_TIME/LATE) and
-`pane_index` (int64), one row per emitted pane. `emitted_at` is the wall-clock time at which the runner
-emitted the pane (processing time, as production records it); the replayed timeline itself is told by
-the window, `pane_timing` and `pane_index`. The file is named after the range of windows (or the first and
-last `event_time` of the events), so replaying the same range again replaces it instead of adding duplicate
-panes. It is published atomically (`parity.publish`): a reader sees the whole file or the previous one,
-two streams of one range never write one file together, and a stream killed midway leaves only hidden
-leftovers, which the next stream into the folder removes.
+`pane_index` (int64). `emitted_at` is the wall-clock time at which the pane was logged (processing time, as
+production records it); the replayed timeline itself is told by the window, `pane_timing` and `pane_index`.
+The replay's pane files go to a hidden staging folder; the stream then publishes them into the online log
+(`parity.online.files`): one file per hour of its windows under `<online_log>/<feature>/date=.../hour=.../`,
+claiming the stream's range of windows as the newest generation of writer `stream`, so replaying a range
+again replaces those windows instead of adding duplicate panes. Each file is published atomically
+(`parity.publish`): a reader sees the whole file or the previous generation, and a stream killed midway
+leaves only hidden leftovers, which the next stream into the folder removes.
 """
 
 # mypy: disable-error-code="no-untyped-call"
@@ -32,15 +34,12 @@ leftovers, which the next stream into the folder removes.
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import importlib.util
-import pickle
 import re
 import shutil
 import sys
 import time
 import typing
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,20 +52,19 @@ import pyarrow.parquet as pq
 from apache_beam.coders import RowCoder
 from apache_beam.coders.typecoders import registry as coder_registry
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.pvalue import Row
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.transforms import trigger, window
 from apache_beam.utils.timestamp import Duration, Timestamp
-from apache_beam.utils.windowed_value import PaneInfoTiming
 
+from parity.beam import PANE_COLUMNS, LogOutputs, pane_table
 from parity.errors import ConfigError, JobError
-from parity.publish import clean_leftovers, publish, scratch
+from parity.online.files import HOUR_US, STREAM_WRITER, hours, migrate_flat, write_hours
+from parity.publish import HIDDEN_PREFIXES, clean_leftovers, scratch
 from parity.settings import Settings
 from parity.spec import FeatureSpec, project_path
 from parity.watermark import TICK_US, arrival_tick
 
 REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
-PANE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index", "emitted_at")
 # Runners that would fetch the Prism binary from the network before running (none is reachable here).
 _DOWNLOADING_RUNNERS = {"DirectRunner", "SwitchingDirectRunner", "PrismRunner"}
 # Events per pipeline (see `replay_segments`). 60k events of available_drivers took 39-42 CPU s in segments of
@@ -77,15 +75,22 @@ _STAGING = "staging"  # the hidden folder of a stream in progress: `.staging-<ho
 
 @dataclass(frozen=True, slots=True)
 class StreamResult:
-    """What one replay produced: the Parquet file of panes and how many rows and events it involved."""
+    """What one replay produced: the feature's folder in the online log (`path`), the files it published there
+    (one per hour of its windows), and how many rows and events it involved."""
 
     path: Path
+    files: tuple[Path, ...]
     rows: int
     events_in: int
     # Events that reached none of their windows: the replay's watermark had passed the end plus allowed
     # lateness of all of them on arrival (Beam's drop rule, which tests/realtime checks against Beam).
     events_dropped: int | None
     elapsed_s: float
+
+    def panes(self) -> pa.Table:
+        """The rows this stream published, in hour order."""
+        tables = [pq.read_table(file) for file in self.files]
+        return pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
 
 
 def run_stream(
@@ -96,6 +101,7 @@ def run_stream(
     out_dir: Path | None = None,
     segment_events: int = SEGMENT_EVENTS,
     windows: tuple[int, int] | None = None,
+    writer: str = STREAM_WRITER,
 ) -> StreamResult:
     """Replay `events` to the feature's job in streaming mode; write every emitted pane to Parquet.
 
@@ -117,6 +123,7 @@ def run_stream(
     target = Path(out_dir) if out_dir is not None else settings.online_log / spec.name
     target.mkdir(parents=True, exist_ok=True)
     clean_leftovers(target, _STAGING)  # what a killed stream left: its staging folder, its temporary file
+    migrate_flat(target)  # the flat layout of earlier versions, once, so this stream can replace it
     staging = scratch(target, _STAGING)
     try:
         job = load_job(spec, settings.project)
@@ -128,7 +135,9 @@ def run_stream(
             try:
                 pipeline = beam.Pipeline(options=options)
                 rows = pipeline | "Replay" >> replay(segment, event_type) | "Window" >> window_into(spec)
-                rows | "Job" >> job | "Panes" >> beam.ParDo(_SpoolPanes(spec, segment, str(staging)))
+                rows | "Job" >> job | "Log" >> LogOutputs(
+                    spec.name, keys=spec.keys, values=spec.values, online_log=str(staging), writer=writer,
+                    window_size_us=spec.window.size_us, keep=replace(segment, batches=()).owns)
                 # Without the test round trip through the runner API protos that `with Pipeline` makes:
                 # the same pipeline runs, without encoding and decoding every replayed event first.
                 pipeline.run(test_runner_api=False).wait_until_finish()
@@ -136,21 +145,41 @@ def run_stream(
                 raise
             except Exception as exc:
                 raise JobError(spec.name, _one_line(exc)) from exc
-        table = _read_spool(staging, spec)
+        table = _read_logged(staging / spec.name, spec)
+        claim = windows if windows is not None else _windows_of(event_us, spec)
         if windows is not None:
             starts = pc.cast(table.column("window_start"), pa.int64())
             owned = pc.and_(pc.greater_equal(starts, windows[0]), pc.less(starts, windows[1]))
             table = table.filter(owned)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    path = publish(target / _file_name(events, windows), lambda temporary: pq.write_table(table, temporary))
+    if windows is None and claim is not None and table.num_rows:
+        # Without a range of its own, the stream claims the windows of its events and whatever windows its job
+        # put out beyond them (a shifted job's): every row is written, and only hours it touches are claimed.
+        row_starts = pc.cast(table.column("window_start"), pa.int64())
+        bounds = pc.min_max(row_starts).as_py()
+        touched = set(hours(*claim)) | {s - s % HOUR_US for s in row_starts.to_pylist()}
+        claim = min(claim[0], bounds["min"]), max(claim[1], bounds["max"] + 1)
+        files = write_hours(target, writer, table, claim, only_hours=touched)
+    else:
+        files = write_hours(target, writer, table, claim) if claim is not None else []
     return StreamResult(
-        path=path,
+        path=target,
+        files=tuple(files),
         rows=table.num_rows,
         events_in=events.num_rows,
         events_dropped=late_events(event_us, ingest_us, spec),
         elapsed_s=time.perf_counter() - started,
     )
+
+
+def _windows_of(event_us: Sequence[int], spec: FeatureSpec) -> tuple[int, int] | None:
+    """The window starts `[first, end)` of every window holding one of the events (None without events)."""
+    if not event_us:
+        return None
+    slide, size = spec.window.slide_us, spec.window.size_us
+    low, high = min(event_us), max(event_us)
+    return low - low % slide - size + slide, high - high % slide + slide
 
 
 # --- the pipeline pieces -------------------------------------------------------------------------------
@@ -381,107 +410,19 @@ def load_job(spec: FeatureSpec, project: Path) -> beam.PTransform[Any, Any]:
         raise JobError(spec.name, f"{where}: {class_name}() failed: {_one_line(exc)}") from exc
 
 
-class _SpoolPanes(beam.DoFn):
-    """Flatten each job output of the segment's windows to (keys..., values..., window, pane, emission time)
-    and collect them into pickled files under a staging folder, one per bundle; the driver merges them."""
-
-    def __init__(self, spec: FeatureSpec, segment: Segment, folder: str) -> None:
-        self._feature = spec.name
-        self._keys = tuple(spec.keys)
-        self._values = tuple(spec.values)
-        self._size_us = spec.window.size_us
-        self._windows = replace(segment, batches=())  # its bounds, not its events, go to the workers
-        self._folder = folder
-        self._rows: list[tuple[Any, ...]] = []
-
-    def start_bundle(self) -> None:
-        self._rows = []
-
-    def process(self, element: Any, win: Any = beam.DoFn.WindowParam, pane: Any = beam.DoFn.PaneInfoParam) -> None:
-        if not isinstance(win, window.IntervalWindow) or win.end.micros - win.start.micros != self._size_us:
-            raise JobError(self._feature, f"output is not in the spec's windows (window {win}); do not re-window or globalize in the job")
-        start = win.start.micros
-        if not self._windows.owns(start):
-            return  # another segment owns this window and emits its panes
-        self._rows.append((
-            *_columns(element, self._keys, self._values, self._feature),
-            start,
-            win.end.micros,
-            PaneInfoTiming.to_string(pane.timing),
-            pane.index,
-            time.time_ns() // 1_000,
-        ))
-
-    def finish_bundle(self) -> None:
-        if self._rows:
-            path = Path(self._folder) / f"{uuid.uuid4().hex}.pickle"
-            path.write_bytes(pickle.dumps(self._rows, protocol=pickle.HIGHEST_PROTOCOL))
-            self._rows = []
-
-
-def _columns(element: Any, keys: tuple[str, ...], values: tuple[str, ...], feature: str) -> tuple[Any, ...]:
-    """Key and value columns of one job output: a row/NamedTuple/dict, or a `(key, value)` pair."""
-    if _named(element):
-        return tuple(_field(element, name, feature) for name in (*keys, *values))
-    if isinstance(element, tuple) and len(element) == 2:
-        key, value = element
-        if _named(key):
-            key_part = tuple(_field(key, name, feature) for name in keys)
-        elif len(keys) == 1:
-            key_part = (key,)
-        elif isinstance(key, tuple) and len(key) == len(keys):
-            key_part = key
-        else:
-            raise JobError(feature, f"output key {key!r} does not match keys {list(keys)}")
-        if _named(value):
-            value_part = tuple(_field(value, name, feature) for name in values)
-        elif len(values) == 1:
-            value_part = (value,)
-        elif isinstance(value, tuple) and len(value) == len(values):
-            value_part = value
-        else:
-            raise JobError(feature, f"output value {value!r} does not match values {list(values)}")
-        return (*key_part, *value_part)
-    raise JobError(feature, f"output {element!r} is neither a row with {[*keys, *values]} nor a (key, value) pair")
-
-
-def _named(element: Any) -> bool:
-    return isinstance(element, (Row, dict)) or hasattr(element, "_fields")
-
-
-def _field(element: Any, name: str, feature: str) -> Any:
-    if isinstance(element, dict):
-        if name not in element:
-            raise JobError(feature, f"output has no column {name!r}; it has {sorted(element)}")
-        return element[name]
-    if not hasattr(element, name):
-        raise JobError(feature, f"output has no column {name!r}; it has {sorted(vars(element) if isinstance(element, Row) else element._fields)}")
-    return getattr(element, name)
-
-
-def _read_spool(staging: Path, spec: FeatureSpec) -> pa.Table:
-    rows: list[tuple[Any, ...]] = []
-    for part in sorted(staging.glob("*.pickle")):
-        rows.extend(pickle.loads(part.read_bytes()))
+def _read_logged(folder: Path, spec: FeatureSpec) -> pa.Table:
+    """Every pane `LogOutputs` wrote under `folder` (its hour folders), as one table sorted by cell and pane."""
     names = [*spec.keys, *spec.values, *PANE_COLUMNS]
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-    arrays: list[pa.Array] = []
-    for name, column in zip(names, columns, strict=True):
-        if name in ("window_start", "window_end", "emitted_at"):
-            arrays.append(pa.array(column, type=pa.int64()).cast(pa.timestamp("us", tz="UTC")))
-        elif name == "pane_timing":
-            arrays.append(pa.array(column, type=pa.string()))
-        elif name == "pane_index":
-            arrays.append(pa.array(column, type=pa.int64()))
-        elif not column:
-            arrays.append(pa.array(column, type=pa.string() if name in spec.keys else pa.float64()))
-        else:
-            try:
-                arrays.append(pa.array(column))
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise JobError(spec.name, f"output column {name!r} mixes types: {_one_line(exc)}") from exc
-    table = pa.Table.from_arrays(arrays, names=names)
-    return table.sort_by([(name, "ascending") for name in (*spec.keys, "window_start", "pane_index")])
+    parts = sorted(p for p in folder.rglob("*.parquet") if not any(n.startswith(HIDDEN_PREFIXES) for n in p.relative_to(folder).parts))
+    tables = [pq.read_table(part) for part in parts]
+    if tables:
+        try:
+            table = pa.concat_tables(tables, promote_options="permissive").select(names)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise JobError(spec.name, f"output columns mix types across panes: {_one_line(exc)}") from exc
+        return table.sort_by([(name, "ascending") for name in (*spec.keys, "window_start", "pane_index")])
+    empty = {name: pa.array([], type=pa.string() if name in spec.keys else pa.float64()) for name in (*spec.keys, *spec.values)}
+    return pa.table({**empty, **{name: pane_table([], PANE_COLUMNS).column(name) for name in PANE_COLUMNS}})
 
 
 # --- small pieces beside their only callers ---------------------------------------------------------
@@ -522,39 +463,6 @@ def _rows(table: pa.Table, event_type: type[tuple[Any, ...]]) -> list[tuple[Any,
         columns.append(column.to_pylist())
     make = event_type._make  # type: ignore[attr-defined]
     return [make(values) for values in zip(*columns, strict=True)]
-
-
-def _file_name(events: pa.Table, windows: tuple[int, int] | None) -> str:
-    """`windows-<start>--<end>.parquet` for a stream owning a range of windows, else `<first event_time>--<last
-    event_time>.parquet` (UTC, to the microsecond): a rerun over the same range (or events) replaces its file,
-    while streams over other ranges keep theirs, even when sliding windows make their events overlap."""
-
-    def label(us: int) -> str:
-        return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).strftime("%Y%m%dT%H%M%S%fZ")
-
-    if windows is not None:
-        return f"windows-{label(windows[0])}--{label(windows[1])}.parquet"
-    if events.num_rows == 0:
-        return "empty.parquet"
-    bounds = pc.min_max(pc.cast(events.column("event_time"), pa.int64())).as_py()
-    return f"{label(bounds['min'])}--{label(bounds['max'])}.parquet"
-
-
-_WINDOWS_FILE = re.compile(r"^windows-(\d{8}T\d{12}Z)--(\d{8}T\d{12}Z)\.parquet$")
-
-
-def claimed_windows(path: Path) -> tuple[int, int] | None:
-    """The window starts `[start, end)` an online file named by `_file_name` for a range of windows covers; None
-    for a file with any other name (it claims no range)."""
-    match = _WINDOWS_FILE.match(path.name)
-    if match is None:
-        return None
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    start, end = (
-        (dt.datetime.strptime(label, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC) - epoch) // dt.timedelta(microseconds=1)
-        for label in match.groups()
-    )
-    return start, end
 
 
 def _one_line(exc: BaseException) -> str:

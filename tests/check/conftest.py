@@ -15,7 +15,8 @@ and the features of `tests/check/features/` (one realtime job and, where needed,
 - `zoned_requests`: time zone (the job reads event times as UTC+7 wall-clock time: every window 7 h late);
 - `coarse_requests`: geohash precision off by one (the job keys by geohash5, the SQL by geohash6);
 - `zero_ratio_supply`: null semantics (demand_supply whose job gives ratio 0 where `try_divide` gives NULL);
-- `overlapping_requests`: a correct job, streamed twice over overlapping windows by its test (duplicate output).
+- `overlapping_requests`: a correct job, streamed over overlapping ranges by its tests: by one writer (the
+  second stream replaces the windows it shares) and by two writers of one hour (duplicate output).
 
 The window one minute off is diagnosed `window_shift`, and each of the four above gets its diagnosis
 (test_diagnoses.py); the missing filter, the `COUNT(col)` defect and the dropped key stay `unexplained`.

@@ -68,19 +68,36 @@ def test_zero_where_the_sql_divides_to_null_is_null_semantics(clean_project: Pro
         assert (cell.online["ratio"], cell.offline["ratio"], cell.offline["drivers"]) == (0.0, None, 0)
 
 
-def test_two_streams_over_overlapping_windows_are_duplicate_output_from_two_files(clean_project: Project) -> None:
+def test_restreaming_an_overlapping_range_replaces_its_windows_instead_of_duplicating(clean_project: Project) -> None:
     spec = clean_project.spec("overlapping_requests")
     events = pa.Table.from_pylist(clean_project.rows, schema=RIDE_EVENTS)
-    first = run_stream(spec, clean_project.settings, events, windows=(us(at(0)), us(at(6))))
-    second = run_stream(spec, clean_project.settings, events, windows=(us(at(4)), us(at(10))))
+    run_stream(spec, clean_project.settings, events, windows=(us(at(0)), us(at(6))))
+    run_stream(spec, clean_project.settings, events, windows=(us(at(4)), us(at(10))))  # 10:04-10:06 again
     result = run_check(spec, clean_project.settings, us(at(0)), us(at(10)))  # not Project.check: it streams again
+    requests = cells(clean_project.rows, is_request, geohash6)
+    assert (result.compared, result.duplicate_online, result.matched) == (len(requests), 0, len(requests))
+    assert result.passed and result.diagnoses == ()
+
+
+def test_two_writers_of_one_hour_are_duplicate_output_from_two_files(clean_project: Project) -> None:
+    spec = clean_project.spec("overlapping_requests")
+    events = pa.Table.from_pylist(clean_project.rows, schema=RIDE_EVENTS)
+    first = run_stream(spec, clean_project.settings, events, windows=(us(at(0)), us(at(10))))
+    # A second writer of the same hour (another job logging the feature) replaces nothing of the first one's.
+    second = run_stream(spec, clean_project.settings, events, windows=(us(at(4)), us(at(6))), writer="shadow")
+    try:
+        result = run_check(spec, clean_project.settings, us(at(0)), us(at(10)))
+    finally:
+        for file in second.files:
+            file.unlink()
     requests = cells(clean_project.rows, is_request, geohash6)
     twice = {cell for cell in requests if cell[1] in ("2024-06-03T10:04:00Z", "2024-06-03T10:05:00Z")}
     assert len(twice) == 16
     breaches_against_the_bar(result)
     assert (result.compared, result.duplicate_online, result.matched) == (len(requests), len(twice), len(requests) - 16)
     assert result.causes == only(Cause.DUPLICATE_OUTPUT, len(twice))
-    files = ", ".join(sorted((first.path.name, second.path.name)))
+    files = ", ".join(sorted(f.relative_to(first.path).as_posix() for f in (*first.files, *second.files)))
+    assert files.count("date=2024-06-03/hour=10/") == 2
     assert result.diagnoses == (
         Diagnosis(Cause.DUPLICATE_OUTPUT, 16, f"16 cells have final panes in 2 overlapping output files ({files})"),)
     assert {(c.keys["geohash6"], c.window_start) for c in result.worst_cells} == twice

@@ -69,7 +69,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, spark: SparkSession) -> Iterat
 
     events = pa.Table.from_pylist(clean_rides(), schema=RIDE_EVENTS)
     run_stream(load_feature("ride_requests", settings.project), settings, events)
-    broken = run_stream(load_feature("broken", settings.project), settings, events).path
+    (broken,) = run_stream(load_feature("broken", settings.project), settings, events).files
     cut_in_half(broken)
 
     old_hour = settings.event_log / "ride_events" / "date=2024-06-03" / "hour=09"
@@ -154,10 +154,13 @@ def test_hidden_files_of_the_online_log_are_not_output(run: Run) -> None:
     spec = load_feature("ride_requests", run.settings.project)
     folder = run.settings.online_log / "ride_requests"
     whole = read_online(spec, run.settings, 0, 2**62).rows
-    (folder / ".parity-tmp-elsewhere-1-0-half.parquet").write_bytes(b"PAR1 half-written")
-    (folder / "_SUCCESS.parquet").write_bytes(b"")
+    assert len(whole) > 0
+    hidden = [where / name for where in (folder, folder / "date=2024-06-03" / "hour=10")
+              for name in (".parity-tmp-elsewhere-1-0-half.parquet", "_SUCCESS.parquet")]
+    for path in hidden:
+        path.write_bytes(b"PAR1 half-written")
     try:
         assert read_online(spec, run.settings, 0, 2**62).rows.equals(whole)
     finally:
-        (folder / ".parity-tmp-elsewhere-1-0-half.parquet").unlink()
-        (folder / "_SUCCESS.parquet").unlink()
+        for path in hidden:
+            path.unlink()

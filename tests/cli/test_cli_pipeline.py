@@ -55,7 +55,7 @@ def test_stream_writes_panes_for_the_range(generated: tuple[Path, subprocess.Com
     project, _ = generated
     done = parity(project, "stream", "ride_requests", "--start", START, "--end", END)
     assert done.returncode == 0, done.stderr
-    files = list((project / "online" / "ride_requests").glob("*.parquet"))
+    files = list((project / "online" / "ride_requests").rglob("*.parquet"))
     assert len(files) == 1
     table = pq.read_table(files[0])
     assert {"geohash6", "requests", "window_start", "window_end", "pane_timing", "pane_index", "emitted_at"} <= set(

@@ -31,7 +31,7 @@ def at(minute: int, second: float = 0.0) -> dt.datetime:
 
 def panes(result: StreamResult, key: str, cell: str, start: dt.datetime, value: str) -> list[tuple[str, int, Any]]:
     """(pane_timing, pane_index, value) of one cell, in pane order."""
-    rows = pq.read_table(result.path).to_pylist()
+    rows = result.panes().to_pylist()
     return sorted(
         (r["pane_timing"], r["pane_index"], r[value])
         for r in rows
@@ -87,7 +87,7 @@ def test_available_drivers_counts_distinct_available_drivers_only(replayed: Call
 
 def test_demand_supply_ratio_over_sliding_windows(replayed: Callable[[str], StreamResult]) -> None:
     result = replayed("demand_supply")
-    rows = [r for r in pq.read_table(result.path).to_pylist() if r["geohash5"] == SF5]
+    rows = [r for r in result.panes().to_pylist() if r["geohash5"] == SF5]
     final = {r["window_start"]: (r["requests"], r["drivers"], r["ratio"]) for r in sorted(rows, key=lambda r: r["pane_index"])}
     on_time = {r["window_start"]: (r["requests"], r["drivers"], r["ratio"]) for r in rows if r["pane_timing"] == "ON_TIME"}
     assert on_time[at(5)] == (2, 2, 1.0)  # r8, r9 / d1, d4

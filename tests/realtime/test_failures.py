@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from parity.errors import ConfigError, JobError
@@ -54,7 +53,7 @@ def test_exception_in_a_user_transform_raises_job_error(feature_project: Callabl
     with pytest.raises(JobError, match=r"^realtime job of job: .*ValueError: cannot rate event r\d") as caught:
         run_stream(load_feature("job", project), settings, few_events)
     assert "\n" not in str(caught.value)
-    assert not list((settings.online_log / "job").glob("*.parquet"))
+    assert not list((settings.online_log / "job").rglob("*.parquet"))
 
 
 def test_transform_ref_to_a_missing_file_raises_job_error(feature_project: Callable[..., Path], few_events: pa.Table) -> None:
@@ -131,7 +130,7 @@ def test_runner_that_downloads_prism_is_refused_before_running(repo_settings: Se
 def test_output_columns_and_types(repo_settings: Settings, few_events: pa.Table, tmp_path: Path) -> None:
     result = run_stream(load_feature("ride_requests", repo_settings.project), repo_settings, few_events, out_dir=tmp_path)
     stamp = pa.timestamp("us", tz="UTC")
-    assert pq.read_schema(result.path).remove_metadata() == pa.schema(
+    assert result.panes().schema.remove_metadata() == pa.schema(
         [
             ("geohash6", pa.string()),
             ("requests", pa.int64()),
@@ -149,9 +148,9 @@ def test_rerun_over_the_same_events_replaces_its_output(repo_settings: Settings,
     spec = load_feature("ride_requests", repo_settings.project)
     first = run_stream(spec, repo_settings, few_events, out_dir=tmp_path)
     second = run_stream(spec, repo_settings, few_events, out_dir=tmp_path)
-    assert first.path == second.path
-    assert [p.name for p in tmp_path.iterdir()] == [second.path.name]
-    assert pq.read_table(second.path).num_rows == first.rows == 1
+    assert first.files != second.files and len(second.files) == 1  # a new generation for the hour
+    assert sorted(tmp_path.rglob("*.parquet")) == list(second.files), "the rerun removed what it replaced"
+    assert second.panes().num_rows == first.rows == 1
 
 
 # --- a job is loaded only from inside its project, and nothing it raises while loading escapes as anything but a
@@ -180,7 +179,7 @@ def test_system_exit_while_loading_a_job_is_a_job_error(
     settings = load_settings(project)
     with pytest.raises(JobError, match=rf"^realtime job of job: transform_ref realtime_jobs/job.py:Job: {re.escape(words)}"):
         run_stream(load_feature("job", project), settings, few_events)
-    assert not list((settings.online_log / "job").glob("*.parquet"))
+    assert not list((settings.online_log / "job").rglob("*.parquet"))
 
 
 def test_a_transform_ref_resolving_outside_the_project_is_not_imported(

@@ -35,7 +35,7 @@ class Reference:
     project: Path
     env: dict[str, str]
     table: pa.Table  # what an uninterrupted stream writes, emitted_at aside
-    name: str
+    name: str  # the hour folder of the stream's one file
     seconds: float
 
     @property
@@ -57,6 +57,11 @@ def make_project(root: Path) -> Path:
     return root
 
 
+def visible_files(folder: Path) -> list[Path]:
+    """The online files a reader sees: published files of the hour folders (the stream writes one hour here)."""
+    return [f for hour in sorted(folder.glob("date=*/hour=*")) for f in published(hour, ".parquet")]
+
+
 def panes(file: Path) -> pa.Table:
     return pq.read_table(file).drop_columns(["emitted_at"])
 
@@ -73,10 +78,10 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
                           text=True, timeout=600)
     seconds = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
-    (file,) = published(project / "online" / FEATURE, ".parquet")
+    (file,) = visible_files(project / "online" / FEATURE)
     table = panes(file)
     assert table.num_rows > 0
-    return Reference(project, env, table, file.name, seconds)
+    return Reference(project, env, table, file.parent.name, seconds)
 
 
 @pytest.mark.parametrize("point", range(kill_points(full=10, sample=2)))
@@ -88,15 +93,17 @@ def test_kill_stream_then_rerun_loses_nothing_and_leaves_nothing_half_written(re
     print(f"kill point {point}: killed={outcome.killed} after {outcome.delay_s:.2f}s of {reference.seconds:.2f}s")
 
     # What the next command sees: whole outputs only (the stream's file, or none yet).
-    visible = published(reference.folder, ".parquet") if reference.folder.is_dir() else []
-    assert [file.name for file in visible] in ([], [reference.name])
+    visible = visible_files(reference.folder)
+    assert len(visible) <= 1 and all(file.parent.name == reference.name for file in visible)
     for file in visible:
         assert panes(file).equals(reference.table)
 
     rerun = subprocess.run(reference.argv(), check=False, env=reference.env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
-    assert sorted(p.name for p in reference.folder.iterdir()) == [reference.name], "a leftover survived the rerun"
-    table = panes(reference.folder / reference.name)
+    (file,) = visible_files(reference.folder)
+    everything = [p for p in reference.folder.rglob("*") if p.is_file()]
+    assert everything == [file], "a leftover survived the rerun"
+    table = panes(file)
     assert table.equals(reference.table)
     lost = reference.table.num_rows - table.num_rows
     assert lost == 0

@@ -14,7 +14,6 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam.coders import RowCoder
 from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that
@@ -22,6 +21,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from parity.geo import geohash
 from parity.realtime import (
+    StreamResult,
     event_row_type,
     load_job,
     pipeline_options,
@@ -68,7 +68,7 @@ def test_beam_keeps_exactly_the_events_arriving_before_the_cutoff_including_the_
         rows.append(ride_event(name, at(30), "ride_requested", place(n), ingest_time=arrival))
     result = run_stream(spec, repo_settings, events_table(rows), out_dir=tmp_path)
 
-    counted = {r["geohash6"] for r in pq.read_table(result.path).to_pylist() if r["window_start"] == BASE}
+    counted = {r["geohash6"] for r in result.panes().to_pylist() if r["window_start"] == BASE}
     cutoff = arrival_cutoff_us(us(window_end), spec.allowed_lateness_us)
     predicted = {geohash(*place(n), 6) for n, arrival in enumerate(arrivals.values(), start=1) if us(arrival) < cutoff}
     assert counted - {geohash(*place(0), 6)} == predicted
@@ -108,8 +108,8 @@ def predicted_requests(rows: list[dict[str, Any]], spec: FeatureSpec, precision:
     return {cell: len(ids) for cell, ids in seen.items()}
 
 
-def final_panes(path: Path, key: str, value: str) -> dict[tuple[str, int], Any]:
-    rows = sorted(pq.read_table(path).to_pylist(), key=lambda r: r["pane_index"])
+def final_panes(result: StreamResult, key: str, value: str) -> dict[tuple[str, int], Any]:
+    rows = sorted(result.panes().to_pylist(), key=lambda r: r["pane_index"])
     return {(r[key], us(r["window_start"])): r[value] for r in rows}
 
 
@@ -119,7 +119,7 @@ def test_final_panes_equal_the_offline_count_of_events_before_the_cutoff_tumblin
     rows = random_events(ride_event, seed=11)
     spec = load_feature("ride_requests", repo_settings.project)
     result = run_stream(spec, repo_settings, events_table(rows), out_dir=tmp_path)
-    assert final_panes(result.path, "geohash6", "requests") == predicted_requests(rows, spec, 6)
+    assert final_panes(result, "geohash6", "requests") == predicted_requests(rows, spec, 6)
 
 
 def test_final_panes_equal_the_offline_count_of_events_before_the_cutoff_sliding(
@@ -128,7 +128,7 @@ def test_final_panes_equal_the_offline_count_of_events_before_the_cutoff_sliding
     rows = random_events(ride_event, seed=12)
     spec = load_feature("demand_supply", repo_settings.project)  # 5m sliding by 1m, lateness 2m
     result = run_stream(spec, repo_settings, events_table(rows), out_dir=tmp_path)
-    online = {cell: n for cell, n in final_panes(result.path, "geohash5", "requests").items() if n}
+    online = {cell: n for cell, n in final_panes(result, "geohash5", "requests").items() if n}
     assert online == predicted_requests(rows, spec, 5)
 
 
@@ -143,9 +143,10 @@ def test_batched_replay_gives_the_same_on_time_and_final_panes_as_one_batch_per_
     rows = random_events(ride_event, seed=13, count=20)
     events = events_table(rows)
     spec = load_feature("ride_requests", repo_settings.project)
-    batched = pq.read_table(run_stream(spec, repo_settings, events, out_dir=tmp_path).path).to_pylist()
+    streamed = run_stream(spec, repo_settings, events, out_dir=tmp_path)
+    batched = streamed.panes().to_pylist()
     expected_on_time = sorted((r["geohash6"], us(r["window_start"]), r["requests"]) for r in batched if r["pane_timing"] == "ON_TIME")
-    expected_final = final_panes(next(tmp_path.glob("*.parquet")), "geohash6", "requests")
+    expected_final = final_panes(streamed, "geohash6", "requests")
 
     ordered = events.sort_by([("ingest_time", "ascending"), ("event_time", "ascending"), ("event_id", "ascending")])
     event_type = event_row_type(events.schema)
