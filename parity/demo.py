@@ -19,7 +19,7 @@ from pathlib import Path
 
 START = "2026-11-26T08:00:00Z"
 END = "2026-11-26T10:00:00Z"
-DEFECT_END = "2026-11-26T08:30:00Z"  # half an hour of the broken port is enough to open the incident
+DEFECT_END = "2026-11-26T08:20:00Z"  # twenty minutes of the broken port open the incident
 COARSE_END = "2026-11-26T08:10:00Z"  # ten minutes show the diagnosis
 DURATION = "2h"
 RATE = int(os.environ.get("PARITY_DEMO_RATE", "300"))
@@ -86,6 +86,8 @@ def main() -> None:
     run("stream", "ride_requests", "--start", START, "--end", DEFECT_END, project=broken)
     run("check", "ride_requests", "--start", START, "--end", DEFECT_END, "--alert", project=broken, ok=(1,))
     run("alerts", project=broken)
+    print("\nWas it the job's code or the production run? Replay the window and compare all three ways:")
+    run("replay", "ride_requests", "--start", START, "--end", DEFECT_END, project=broken)
     print(f"\nAnd a port with a bug parity can name: {DEFECTS['demo_coarse'][0]}.")
     coarse = defect_project(root, "demo_coarse")
     run("stream", "ride_requests", "--start", START, "--end", COARSE_END, project=coarse)
