@@ -95,6 +95,8 @@ def read_query(spec: FeatureSpec, project: Path) -> exp.Query:
         sql = spec.offline_query.read_text()
     except OSError as exc:
         raise SpecError(shown, "", f"cannot read the offline query: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(shown, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     return parse_query(sql, shown)
 
 

@@ -200,6 +200,8 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
         document = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise SpecError(shown, "", f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(shown, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
