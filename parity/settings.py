@@ -70,9 +70,10 @@ def load_settings(project: Path | str = ".") -> Settings:
         except UnicodeDecodeError as exc:
             raise ConfigError(str(pyproject), "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
         tool = document.get("tool", {})
-        table = tool.get("parity", {}) if isinstance(tool, dict) else None
-        if not isinstance(table, dict):
+        found = tool.get("parity", {}) if isinstance(tool, dict) else None
+        if not isinstance(found, dict):
             raise ConfigError(str(pyproject), "", "[tool.parity] must be a table of settings")
+        table = found
     try:
         raw = _ToolParity.model_validate(table)
     except ValidationError as exc:
