@@ -114,6 +114,10 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
         missing = [c for c in (*spec.keys, *spec.values, *ONLINE_COLUMNS) if c not in table.column_names]
         if missing:
             raise DataError(str(file), f"online log lacks column(s) {', '.join(missing)}")
+        for column in ("window_start", "window_end"):
+            kind = table.schema.field(column).type
+            if not pa.types.is_timestamp(kind):
+                raise DataError(str(file), f"online column {column!r} has type {kind}; expected timestamp[us, tz=UTC]")
         tables.append(table.to_pandas(types_mapper=_NULLABLE.get))
     online = pd.concat(tables, ignore_index=True)
     for column in ("window_start", "window_end"):
