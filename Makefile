@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint java clean
+.PHONY: demo test fuzz bench lint java clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
@@ -24,6 +24,10 @@ test: $(STAMP) java
 	$(BIN)/ruff check parity tests bench
 	$(BIN)/mypy --strict parity
 	$(BIN)/python -m pytest -q
+
+# The whole fuzz corpus and every kill point (make test runs a fixed sample of each).
+fuzz: $(STAMP) java
+	PARITY_FUZZ=full $(BIN)/python -m pytest -q -k "fuzz or kill"
 
 bench: $(STAMP) java
 	$(BIN)/python -m bench

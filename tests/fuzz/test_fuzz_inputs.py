@@ -133,11 +133,10 @@ def apply(case: Case, base: FuzzBase, project: Path) -> None:
         target.write_bytes(body)
     if case.edit is not None:
         (target,) = project.glob(case.files[0])
-        if case.edit.__name__ == "_truncate_marker":
-            data = target.read_bytes()
-            target.write_bytes(data[: len(data) // 2])
-        else:
-            pq.write_table(case.edit(pq.read_table(target)), target)
+        pq.write_table(case.edit(pq.read_table(target)), target)
+    if case.truncate:
+        (target,) = project.glob(case.files[0])
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
 
 
 def check(capfd: pytest.CaptureFixture[str], project: Path, feature: str, *extra: str) -> Run:
