@@ -91,6 +91,7 @@ def judge(case: Case, run: Run, *, reject: bool) -> None:
     """The rules every run of a fuzz input keeps; `reject`: this run must exit 2."""
     shown = f"{case.id}: parity {run.command} exited {run.code}\nstdout: {run.out[-1500:]}\nstderr: {run.err[-3000:]}"
     assert "Traceback" not in run.out + run.err, shown
+    assert "rerun with --debug for the traceback" not in run.err, f"an unexpected exception\n{shown}"
     if case.secret is not None:
         assert case.secret not in run.out + run.err, shown
     if reject:
