@@ -39,7 +39,7 @@ CASES = corpus()
 # The sample of `make test`: cheap inputs by the dozen, those reaching Spark or Beam a few per area.
 SAMPLE_SIZES = {
     (Area.SPEC, False): 90, (Area.SQL, False): 45, (Area.SETTINGS, False): 6, (Area.ALERT, False): 80,
-    (Area.SPEC, True): 3, (Area.SQL, True): 4, (Area.EVENTS, True): 7, (Area.ONLINE, True): 5,
+    (Area.SPEC, True): 2, (Area.SQL, True): 3, (Area.EVENTS, True): 5, (Area.ONLINE, True): 4,
 }
 SECRET_ENVS = ("PARITY_SLACK_WEBHOOK_URL", "PARITY_PAGERDUTY_ROUTING_KEY", "PARITY_WEBHOOK_URL")
 
