@@ -110,7 +110,10 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
         raise DataError(str(root), f"no realtime output for {spec.name}; run `parity stream {spec.name}` first")
     tables = []
     for file in files:
-        table = pq.read_table(file)
+        try:
+            table = pq.read_table(file)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(str(file), f"unreadable Parquet file: {str(exc).splitlines()[0]}") from exc
         missing = [c for c in (*spec.keys, *spec.values, *ONLINE_COLUMNS) if c not in table.column_names]
         if missing:
             raise DataError(str(file), f"online log lacks column(s) {', '.join(missing)}")

@@ -283,7 +283,7 @@ def sql_cases() -> Iterator[Case]:
             mutated = tree.copy()
             list(mutated.find_all(exp.Column))[index].replace(exp.column("no_such_column"))
             yield case(f"unknown-column-{index}-{node.name}", to_sql(mutated),
-                       ("no_such_column", *(c.alias_or_name for c in outer.expressions)), spark=True)
+                       ("no_such_column", "window", *(c.alias_or_name for c in outer.expressions)), spark=True)
         for index, node in enumerate(list(tree.find_all(exp.Table))):
             mutated = tree.copy()
             list(mutated.find_all(exp.Table))[index].set("this", exp.to_identifier("no_such_table"))
