@@ -137,6 +137,11 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
         if missing:
             where = settings.online_log / spec.name / part.name
             raise DataError(str(where), f"online log lacks column(s) {', '.join(missing)}")
+        for column in ("window_start", "window_end"):
+            kind = part.table.schema.field(column).type
+            if not pa.types.is_timestamp(kind):
+                raise DataError(str(settings.online_log / spec.name / part.name),
+                                f"online column {column!r} has type {kind}; expected timestamp[us, tz=UTC]")
         frame = part.table.to_pandas(types_mapper=_NULLABLE.get)
         frame[FILE_COLUMN] = part.name
         starts = utc_timestamps(frame["window_start"])

@@ -247,6 +247,8 @@ def _feature_query(spec: FeatureSpec, project: Path) -> exp.Query:
     tree = query.read_query(spec, project)
     if spec.source.lower() not in query.source_tables(tree):
         raise QueryError(spec.name, f"{spec.offline_query.name} does not read the source {spec.source!r}")
+    if (window := query.window_problem(tree, spec)) is not None:
+        raise QueryError(spec.name, f"{spec.offline_query.name}: {window}")
     return tree
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,8 @@ def read_query(spec: FeatureSpec, project: Path) -> exp.Query:
         sql = spec.offline_query.read_text()
     except OSError as exc:
         raise SpecError(shown, "", f"cannot read the offline query: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(shown, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     return parse_query(sql, shown)
 
 
@@ -134,6 +137,8 @@ def lint_query(spec: FeatureSpec, project: Path) -> list[str]:
                     f"{shown}: output column {column!r} ({role} of {spec.name}) is missing; "
                     f"add it to the outermost SELECT"
                 )
+    if (window := window_problem(tree, spec)) is not None:
+        problems.append(f"{shown}: {window}")
     try:
         read = source_tables(tree)
     except SqlglotError as exc:
@@ -142,6 +147,32 @@ def lint_query(spec: FeatureSpec, project: Path) -> list[str]:
         listed = ", ".join(sorted(read)) or "no table"
         problems.append(f"{shown}: does not read the source {spec.source!r} (reads {listed}); read it in FROM")
     return problems
+
+
+_INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s*(microsecond|millisecond|second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
+_INTERVAL_US = {"microsecond": 1, "millisecond": 1_000, "second": 1_000_000, "minute": 60_000_000,
+                "hour": 3_600_000_000, "day": 86_400_000_000, "week": 604_800_000_000}
+
+
+def window_problem(tree: exp.Query, spec: FeatureSpec) -> str | None:
+    """Why a `window(event_time, size[, slide])` of the query disagrees with the spec's window, or None.
+
+    A slide of microseconds instead of minutes makes Spark build millions of windows per event and run out
+    of memory, so the durations are read here, as interval strings ('5 minutes'), before Spark sees them.
+    """
+    for call in tree.find_all(exp.Anonymous):
+        if call.name.lower() != "window" or len(call.expressions) < 2:
+            continue
+        durations = []
+        for argument in call.expressions[1:3]:
+            match = _INTERVAL.match(argument.this) if isinstance(argument, exp.Literal) and argument.is_string else None
+            if match is None:
+                return f"window duration {argument.sql()} is not an interval string such as '5 minutes'"
+            durations.append(int(match.group(1)) * _INTERVAL_US[match.group(2).lower()])
+        size, slide = durations[0], durations[-1]
+        if (size, slide) != (spec.window.size_us, spec.window.slide_us):
+            return f"{call.sql(dialect=DIALECT)} is not the spec's window ({spec.window.describe()})"
+    return None
 
 
 def to_sql(tree: exp.Expr) -> str:

@@ -435,6 +435,9 @@ def _check_columns(spec: FeatureSpec, events: pa.Table) -> None:
     for name in ("event_time", "ingest_time"):
         if not pa.types.is_timestamp(events.schema.field(name).type):
             raise JobError(spec.name, f"events column {name!r} is {events.schema.field(name).type}, not timestamp[us, UTC]")
+        if events.column(name).null_count:
+            raise JobError(spec.name, f"{events.column(name).null_count} event(s) have no {name}; write them with "
+                                      "`write_events`, which quarantines such rows")
 
 
 def _python_type(field: pa.Field) -> type:

@@ -73,7 +73,13 @@ def load_settings(project: Path | str = ".") -> Settings:
             document = tomllib.loads(pyproject.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(pyproject), "", f"invalid TOML: {exc}") from exc
-        table = document.get("tool", {}).get("parity", {})
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(pyproject), "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+        tool = document.get("tool", {})
+        found = tool.get("parity", {}) if isinstance(tool, dict) else None
+        if not isinstance(found, dict):
+            raise ConfigError(str(pyproject), "", "[tool.parity] must be a table of settings")
+        table = found
     try:
         raw = _ToolParity.model_validate(table)
     except ValidationError as exc:

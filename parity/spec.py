@@ -28,6 +28,7 @@ US = 1_000_000
 _UNITS = {"us": 1, "ms": 1_000, "s": US, "m": 60 * US, "h": 3600 * US, "d": 86400 * US}
 _DURATION = re.compile(r"^\s*(\d+)\s*(us|ms|s|m|h|d)\s*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_DURATION_US = 366 * 86400 * US  # a window, lateness or timeout longer than a year is a typo
 
 
 def parse_duration(text: str | int) -> int:
@@ -35,11 +36,15 @@ def parse_duration(text: str | int) -> int:
     if isinstance(text, int) and not isinstance(text, bool):
         if text < 0:
             raise ValueError(f"duration {text} must not be negative")
-        return text * US
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"bad duration {text!r}; write a whole number and a unit: 30s, 1m, 5m, 2h")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+        us = text * US
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise ValueError(f"bad duration {text!r}; write a whole number and a unit: 30s, 1m, 5m, 2h")
+        us = int(match.group(1)) * _UNITS[match.group(2)]
+    if us > MAX_DURATION_US:
+        raise ValueError(f"duration {str(text)[:20]!r} is longer than a year; write a shorter one")
+    return us
 
 
 def format_duration(us: int) -> str:
@@ -59,8 +64,8 @@ class _Strict(BaseModel):
 
 
 class _Tolerance(_Strict):
-    abs: float = Field(default=0.0, ge=0.0)
-    rel: float = Field(default=0.0, ge=0.0)
+    abs: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
+    rel: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
 
 
 class _Value(_Strict):
@@ -73,11 +78,17 @@ class _Window(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> _Window:
-        size = parse_duration(self.size)
+        try:
+            size = parse_duration(self.size)
+        except ValueError as exc:
+            raise ValueError(f"size: {exc}") from None
         if size <= 0:
             raise ValueError("size must be positive")
         if self.slide is not None:
-            slide = parse_duration(self.slide)
+            try:
+                slide = parse_duration(self.slide)
+            except ValueError as exc:
+                raise ValueError(f"slide: {exc}") from None
             if slide <= 0:
                 raise ValueError("slide must be positive")
             if slide > size:
@@ -138,7 +149,9 @@ class _Spec(_Strict):
     @field_validator("transform_ref")
     @classmethod
     def _ref(cls, value: str | None) -> str | None:
-        if value is not None and (value.count(":") != 1 or not value.split(":")[1].isidentifier()):
+        if value is not None and (
+            value.count(":") != 1 or not value.split(":")[0].endswith(".py") or not value.split(":")[1].isidentifier()
+        ):
             raise ValueError("write it as path/to/module.py:ClassName")
         return value
 
@@ -218,6 +231,8 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
         document = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise SpecError(shown, "", f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(shown, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
@@ -227,7 +242,9 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
     try:
         raw = _Spec.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelled key also makes the key it was meant to be "missing": report the misspelling
+        first = next((error for error in errors if error["type"] == "extra_forbidden"), errors[0])
         field = ".".join(str(p) for p in first["loc"]) or "spec"
         if first["type"] == "extra_forbidden":
             problem = "unknown key; remove it or check its spelling"

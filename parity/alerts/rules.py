@@ -235,6 +235,10 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
         raise AlertRuleError(str(path), "", "rule file names are lowercase letters, digits, - and _ (the rule's name)")
     try:
         document = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise AlertRuleError(str(path), "", f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise AlertRuleError(str(path), "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     except yaml.YAMLError as exc:
         raise AlertRuleError(str(path), "", f"invalid YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(document, dict):
