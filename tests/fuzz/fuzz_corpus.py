@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 FEATURES = ("ride_requests", "available_drivers", "demand_supply", "avg_eta")
 RULES = ("oncall", "page_on_breach", "warn_on_suspect")
 EVENT_FILE = "events/ride_events/date=*/hour=10/*.parquet"
-ONLINE_FILE = "online/ride_requests/*.parquet"
+ONLINE_FILE = "online/ride_requests/date=*/hour=*/*.parquet"  # the online log's hour layout
 SECRET = "https://hooks.slack.com/services/T0FUZZ/B0FUZZ/s3cr3tFuzzValue"
 
 TableEdit = Callable[[pa.Table], pa.Table]
