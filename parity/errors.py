@@ -91,3 +91,11 @@ class AlertRuleError(ParityError):
         super().__init__(f"{path}: {field}: {problem}" if field else f"{path}: {problem}")
         self.path = path
         self.field = field
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an error: a ParityError's message, or the gist of an unexpected one."""
+    if isinstance(exc, ParityError):
+        return str(exc)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first} (rerun with --debug for the traceback)"
