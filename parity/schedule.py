@@ -103,11 +103,12 @@ def grid_hours(start_us: int, end_us: int, step_us: int) -> list[Hour]:
 
 
 def since_range(spec: FeatureSpec, settings: Settings, since_us: int, step_us: int) -> tuple[int, int]:
-    """`run --since`: from the step containing `newest arrival - since` to the step after the newest arrival."""
+    """`run --since`: the steps from the one containing `newest arrival - since` to the one containing the newest
+    arrival (`plan` keeps the settled ones)."""
     from parity.events import newest_arrival_us
 
     newest = newest_arrival_us(settings.event_log, spec.source)
-    return (newest - since_us) // step_us * step_us, -(-newest // step_us) * step_us + step_us
+    return (newest - since_us) // step_us * step_us, newest // step_us * step_us + step_us
 
 
 def plan(spec: FeatureSpec, settings: Settings, candidates: Sequence[Hour], done: set[int], config: str, *,
