@@ -11,9 +11,12 @@ behaves like a live one); `parity backfill` plans a given range. Both skip hours
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from parity.errors import EXIT_ERROR, DataError, ParityError, describe
 from parity.report import ReportFiles
@@ -22,6 +25,7 @@ from parity.settings import Settings
 from parity.spec import FeatureSpec
 
 Outcome = CheckResult | CheckFailure
+log = logging.getLogger("parity.schedule")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +181,12 @@ def run_feature(
                 else:
                     record_results([outcome], settings)
                 if isinstance(outcome, CheckResult) and files is not None:
-                    with engine.begin() as conn:
-                        ledger.record_hour(conn, outcome, hour.start_us, hour.end_us, config, str(files.html),
-                                           now_us())
+                    try:
+                        with engine.begin() as conn:
+                            ledger.record_hour(conn, outcome, hour.start_us, hour.end_us, config, str(files.html),
+                                               now_us())
+                    except sa.exc.IntegrityError:  # a run that took over our expired lease recorded it first
+                        log.warning("hour_already_recorded feature=%s run_id=%s", spec.name, outcome.run_id)
                 done_now = HourChecked(spec.name, hour, outcome, files, changes)
                 checked.append(done_now)
                 on_hour(done_now)
