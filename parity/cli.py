@@ -425,7 +425,7 @@ def _ran(runs: list[FeatureRun | str], span: str) -> int:
         if isinstance(r, str):
             continue
         if r.held_by is not None:
-            typer.echo(f"skipped a feature another run is checking ({r.held_by}); it checks those hours")
+            typer.echo(f"{r.feature}: skipped, another run is checking it ({r.held_by}) and checks its hours")
         elif r.plan is not None:
             p = r.plan
             typer.echo(f"{p.feature}: checked {len(r.checked)} hours; {p.done} already checked under config "

@@ -64,6 +64,7 @@ class HourChecked:
 class FeatureRun:
     """What a run did for one feature: the plan, the hours it checked, or who held the feature's lock."""
 
+    feature: str
     plan: Plan | None
     checked: tuple[HourChecked, ...]
     held_by: str | None = None
@@ -163,7 +164,7 @@ def run_feature(
     try:
         with ledger.feature_lock(engine, spec.name, owner, now_us()) as holder:
             if holder is not None:
-                return FeatureRun(None, (), held_by=holder)
+                return FeatureRun(spec.name, None, (), held_by=holder)
             config = ledger.config_hash(spec)
             with engine.connect() as conn:
                 done = ledger.done_hours(conn, spec.name, config)
@@ -191,7 +192,7 @@ def run_feature(
                 checked.append(done_now)
                 on_hour(done_now)
                 if not ledger.renew_lock(engine, spec.name, owner, now_us()):
-                    return FeatureRun(hours, tuple(checked), lost_lock=True)
-            return FeatureRun(hours, tuple(checked))
+                    return FeatureRun(spec.name, hours, tuple(checked), lost_lock=True)
+            return FeatureRun(spec.name, hours, tuple(checked))
     finally:
         engine.dispose()
