@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -93,7 +93,7 @@ def check_and_report(
         if debug:
             raise
         # A failure's id is never a result's: a later success of the same hour must still be recorded.
-        failed_id = new_run_id(spec.name, start_us, end_us) if run_id is None else f"{run_id}-failed-{time.time_ns() % 10**6:06d}"
+        failed_id = new_run_id(spec.name, start_us, end_us) if run_id is None else f"{run_id}-failed-{uuid.uuid4().hex[:6]}"
         return CheckFailure(spec.name, failed_id, iso(start_us), iso(end_us), describe(exc),
                             exc.exit_code if isinstance(exc, ParityError) else EXIT_ERROR), None
     if run_id is not None:
