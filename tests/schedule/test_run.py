@@ -7,14 +7,16 @@ killed after recording a result but before its ledger row checks that hour again
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
-from conftest import FEATURE, HOURS
+from conftest import FEATURE, HOURS, Logs, make_project
 from stored import ledger_rows, results_per_hour
 
 from parity import ledger
 from parity.check import iso
+from parity.result import CheckFailure
 from parity.schedule import Hour, grid_hours, run_feature, since_range
-from parity.settings import Settings
+from parity.settings import Settings, load_settings
 from parity.spec import load_feature, parse_duration
 
 STEP = parse_duration("1h")
@@ -72,3 +74,16 @@ def test_a_kill_between_the_result_and_its_ledger_row_rechecks_the_hour_without_
     assert run(sqlite_project) == [HOURS[1]]
     assert Counter(row.start_us for row in ledger_rows(sqlite_project)) == dict.fromkeys(HOURS, 1)
     assert results_per_hour(sqlite_project) == {(FEATURE, iso(h)): 1 for h in HOURS}
+
+
+def test_an_hour_that_could_not_be_checked_is_not_done_and_the_next_run_tries_it_again(
+    tmp_path: Path, generated_logs: Logs,
+) -> None:
+    no_output = Logs(generated_logs.event_log, tmp_path / "empty_online_log")
+    settings = load_settings(make_project(tmp_path / "project", no_output, f"sqlite:///{tmp_path / 'parity.db'}"))
+    for _ in range(2):
+        done = run_feature(load_feature(FEATURE, settings.project), settings, candidates(settings))
+        assert [(h.hour.start_us, type(h.outcome)) for h in done.checked] == [(h, CheckFailure) for h in HOURS]
+        assert all("no realtime output for ride_requests" in h.outcome.error for h in done.checked
+                   if isinstance(h.outcome, CheckFailure))
+    assert ledger_rows(settings) == []
