@@ -122,7 +122,6 @@ def plan(spec: FeatureSpec, settings: Settings, candidates: Sequence[Hour], done
     `force`)."""
     from parity.check import settle
     from parity.events import event_files
-    from parity.offline import event_range
 
     if not candidates:
         return Plan(spec.name, config, (), 0, 0, 0)
@@ -131,8 +130,9 @@ def plan(spec: FeatureSpec, settings: Settings, candidates: Sequence[Hour], done
     except DataError:
         settled_end = candidates[0].start_us  # nothing final yet
     settled = [hour for hour in candidates if hour.end_us <= settled_end]
-    with_events = [hour for hour in settled
-                   if event_files(settings.event_log, spec.source, *event_range(spec.window, hour.start_us, hour.end_us))]
+    # The hour's own partitions: a sliding window starting late in an hour before the log begins reaches into
+    # it, but holds only part of its events (the stream never saw the rest either); such an hour is not due.
+    with_events = [hour for hour in settled if event_files(settings.event_log, spec.source, hour.start_us, hour.end_us)]
     due = tuple(hour for hour in with_events if force or hour.start_us not in done)
     return Plan(spec.name, config, due, len(with_events) - len(due), len(candidates) - len(settled),
                 len(settled) - len(with_events))
