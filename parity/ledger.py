@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from parity.alerts import store
 from parity.result import Cause, CheckResult, Verdict
@@ -40,7 +41,7 @@ CREATE_ATTEMPTS = 3
 LEASE_US = 15 * 60 * 1_000_000  # renewed after every hour; a run killed on another host frees its features then
 
 metadata = sa.MetaData()
-_Json = store._Json
+_Json = sa.JSON().with_variant(JSONB(), "postgresql")
 
 ledger = sa.Table(
     "parity_ledger",

@@ -15,15 +15,14 @@ PostgreSQL test in a schema of its own.
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from pyspark.sql import SparkSession
+from scheduled_project import END, FEATURE, START, Logs, make_project
 
 from parity.cli import parse_time
 from parity.events import newest_arrival_us, read_events, write_events
@@ -32,18 +31,6 @@ from parity.offline import event_range
 from parity.realtime import run_stream
 from parity.settings import Settings, load_settings
 from parity.spec import load_feature, parse_duration
-
-REPO = Path(__file__).resolve().parents[2]
-FEATURE = "ride_requests"
-START = "2026-11-26T08:00:00Z"
-END = "2026-11-26T10:00:00Z"
-HOURS = (parse_time("2026-11-26T08:00:00Z", "start"), parse_time("2026-11-26T09:00:00Z", "start"))
-
-
-@dataclass(frozen=True, slots=True)
-class Logs:
-    event_log: Path
-    online_log: Path
 
 
 @pytest.fixture(scope="package")
@@ -59,20 +46,6 @@ def generated_logs(tmp_path_factory: pytest.TempPathFactory, spark: SparkSession
     run_stream(spec, settings, read_events(settings.event_log, spec.source, lo, hi), windows=(start_us, end_us))
     newest_arrival_us(settings.event_log, "ride_events")  # writes the arrival index once, before runs share it
     return Logs(settings.event_log, settings.online_log)
-
-
-def make_project(root: Path, logs: Logs, database: str) -> Path:
-    (root / "realtime_jobs").mkdir(parents=True)
-    (root / "offline_queries").mkdir()
-    (root / "alerts").mkdir()
-    shutil.copy(REPO / "realtime_jobs" / f"{FEATURE}.yaml", root / "realtime_jobs")
-    shutil.copy(REPO / "offline_queries" / f"{FEATURE}.sql", root / "offline_queries")
-    (root / "pyproject.toml").write_text(
-        "[tool.parity]\n"
-        f'event_log = "{logs.event_log}"\nonline_log = "{logs.online_log}"\n'
-        f'quarantine = "quarantine"\nreports = "reports"\ndatabase = "{database}"\n'
-    )
-    return root
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,8 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import FEATURE, HOURS, Logs, make_project
 from prometheus_client.parser import text_string_to_metric_families
+from scheduled_project import FEATURE, HOURS, Logs, make_project
 from stored import ledger_rows
 
 from parity import ledger

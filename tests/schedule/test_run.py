@@ -10,7 +10,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from conftest import FEATURE, HOURS, REPO, Logs, make_project
+from scheduled_project import FEATURE, HOURS, REPO, Logs, make_project
 from stored import ledger_rows, results_per_hour
 
 from parity import ledger

@@ -13,8 +13,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from conftest import END, FEATURE, HOURS, START
 from killing import kill_at_random, kill_points
+from scheduled_project import END, FEATURE, HOURS, START
 from stored import ledger_rows, results_per_hour
 
 from parity.check import iso
