@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from killing import kill_at_random, kill_points
+from killing import FULL, kill_at_random, kill_points
 from scheduled_project import END, FEATURE, HOURS, START
 from stored import ledger_rows, results_per_hour
 
@@ -56,10 +56,13 @@ def test_two_runs_started_at_once_check_each_hour_once(project: Settings) -> Non
 def test_kill_9_during_backfill_then_a_rerun_leaves_every_hour_checked_once(sqlite_project: Settings) -> None:
     argv = parity("backfill", FEATURE, "--start", START, "--end", END, project=sqlite_project.project)
     rng = random.Random(11)
-    for _ in range(kill_points(full=5, sample=1)):
-        # Spark starts in 10-25 s, then an hour takes a few seconds: the kill lands before, between or in hours.
-        killed = kill_at_random(argv, low_s=8.0, high_s=35.0, rng=rng, env=ENV)
+    killed_mid_run = 0
+    for _ in range(kill_points(full=6, sample=1)):
+        # Spark starts in 5-20 s, then an hour takes a few seconds: the kill lands before, between or in hours
+        # (the bounded sample kills early enough that the backfill cannot have finished).
+        killed = kill_at_random(argv, low_s=3.0, high_s=25.0 if FULL else 10.0, rng=rng, env=ENV)
         assert killed.killed or killed.returncode < EXIT_ERROR, killed.stderr
+        killed_mid_run += killed.killed
         rerun = subprocess.run(argv, env=ENV, capture_output=True, text=True, timeout=600, check=False)
         assert rerun.returncode < EXIT_ERROR, rerun.stderr
         assert "\x1b[" not in rerun.stdout  # no progress bar when stdout is not a terminal
@@ -68,3 +71,4 @@ def test_kill_9_during_backfill_then_a_rerun_leaves_every_hour_checked_once(sqli
         assert "nothing to do" in subprocess.run(argv, env=ENV, capture_output=True, text=True, timeout=300,
                                                  check=False).stdout
         Path(sqlite_project.database.removeprefix("sqlite:///")).unlink()  # the next kill point starts afresh
+    assert killed_mid_run, "no kill landed before the backfill finished: the kill points test nothing"
