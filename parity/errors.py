@@ -99,3 +99,11 @@ class StoreError(ParityError):
     def __init__(self, database: str, problem: str) -> None:
         super().__init__(f"results store {database}: {problem}")
         self.database = database
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an error: a ParityError's message, or the gist of an unexpected one."""
+    if isinstance(exc, ParityError):
+        return str(exc)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first} (rerun with --debug for the traceback)"

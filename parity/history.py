@@ -1,0 +1,77 @@
+"""History: agreement per checked hour of a feature, from the ledger (`parity history`).
+
+Each hour shows its newest check (a recheck after a configuration change replaces the earlier one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from parity.ledger import HourRecord
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The newest check of each hour of `feature` from `since_us` on, oldest hour first."""
+
+    feature: str
+    since_us: int | None
+    hours: tuple[HourRecord, ...]
+
+
+def history(feature: str, records: list[HourRecord], since_us: int | None) -> History:
+    """`records` (the ledger rows of the feature) -> the newest check per hour, the hours `since_us` back from the
+    newest checked hour (all when None)."""
+    newest: dict[int, HourRecord] = {}
+    for record in records:  # in the order recorded: a later check of an hour replaces an earlier one
+        newest[record.start_us] = record
+    hours = sorted(newest.values(), key=lambda r: r.start_us)
+    first = None
+    if since_us is not None and hours:
+        first = hours[-1].start_us - since_us
+        hours = [r for r in hours if r.start_us > first]
+    return History(feature, first, tuple(hours))
+
+
+def to_json(found: History) -> list[dict[str, Any]]:
+    from parity.check import iso
+
+    return [
+        {"start": iso(r.start_us), "end": iso(r.end_us), "agreement": r.agreement, "verdict": r.verdict.value,
+         "causes": {cause.value: count for cause, count in r.causes.items()}, "run_id": r.run_id,
+         "config_hash": r.config_hash}
+        for r in found.hours
+    ]
+
+
+def sparkline(values: list[float]) -> str:
+    """One block per value, scaled between the lowest and the highest (all full when they are equal)."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    if high == low:
+        return SPARKS[-1] * len(values)
+    return "".join(SPARKS[round((v - low) / (high - low) * (len(SPARKS) - 1))] for v in values)
+
+
+def to_text(found: History) -> str:
+    from parity.check import iso
+
+    if not found.hours:
+        return f"{found.feature}: no checked hours in the ledger; run `parity run {found.feature}` first"
+    agreements = [r.agreement for r in found.hours]
+    lines = [
+        (f"{found.feature}: {len(found.hours)} hours {iso(found.hours[0].start_us)} .. "
+         f"{iso(found.hours[-1].end_us)}, agreement {min(agreements):.3%} .. {max(agreements):.3%}"),
+        sparkline(agreements),
+    ]
+    for r in found.hours:
+        divergent = {cause: count for cause, count in r.causes.items() if count}
+        causes = ", ".join(f"{cause.value} {count}" for cause, count in sorted(divergent.items(), key=lambda c: -c[1]))
+        lines.append(f"{iso(r.start_us)}  {r.agreement:>8.3%}  {r.verdict.value:<12} {r.compared:>7} cells  "
+                     f"{causes or '-'}  {r.run_id}")
+    return "\n".join(lines)
+
