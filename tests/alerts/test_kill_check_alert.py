@@ -61,7 +61,7 @@ def streamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         done = subprocess.run(parity(project, *args), capture_output=True, text=True, env=ENV, timeout=600,
                               check=False)
         assert done.returncode == 0, done.stderr
-    [online] = (project / "online" / "ride_requests").glob("*.parquet")
+    [online] = (project / "online" / "ride_requests").rglob("*.parquet")  # one hour: one file
     table = pq.read_table(online)
     pq.write_table(table.take([i for i in range(table.num_rows) if i % 3]), online)  # a third of the cells missing
     return project
