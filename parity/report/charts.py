@@ -16,7 +16,10 @@ from parity.result import Cause, WhatIf, WindowCounts
 from parity.spec import parse_duration
 
 MAX_BARS = 240  # beyond this, consecutive windows are summed into one bar (the caption says how many)
-CAUSE_COLORS = {Cause.LATE_ARRIVAL.value: "#f2a541", Cause.UNEXPLAINED.value: "#d1495b"}
+CAUSE_COLORS = {
+    Cause.LATE_ARRIVAL.value: "#f2a541", Cause.DUPLICATE_OUTPUT.value: "#7a6c8f", Cause.NULL_SEMANTICS.value: "#4f9d69",
+    Cause.WINDOW_SHIFT.value: "#3c6e91", Cause.KEY_MISMATCH.value: "#b279a2", Cause.UNEXPLAINED.value: "#d1495b",
+}
 _OTHER_COLOR = "#7a6c8f"
 _INK, _GRID, _BAR = "#333333", "#dddddd", "#2e86ab"
 
@@ -71,7 +74,7 @@ def range_chart(windows: Sequence[WindowCounts], threshold: float) -> str:
                    gid=f"bars-{cause}")
         base = [b + c for b, c in zip(base, counts, strict=True)]
     bottom.set_ylabel("divergent cells")
-    figure.legend(loc="outside upper right", frameon=False, ncols=1 + len(causes))
+    figure.legend(loc="outside upper right", frameon=False, ncols=4)  # wraps: six causes and the threshold fit
     step = max(1, len(groups) // 8)
     bottom.set_xticks(x[::step], [groups[i][0].window_start[11:16] for i in x[::step]])
     bottom.set_xlabel("window start (UTC)" + (f", {per_bar} windows per bar" if per_bar > 1 else ""))
