@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional, Self
 
 import typer
 
-from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
+from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError, describe
 
 if TYPE_CHECKING:
     from parity.schedule import FeatureRun, HourChecked, Plan
@@ -576,12 +576,6 @@ def alerts_test(
         typer.echo(str(line))
 
 
-def _message(exc: Exception) -> str:
-    from parity.errors import describe
-
-    return describe(exc)
-
-
 def main() -> None:
     """Entry point: the one place errors become exit codes."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -598,7 +592,7 @@ def main() -> None:
     except Exception as exc:
         if debug:
             raise
-        typer.echo(f"error: {_message(exc)}", err=True)
+        typer.echo(f"error: {describe(exc)}", err=True)
         sys.exit(EXIT_ERROR)
 
 

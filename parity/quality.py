@@ -160,22 +160,13 @@ def validate_events(
         [*_events_rules(settings.clock_skew_bound_us), *_custom_rules(spec, Suite.EVENTS)]
     )
     frame = _events_frame(events, _needed_columns(rules))
-    failed, evaluated = _run(Suite.EVENTS, frame, rules)
     layout = _none_of(
         _to_pandas(misplaced, None),
         "every event read has an event_time inside the hour of its date=/hour= partition (a null event_time or "
         "a misplaced row is dropped by the range filter, and lost to any check of its own hour)",
         lambda row: f"{row['event_id']} at {_shown_time(row['event_time'])} in {row['partition']}",
     )
-    failed += _validate(Suite.EVENTS, layout[0], [layout[1]])
-    return QualityReport(
-        passed=not failed,
-        failed=tuple(failed),
-        evaluated=evaluated + 1,
-        event_rows=len(frame),
-        online_rows=0,
-        seconds=time.perf_counter() - began,
-    )
+    return _report(Suite.EVENTS, frame, rules, layout, began)
 
 
 def validate_online(
@@ -189,20 +180,26 @@ def validate_online(
     nullable = {key for key in spec.keys if key in offline.columns and bool(offline[key].isna().any())}
     rules = _with_presence([*_online_rules(spec, nullable), *_custom_rules(spec, Suite.ONLINE)])
     frame = _online_frame(online, _needed_columns(rules), spec)
-    failed, evaluated = _run(Suite.ONLINE, frame, rules)
     layout = _none_of(
         _to_pandas(strays, None),
-        "every online row read has a window_start, inside the windows its file covers "
-        "(windows-<start>--<end>.parquet)",
+        "every online row read has a window_start, inside the windows its file claims (<writer>.<start>.<end>...)",
         lambda row: f"{_shown_time(row['window_start'])} in {row['file']}",
     )
-    failed += _validate(Suite.ONLINE, layout[0], [layout[1]])
+    return _report(Suite.ONLINE, frame, rules, layout, began)
+
+
+def _report(
+    suite: Suite, frame: pd.DataFrame, rules: list[_Rule], layout: tuple[pd.DataFrame, _Rule], began: float
+) -> QualityReport:
+    """The suite's rules over `frame`, plus the rule that its reader set nothing aside (`layout`)."""
+    failed, evaluated = _run(suite, frame, rules)
+    failed += _validate(suite, layout[0], [layout[1]])
     return QualityReport(
         passed=not failed,
         failed=tuple(failed),
         evaluated=evaluated + 1,
-        event_rows=0,
-        online_rows=len(frame),
+        event_rows=len(frame) if suite is Suite.EVENTS else 0,
+        online_rows=len(frame) if suite is Suite.ONLINE else 0,
         seconds=time.perf_counter() - began,
     )
 
