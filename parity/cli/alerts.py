@@ -1,0 +1,43 @@
+"""`parity alerts`: open incidents, and a test notification through a rule's channels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from parity.cli import ProjectOption, app
+
+alerts_app = typer.Typer(help="Open incidents and alert rules.", invoke_without_command=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.callback()
+def alerts_list(ctx: typer.Context, project: ProjectOption = Path(".")) -> None:
+    """List open incidents. Example: `parity alerts`."""
+    ctx.obj = project  # `parity alerts --project DIR test RULE`: the subcommand runs in DIR too
+    if ctx.invoked_subcommand is not None:
+        return
+    from parity.alerts import open_incidents
+    from parity.settings import load_settings
+
+    incidents = open_incidents(load_settings(project))
+    if not incidents:
+        typer.echo("no open incidents")
+    for incident in incidents:
+        typer.echo(str(incident))
+
+
+@alerts_app.command("test")
+def alerts_test(
+    ctx: typer.Context,
+    rule: str,
+    project: Annotated[Optional[Path], typer.Option("--project", help="Feature project directory.")] = None,  # noqa: UP045
+) -> None:
+    """Send a test notification through a rule's channels. Example: `parity alerts --project DIR test page_on_breach`."""
+    from parity.alerts import send_test
+    from parity.settings import load_settings
+
+    for line in send_test(rule, load_settings(project if project is not None else ctx.obj)):
+        typer.echo(str(line))

@@ -1,0 +1,193 @@
+"""Commands over features: list, lint, generate, stream, check, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from parity.cli import DEBUG, ProjectOption, UsageError, app, features_named, parse_time, window_range
+from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
+
+
+@app.command("list")
+def list_features(project: ProjectOption = Path(".")) -> None:
+    """Show the features of a project. Example: `parity list`."""
+    from parity.settings import load_settings
+    from parity.spec import load_features
+
+    settings = load_settings(project)
+    for spec in load_features(settings.project):
+        values = ", ".join(spec.values)
+        kind = "yaml" if spec.transform_yaml else spec.transform_ref
+        typer.echo(f"{spec.name:<20} keys={','.join(spec.keys):<10} window={spec.window.describe():<18} "
+                   f"values={values}  job={kind}")
+
+
+@app.command()
+def lint(project: ProjectOption = Path(".")) -> None:
+    """Validate every spec and parse every offline query. Example: `parity lint`."""
+    from parity.query import lint_query
+    from parity.settings import load_settings
+    from parity.spec import feature_names, load_feature
+
+    settings = load_settings(project)
+    problems: list[str] = []
+    names = feature_names(settings.project)
+    for name in names:
+        try:
+            spec = load_feature(name, settings.project)
+        except ParityError as exc:
+            problems.append(str(exc))
+            continue
+        problems.extend(lint_query(spec, settings.project))
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(EXIT_ERROR)
+    typer.echo(f"{len(names)} features ok")
+
+
+@app.command()
+def generate(
+    start: Annotated[str, typer.Option(help="First event time, ISO-8601 UTC.")],
+    duration: Annotated[str, typer.Option(help="How long, e.g. 2h.")] = "2h",
+    rate: Annotated[int, typer.Option(help="Events per minute.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Write realistic ride-hailing events to the event log. Example: `parity generate --start 2026-11-26T08:00Z --duration 2h --rate 2000`."""
+    from parity.events import write_events
+    from parity.generate import generate_rides
+    from parity.settings import load_settings
+    from parity.spec import parse_duration
+
+    settings = load_settings(project)
+    try:
+        length = parse_duration(duration)
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    if rate <= 0:
+        raise UsageError(f"--rate: must be a positive number of events per minute, got {rate}")
+    table = generate_rides(parse_time(start, "--start"), length, rate, seed=seed)
+    written = write_events(table, settings.event_log, "ride_events", settings.quarantine)
+    typer.echo(f"wrote {written.rows_written} events to {settings.event_log / 'ride_events'}; "
+               f"quarantined {written.rows_quarantined}" + (f" into {written.quarantine_file}" if written.quarantine_file else ""))
+
+
+@app.command()
+def stream(
+    features: Annotated[Optional[list[str]], typer.Argument(help="Feature names.")] = None,  # noqa: UP045
+    start: Annotated[str, typer.Option(help="First window start, ISO-8601 UTC.")] = "",
+    end: Annotated[str, typer.Option(help="End of the range (exclusive), ISO-8601 UTC.")] = "",
+    all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Replay the event log to a feature's Beam job in streaming mode; writes the windows starting in [start, end). Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z`."""
+    from parity.settings import load_settings
+
+    settings = load_settings(project)
+    start_us, end_us = window_range(start, end)
+    specs = features_named(settings.project, features, all_)
+    from parity.events import read_events
+    from parity.offline import event_range
+    from parity.realtime import run_stream
+
+    for spec in specs:
+        lo, hi = event_range(spec.window, start_us, end_us)
+        events = read_events(settings.event_log, spec.source, lo, hi)
+        # This range owns the windows starting in it; edge windows it only partly replays are not written.
+        result = run_stream(spec, settings, events, windows=(start_us, end_us))
+        typer.echo(f"{spec.name}: {result.events_in} events -> {result.rows} rows "
+                   f"in {result.elapsed_s:.1f}s ({result.path})")
+
+
+@app.command()
+def check(
+    features: Annotated[Optional[list[str]], typer.Argument(help="Feature names.")] = None,  # noqa: UP045
+    start: Annotated[str, typer.Option(help="First window start, ISO-8601 UTC.")] = "",
+    end: Annotated[str, typer.Option(help="End of the range (exclusive), ISO-8601 UTC.")] = "",
+    all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
+    sample_rate: Annotated[Optional[float], typer.Option(help="Share of cells to check, 0 < r <= 1.")] = None,  # noqa: UP045
+    threshold: Annotated[Optional[float], typer.Option(help="Agreement bar (default: the spec's).")] = None,  # noqa: UP045
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after checking.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Compare realtime output with the offline recompute. Example: `parity check --all --start 2026-11-26T08:00Z --end 2026-11-26T09:00Z`.
+
+    Exit 0 when every feature passes, 1 when any breaches, 2 when any could not be checked.
+    """
+    from parity.report import failure_json, summary_json, text_table
+    from parity.result import CheckFailure, CheckResult, Verdict
+    from parity.schedule import check_and_report
+    from parity.settings import load_settings
+
+    if output not in ("text", "json"):
+        raise UsageError(f"--format: {output!r} is not one of text, json")
+    if sample_rate is not None and not 0 < sample_rate <= 1:
+        raise UsageError(f"--sample-rate: {sample_rate} must be in (0, 1]")
+    if threshold is not None and not 0 < threshold <= 1:
+        raise UsageError(f"--threshold: {threshold} must be in (0, 1]")
+    settings = load_settings(project)
+    start_us, end_us = window_range(start, end)
+    from parity.alerts import validate_store
+
+    validate_store(settings)  # results are stored with or without --alert: a broken store stops the check first
+    outcomes: list[CheckResult | CheckFailure] = []
+    for spec in features_named(settings.project, features, all_):
+        outcome, files = check_and_report(spec, settings, start_us, end_us, sample_rate=sample_rate,
+                                          threshold=threshold, debug=DEBUG["on"])
+        outcomes.append(outcome)
+        if isinstance(outcome, CheckFailure):
+            typer.echo(f"error: {outcome.error}", err=True)
+            if output == "json":
+                typer.echo(failure_json(outcome))
+        elif output == "json":
+            typer.echo(summary_json(outcome))
+        elif files is not None:
+            typer.echo(f"{spec.name}: report {files.html} ({files.markdown.name}, {files.json.name})", err=True)
+    if output == "text":
+        typer.echo(text_table(outcomes))
+    from parity.alerts import evaluate_alerts, record_results
+
+    if alert:
+        for change in evaluate_alerts(outcomes, settings):
+            typer.echo(str(change), err=output == "json")
+    else:
+        record_results(outcomes, settings)
+    if any(isinstance(o, CheckFailure) or o.verdict is Verdict.INCONCLUSIVE for o in outcomes):
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_OK if all(o.passed for o in outcomes if isinstance(o, CheckResult)) else EXIT_BREACH)
+
+
+
+@app.command()
+def report(
+    feature: Annotated[Optional[str], typer.Argument(help="Feature name (default: only the index).")] = None,  # noqa: UP045
+    run: Annotated[Optional[str], typer.Option("--run", help="Run id (default: the latest report).")] = None,  # noqa: UP045
+    open_: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Render a check's HTML and Markdown again from its JSON and print the HTML path. Example: `parity report ride_requests --open`.
+
+    Without FEATURE, refresh `reports/index.html`.
+    """
+    from parity.report import rerender, write_index
+    from parity.settings import load_settings
+
+    settings = load_settings(project)
+    if feature is None and run is not None:
+        raise UsageError("--run: name the feature of the run too, e.g. `parity report ride_requests --run RUN_ID`")
+    path = rerender(settings, feature, run).html if feature is not None else write_index(settings.reports)
+    typer.echo(str(path))
+    if open_:
+        import webbrowser
+
+        try:
+            opened = webbrowser.get().open(path.as_uri())
+        except webbrowser.Error:
+            opened = False
+        if not opened:
+            typer.echo("no browser found to open it; open the path above", err=True)
