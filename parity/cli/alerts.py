@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from parity.cli import ProjectOption, app
+from parity.errors import EXIT_ERROR
 
 alerts_app = typer.Typer(help="Open incidents and alert rules.", invoke_without_command=True)
 app.add_typer(alerts_app, name="alerts")
@@ -35,9 +36,16 @@ def alerts_test(
     rule: str,
     project: Annotated[Optional[Path], typer.Option("--project", help="Feature project directory.")] = None,  # noqa: UP045
 ) -> None:
-    """Send a test notification through a rule's channels. Example: `parity alerts --project DIR test page_on_breach`."""
+    """Send a test notification through a rule's channels. Example: `parity alerts --project DIR test page_on_breach`.
+
+    Exit 0 when every channel took it, 2 when any did not (failed, or its secret is unset): a channel test in a
+    deploy script fails the deploy.
+    """
     from parity.alerts import send_test
     from parity.settings import load_settings
 
-    for line in send_test(rule, load_settings(project if project is not None else ctx.obj)):
-        typer.echo(str(line))
+    deliveries = send_test(rule, load_settings(project if project is not None else ctx.obj))
+    for delivery in deliveries:
+        typer.echo(str(delivery))
+    if not all(delivery.sent for delivery in deliveries):
+        raise typer.Exit(EXIT_ERROR)

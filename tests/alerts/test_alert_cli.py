@@ -43,7 +43,7 @@ def test_alerts_test_runs_in_the_project_given_to_alerts(project: Path, tmp_path
     elsewhere.mkdir()
     done = parity(elsewhere, "alerts", "--project", str(project), "test", "oncall",
                   env={"PARITY_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 2, done.stderr  # nothing listens on port 9: the Slack channel failed
     assert "sent test to jsonl:out/alerts.jsonl (1 attempt)" in done.stdout.splitlines()
     assert (project / "out" / "alerts.jsonl").is_file() and (project / "data" / "parity.db").is_file()
     assert not (elsewhere / "data").exists()
@@ -52,7 +52,7 @@ def test_alerts_test_runs_in_the_project_given_to_alerts(project: Path, tmp_path
 def test_a_malformed_slack_secret_is_reported_by_name_and_never_printed(project: Path) -> None:
     done = parity(project, "alerts", "test", "oncall", "--project", str(project),
                   env={"PARITY_SLACK_WEBHOOK_URL": BAD_SLACK_URL})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 2, done.stderr
     assert done.stdout.splitlines() == [
         ("not sent test to slack:$PARITY_SLACK_WEBHOOK_URL: $PARITY_SLACK_WEBHOOK_URL is not an http(s) URL such as "
          "https://host/path; fix the value (not shown)"),
@@ -63,6 +63,15 @@ def test_a_malformed_slack_secret_is_reported_by_name_and_never_printed(project:
     for piece in ("xoxclitokensecret", "hooks.slack.com"):
         assert piece not in done.stdout + done.stderr
         assert piece.encode() not in stored
+
+
+def test_alerts_test_exits_zero_only_when_every_channel_took_the_notification(project: Path) -> None:
+    (project / "alerts" / "files.yaml").write_text("when: {breach: critical}\nchannels:\n  - {type: jsonl, path: out/a.jsonl}\n")
+    assert parity(project, "alerts", "test", "files", "--project", str(project)).returncode == 0
+    unset = parity(project, "alerts", "test", "oncall", "--project", str(project),
+                   env={"PARITY_SLACK_WEBHOOK_URL": ""})
+    assert unset.returncode == 2
+    assert "not sent test to slack:$PARITY_SLACK_WEBHOOK_URL: skipped" in unset.stdout
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
