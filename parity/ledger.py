@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +36,6 @@ from parity.spec import FeatureSpec
 
 # Bump when what a check computes changes meaning (a new cause, a different agreement): every hour is stale then.
 SEMANTICS_VERSION = 1
-CREATE_ATTEMPTS = 3
 LEASE_US = 15 * 60 * 1_000_000  # renewed after every hour; a run killed on another host frees its features then
 
 metadata = sa.MetaData()
@@ -91,20 +89,8 @@ class HourRecord:
 
 
 def connect(database: str) -> sa.Engine:
-    """The results store (`parity.alerts.store.connect`) with the ledger's tables created too.
-
-    Two runs started at once on a new store both create the tables; on PostgreSQL the slower one fails on the
-    catalogue's unique index (`pg_type_typname_nsp_index`). It tries again and finds them made."""
-    for attempt in range(CREATE_ATTEMPTS):
-        try:
-            engine = store.connect(database)
-            metadata.create_all(engine)
-            return engine
-        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
-            if attempt == CREATE_ATTEMPTS - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
+    """The results store (`parity.alerts.store.connect`) with the ledger's tables created too."""
+    return store.connect(database, metadata)
 
 
 def config_hash(spec: FeatureSpec) -> str:

@@ -24,6 +24,7 @@ import contextlib
 import enum
 import json
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,8 +175,14 @@ class Attempt:
     detail: str | None
 
 
-def connect(database: str) -> sa.Engine:
-    """An engine on `database` (a SQLAlchemy URL) with parity's tables created. Dispose it when done."""
+CREATE_ATTEMPTS = 3  # creating the tables, see `connect`
+
+
+def connect(database: str, tables: sa.MetaData | None = None) -> sa.Engine:
+    """An engine on `database` (a SQLAlchemy URL) with parity's tables (and `tables`) created. Dispose it when done.
+
+    Two processes starting at once on a new store both create the tables; on PostgreSQL the slower one fails on the
+    catalogue's unique index (`pg_type_typname_nsp_index`). It tries again and finds them made."""
     url = sa.make_url(database)
     if url.drivername == "postgresql":  # SQLAlchemy 2.1 would pick psycopg 3; parity ships psycopg2
         url = url.set(drivername="postgresql+psycopg2")
@@ -184,12 +191,20 @@ def connect(database: str) -> sa.Engine:
     engine = sa.create_engine(url, json_serializer=_to_json)
     if url.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    try:
-        metadata.create_all(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            for each in (metadata, tables) if tables is not None else (metadata,):
+                each.create_all(engine)
+            return engine
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
+            if attempt == CREATE_ATTEMPTS - 1:
+                engine.dispose()
+                raise
+            time.sleep(0.2 * (attempt + 1))
+        except BaseException:
+            engine.dispose()
+            raise
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
