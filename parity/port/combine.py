@@ -5,7 +5,7 @@ Beam YAML's built-in `sum`, `mean`, `min` and `max` raise on None and `count` co
 These do what Spark does. A job names them by path: `fn: {type: parity.port.combine.Sum}`.
 """
 
-# mypy: disable-error-code="misc"
+# mypy: disable-error-code="misc, no-untyped-call"
 # (apache_beam.CombineFn is untyped: subclassing it is subclassing Any.)
 from __future__ import annotations
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Self
 
 import pyarrow as pa
 from sqlglot import exp
 
-from parity.errors import PortRefused, SpecError
+from parity.errors import PortRefused
 from parity.generate import SCHEMA
 from parity.port.translate import Column, Py, Refused, Scope, SqlType, conjunction, sql_of, truth, value
 from parity.query import WINDOW_COLUMNS, ctes_in, parse_query, real_tables, window_call, window_durations
@@ -105,13 +106,35 @@ def plan_query(sql: str, path: str, source: str) -> Plan:
     """The plan of one offline query, or `PortRefused` listing every construct it cannot port."""
     tree = parse_query(sql, path)
     refusals = _global_refusals(tree)
-    try:
-        plan = _plan(tree, source) if not refusals else None
-    except Refused as exc:
-        refusals.append(_line(exc, tree))
+    plan = None
+    if not refusals:
+        problems: list[Refused] = []
+        try:
+            plan = _plan(tree, source, problems)
+        except Refused as exc:
+            problems.append(exc)
+        refusals = [problem.describe() for problem in problems]
     if refusals or plan is None:
         raise PortRefused(path, list(dict.fromkeys(refusals)))
     return plan
+
+
+class _Collect:
+    """Runs one translation, keeping its refusal and carrying on, so that every construct is reported at once."""
+
+    def __init__(self, problems: list[Refused]) -> None:
+        self.problems = problems
+        self.failed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> bool:
+        if isinstance(error, Refused):
+            self.problems.append(error)
+            self.failed = True
+            return True
+        return False
 
 
 # --- refusals found anywhere in the tree ----------------------------------------------------------------
@@ -119,62 +142,66 @@ def plan_query(sql: str, path: str, source: str) -> Plan:
 _REFUSED_NODES: tuple[tuple[type[exp.Expr], str], ...] = (
     (exp.Join, "a join: parity ports one stream of one source; join in the pipeline by hand or port each side"),
     (exp.Window, "a window function (OVER): its result depends on other rows of the window; not ported"),
-    (exp.Order, "ORDER BY: a stream emits cells, not an ordered table; remove it"),
-    (exp.Limit, "LIMIT: a stream cannot keep the first rows of an unordered result; remove it"),
-    (exp.Having, "HAVING: a filter over aggregates drops cells that later panes may bring back; not ported"),
+    (exp.Order, "a stream emits cells, not an ordered table; remove it"),
+    (exp.Limit, "a stream cannot keep the first rows of an unordered result; remove it"),
+    (exp.Having, "a filter over aggregates drops cells that later panes may bring back; not ported"),
     (exp.SetOperation, "UNION/INTERSECT/EXCEPT: port each branch as its own feature"),
     (exp.ApproxDistinct, APPROX_DISTINCT),
-    (exp.Quantile, "percentile: needs every value of the window; no exact streaming combine is ported"),
-    (exp.ApproxQuantile, "percentile_approx: a sketch; no streaming equivalent gives Spark's answer"),
-    (exp.PercentileCont, "percentile: needs every value of the window; no exact streaming combine is ported"),
-    (exp.PercentileDisc, "percentile: needs every value of the window; no exact streaming combine is ported"),
-    (exp.ArrayAgg, "collect_list: the order of a list is not defined across panes; not ported"),
-    (exp.ArrayUniqueAgg, "collect_set: a set value is not a feature column parity compares; not ported"),
+    (exp.Quantile, "needs every value of the window; no exact streaming combine is ported"),
+    (exp.ApproxQuantile, "a sketch; no streaming equivalent gives Spark's answer"),
+    (exp.PercentileCont, "needs every value of the window; no exact streaming combine is ported"),
+    (exp.PercentileDisc, "needs every value of the window; no exact streaming combine is ported"),
+    (exp.ArrayAgg, "the order of a list is not defined across panes; not ported"),
+    (exp.ArrayUniqueAgg, "a set value is not a feature column parity compares; not ported"),
     (exp.Lateral, "LATERAL VIEW / explode: not ported"),
     (exp.Explode, "explode: not ported"),
 )
 
 
-def _line(refusal: Refused, node: exp.Expr | None = None) -> str:
-    return f"{refusal.construct}: {refusal.reason}"
+def _line_of(node: exp.Expr) -> int:
+    lines = [n.meta["line"] for n in node.walk() if "line" in n.meta]
+    return min(lines) if lines else 0
 
 
 def _where_line(node: exp.Expr) -> str:
-    lines = [n.meta["line"] for n in node.walk() if "line" in n.meta]
-    return f"line {min(lines)}: " if lines else ""
+    line = _line_of(node)
+    return f"line {line}: " if line else ""
 
 
 def _global_refusals(tree: exp.Query) -> list[str]:
-    found: list[str] = []
+    found: list[tuple[int, str]] = []
     for node in tree.walk():
+        if isinstance(node, exp.Order) and isinstance(node.parent, exp.Window):
+            continue  # the window function is refused; its ORDER BY is part of it
         for kind, reason in _REFUSED_NODES:
             if isinstance(node, kind):
-                shown = "ORDER BY" if isinstance(node, exp.Order) else sql_of(node)
+                shown = sql_of(node)
                 if isinstance(node, exp.Join):
                     shown = f"JOIN {sql_of(node.this)}"
                 if isinstance(node, exp.SetOperation):
                     shown = node.key.upper()
-                found.append(f"{_where_line(node)}{shown}: {reason}")
+                found.append((_line_of(node), f"{_where_line(node)}{shown}: {reason}"))
                 break
     aggregating = [s for s in tree.find_all(exp.Select) if window_call(s) is not None]
-    for select in tree.find_all(exp.Select):
+    for select in tree.find_all(exp.Select) if aggregating else ():
         if select in aggregating:
             continue
         for aggregate in select.find_all(exp.AggFunc):
-            if _owner(aggregate) is select and not any(_is_ancestor(a, select) for a in aggregating):
-                found.append(f"{_where_line(aggregate)}{sql_of(aggregate)}: a subquery with its own aggregate "
-                             f"(not grouped by window(event_time, ...)); not ported")
+            if _owner(aggregate) is select:
+                why = "a subquery with its own aggregate (not grouped by window(event_time, ...)); not ported"
+                found.append((_line_of(aggregate), f"{_where_line(aggregate)}{sql_of(aggregate)}: {why}"))
     if not aggregating:
         grouped = [s for s in tree.find_all(exp.Select) if s.args.get("group") is not None]
         if grouped:
             group = grouped[0].args["group"]
-            found.append(f"{_where_line(group)}GROUP BY {', '.join(sql_of(g) for g in group.expressions)}: groups "
-                         f"without window(event_time, ...); parity ports event-time windows only")
+            grouping = ", ".join(sql_of(g) for g in group.expressions)
+            why = "groups without window(event_time, ...); parity ports event-time windows only"
+            found.append((_line_of(group), f"{_where_line(group)}GROUP BY {grouping}: {why}"))
         elif not found:
-            found.append("query: has no GROUP BY window(event_time, ...); parity ports windowed aggregates")
+            found.append((0, "query: has no GROUP BY window(event_time, ...); parity ports windowed aggregates"))
     elif len(aggregating) > 1:
-        found.append("query: groups by window(...) more than once; port each aggregation as its own feature")
-    return found
+        found.append((0, "query: groups by window(...) more than once; port each aggregation as its own feature"))
+    return [text for _, text in sorted(found, key=lambda item: item[0])]
 
 
 def _owner(node: exp.Expr) -> exp.Select | None:
@@ -184,19 +211,10 @@ def _owner(node: exp.Expr) -> exp.Select | None:
     return parent
 
 
-def _is_ancestor(ancestor: exp.Expr, node: exp.Expr) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent is ancestor:
-            return True
-        parent = parent.parent
-    return False
-
-
 # --- the shape ------------------------------------------------------------------------------------------------
 
 
-def _plan(tree: exp.Query, source: str) -> Plan:
+def _plan(tree: exp.Query, source: str, problems: list[Refused]) -> Plan:
     ctes = ctes_in(tree)
     select = next(s for s in tree.find_all(exp.Select) if window_call(s) is not None)
     call = window_call(select)
@@ -213,11 +231,16 @@ def _plan(tree: exp.Query, source: str) -> Plan:
 
     scope, filters, distinct = _events(select, ctes, source)
     if (where := select.args.get("where")) is not None:
-        filters.append(truth(where.this, scope))
-    keys = _keys(select, call, scope)
+        with _Collect(problems):
+            filters.append(truth(where.this, scope))
+    keys = _keys(select, call, scope, problems)
     aggregates: dict[str, Aggregate] = {}
-    values = _values(select, keys, scope, aggregates)
-    outer = _outer(tree, select, keys, values)
+    values = _values(select, keys, scope, aggregates, problems)
+    if problems:
+        raise problems[0]
+    outer = _outer(tree, select, keys, values, problems)
+    if problems:
+        raise problems[0]
     filter_py = conjunction(filters) if filters else None
     return Plan(source, size_us, slide_us, filter_py, keys, distinct, tuple(aggregates.values()), values, outer)
 
@@ -264,7 +287,7 @@ def _inner(inner: exp.Query, source: str) -> tuple[Scope, list[Py], tuple[str, .
     return scope, filters, tuple(columns) if distinct is not None else None
 
 
-def _keys(select: exp.Select, call: exp.Anonymous, scope: Scope) -> tuple[Field, ...]:
+def _keys(select: exp.Select, call: exp.Anonymous, scope: Scope, problems: list[Refused]) -> tuple[Field, ...]:
     grouped = [g for g in select.args["group"].expressions if g is not call]
     if not grouped:
         raise Refused(select.args["group"], "groups by the window only; parity features have at least one key")
@@ -276,11 +299,13 @@ def _keys(select: exp.Select, call: exp.Anonymous, scope: Scope) -> tuple[Field,
         name = projection.alias_or_name
         if not name.isidentifier():
             raise Refused(projection, "key name is not an identifier")
-        keys.append(Field(name, value(group, scope)))
+        with _Collect(problems):
+            keys.append(Field(name, value(group, scope)))
     return tuple(keys)
 
 
 def _projection_of(select: exp.Select, group: exp.Expr) -> exp.Expr | None:
+    projection: exp.Expr
     for projection in select.expressions:
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         if inner == group:
@@ -301,7 +326,8 @@ def _window_projection(projection: exp.Expr) -> str | None:
     return None
 
 
-def _values(select: exp.Select, keys: tuple[Field, ...], scope: Scope, aggregates: dict[str, Aggregate]) -> tuple[Field, ...]:
+def _values(select: exp.Select, keys: tuple[Field, ...], scope: Scope, aggregates: dict[str, Aggregate],
+            problems: list[Refused]) -> tuple[Field, ...]:
     key_names = {k.name for k in keys}
     seen_window: set[str] = set()
     values: list[Field] = []
@@ -312,36 +338,41 @@ def _values(select: exp.Select, keys: tuple[Field, ...], scope: Scope, aggregate
             continue
         if projection.alias_or_name in key_names and _projection_of_key(projection, select):
             continue
-        if isinstance(projection, exp.Star) or projection.find(exp.Star) and not projection.find(exp.Count):
-            raise Refused(projection, "SELECT * is not ported; name the output columns")
-        if projection.find(exp.AggFunc) is None:
-            raise Refused(projection, "neither a key, the window nor an aggregate")
-        if not isinstance(projection, exp.Alias) or not projection.alias.isidentifier():
-            raise Refused(projection, "name every value: <expression> AS name")
-        body = projection.this.copy()
-        for node in list(body.find_all(exp.AggFunc)):
-            if node.find_ancestor(exp.AggFunc) is not None:
-                raise Refused(node, "an aggregate inside an aggregate is not ported")
-            field = _aggregate(node, scope, projection.alias, aggregates, whole=node is body)
-            if node is body:
-                body = exp.column(field)
-            else:
-                node.replace(exp.column(field))
-        values.append(Field(projection.alias, value(body, _aggregate_scope(keys, aggregates, select, projection))))
+        with _Collect(problems):
+            values.append(_value(projection, keys, scope, aggregates))
     missing = [c for c in WINDOW_COLUMNS if c not in seen_window]
     if missing:
         raise Refused(select, f"select window.start AS window_start, window.end AS window_end (missing {', '.join(missing)})")
-    if not values:
+    if not values and not problems:
         raise Refused(select, "computes no value; select at least one aggregate")
     return tuple(values)
+
+
+def _value(projection: exp.Expr, keys: tuple[Field, ...], scope: Scope, aggregates: dict[str, Aggregate]) -> Field:
+    """One value column of the aggregating SELECT: its aggregates become Combine fields, the rest reads them."""
+    if isinstance(projection, exp.Star):
+        raise Refused(projection, "SELECT * is not ported; name the output columns")
+    if projection.find(exp.AggFunc) is None:
+        raise Refused(projection, "neither a key, the window nor an aggregate")
+    if not isinstance(projection, exp.Alias) or not projection.alias.isidentifier():
+        raise Refused(projection, "name every value: <expression> AS name")
+    body = projection.this.copy()
+    for node in list(body.find_all(exp.AggFunc)):
+        if node.find_ancestor(exp.AggFunc) is not None:
+            raise Refused(node, "an aggregate inside an aggregate is not ported")
+        field = _aggregate(node, scope, projection.alias, aggregates, whole=node is body)
+        if node is body:
+            body = exp.column(field)
+        else:
+            node.replace(exp.column(field))
+    return Field(projection.alias, value(body, _aggregate_scope(keys, aggregates)))
 
 
 def _projection_of_key(projection: exp.Expr, select: exp.Select) -> bool:
     return projection.find(exp.AggFunc) is None
 
 
-def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate], select: exp.Select,
-                     projection: exp.Expr) -> dict[str, Column]:
+def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) -> dict[str, Column]:
     scope = {k.name: Column(k.py.type, k.py.nullable) for k in keys}
     for aggregate in aggregates.values():
         scope[aggregate.name] = aggregate_column(aggregate)
@@ -397,7 +428,7 @@ def _aggregate(node: exp.AggFunc, scope: Scope, alias: str, aggregates: dict[str
     name = alias
     if not whole or name in aggregates:
         argument_name = argument.names[0] if argument is not None and len(argument.names) == 1 else "rows"
-        name = f"{kind.name.lower()}_{argument_name}"
+        name = f"{kind.name.lower().removesuffix('_rows')}_{argument_name}"
         if name in aggregates:
             name = f"{name}_{len(aggregates)}"
     aggregate = Aggregate(name, kind, argument, shown)
@@ -405,7 +436,8 @@ def _aggregate(node: exp.AggFunc, scope: Scope, alias: str, aggregates: dict[str
     return name
 
 
-def _outer(tree: exp.Query, select: exp.Select, keys: tuple[Field, ...], values: tuple[Field, ...]) -> tuple[Field, ...] | None:
+def _outer(tree: exp.Query, select: exp.Select, keys: tuple[Field, ...], values: tuple[Field, ...],
+           problems: list[Refused]) -> tuple[Field, ...] | None:
     if tree is select:
         return None
     outer = tree if isinstance(tree, exp.Select) else None
@@ -439,7 +471,8 @@ def _outer(tree: exp.Query, select: exp.Select, keys: tuple[Field, ...], values:
             continue
         if isinstance(projection, exp.Star) or not name.isidentifier():
             raise Refused(projection, "name every output column: <expression> AS name")
-        fields.append(Field(name, value(inner, scope)))
+        with _Collect(problems):
+            fields.append(Field(name, value(inner, scope)))
     missing = [c for c in (*key_names, *WINDOW_COLUMNS) if c not in seen]
     if missing:
         raise Refused(outer, f"drops {', '.join(missing)}; the outer SELECT must keep the keys and the window")

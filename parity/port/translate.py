@@ -208,7 +208,7 @@ def _is(node: exp.Is, scope: Scope, negate: bool) -> Py:
     raise Refused(node, "IS only ports with NULL, TRUE or FALSE")
 
 
-_PY_OPS = {exp.EQ: "==", exp.NEQ: "!=", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
+_PY_OPS: dict[type[exp.Expr], str] = {exp.EQ: "==", exp.NEQ: "!=", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
 _NEGATED = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _SQL_OPS = {"==": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
@@ -262,9 +262,8 @@ def _in_truth(node: exp.In, scope: Scope, negate: bool) -> Py:
 
 
 def _column(node: exp.Column, scope: Scope) -> Py:
-    if node.table:
-        if node.table.lower() == "window":
-            raise Refused(node, "reads the window outside the window_start/window_end projections")
+    if node.table and node.table.lower() == "window":
+        raise Refused(node, "reads the window outside the window_start/window_end projections")
     name = node.name
     column = scope.get(name) or scope.get(name.lower())
     if column is None:
@@ -325,7 +324,9 @@ def _divide(node: exp.Div, scope: Scope) -> Py:
     for side in (left, right):
         _need(side, node, SqlType.INT, SqlType.DOUBLE)
     # `/` is always a double in Spark; Python's `/` is too. A zero divisor raises in both (Spark ANSI mode).
-    return _call("divide", [left, right], SqlType.DOUBLE)
+    if left.nullable or right.nullable:
+        return _call("divide", [left, right], SqlType.DOUBLE)
+    return _joined(f"{left.operand()} / {right.operand()}", left, right, type_=SqlType.DOUBLE, atomic=False)
 
 
 def _try_divide(node: exp.SafeDivide, scope: Scope) -> Py:
