@@ -5,6 +5,7 @@
     emit.py       the plan -> realtime_jobs/<feature>.yaml: the spec and its Beam YAML transform
     spark.py      Spark's semantics as small functions the generated jobs call (null in, null out; div; round)
     combine.py    Spark's aggregates as Beam CombineFns (nulls skipped; NULL of no value)
+    scaffold.py   `parity new`: a commented query template, its port and a pytest parity test
 
 `port_query` is the one call: it reads the SQL, plans, emits, and checks that the written spec loads.
 """
