@@ -63,10 +63,10 @@ def test_port_refuses_each_construct_on_its_own_line_and_writes_nothing(project:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        "error: offline_queries/busiest.sql: line 9: ORDER BY events DESC: a stream emits cells, not an ordered table;"
-        " remove it",
-        "error: offline_queries/busiest.sql: line 10: LIMIT 10: a stream cannot keep the first rows of an unordered"
-        " result; remove it",
+        ("error: offline_queries/busiest.sql: line 9: ORDER BY events DESC: a stream emits cells, not an ordered table;"
+         " remove it"),
+        ("error: offline_queries/busiest.sql: line 10: LIMIT 10: a stream cannot keep the first rows of an unordered"
+         " result; remove it"),
     ]
     assert not (project / "realtime_jobs" / "busiest.yaml").exists()
 
