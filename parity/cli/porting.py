@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -15,7 +15,7 @@ from parity.errors import EXIT_ERROR, PortRefused
 def port(
     query: Annotated[Path, typer.Argument(help="The offline query, offline_queries/<feature>.sql.")],
     lateness: Annotated[str, typer.Option("--lateness", help="The spec's allowed lateness, e.g. 2m.")] = "2m",
-    source: Annotated[str, typer.Option("--source", help="The event source the query reads.")] = "ride_events",
+    source: Annotated[Optional[str], typer.Option("--source", help="The event source (default: the table the query reads).")] = None,  # noqa: UP045
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing realtime_jobs/<feature>.yaml.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:

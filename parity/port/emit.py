@@ -41,6 +41,8 @@ def emit_spec(plan: Plan, feature: str, query_path: str, description: str, laten
     ]
     if description:
         lines.append(f"description: {json.dumps(description)}")
+    if query_path != f"offline_queries/{feature}.sql":
+        lines.append(f"offline_query: {json.dumps(query_path)}")
     lines += [
         f"source: {plan.source}",
         f"keys: [{', '.join(k.name for k in plan.keys)}]",

@@ -115,3 +115,20 @@ def test_new_refuses_a_feature_name_that_is_not_an_identifier(tmp_path: Path) ->
     assert done.returncode == 2
     assert "'surge-requests' is not an identifier" in done.stderr
     assert not (tmp_path / "offline_queries").exists()
+
+
+def test_port_of_a_query_outside_offline_queries_names_it_in_the_spec(project: Path) -> None:
+    (project / "sql").mkdir()
+    shutil.copy(CORPUS / "count_star.sql", project / "sql" / "requests.sql")
+    done = parity(project, "port", "sql/requests.sql")
+    assert done.returncode == 0, done.stderr
+    spec = load_spec(project / "realtime_jobs" / "requests.yaml", project)
+    assert spec.offline_query == project / "sql" / "requests.sql"
+
+
+def test_port_reads_the_source_from_the_query(project: Path) -> None:
+    sql = (CORPUS / "count_star.sql").read_text().replace("FROM ride_events", "FROM bike_events")
+    (project / "offline_queries" / "bike_requests.sql").write_text(sql)
+    done = parity(project, "port", "offline_queries/bike_requests.sql")
+    assert done.returncode == 0, done.stderr
+    assert load_spec(project / "realtime_jobs" / "bike_requests.yaml", project).source == "bike_events"
