@@ -345,8 +345,8 @@ def _values(select: exp.Select, keys: tuple[Field, ...], scope: Scope, aggregate
         if window is not None:
             seen_window.add(window)
             continue
-        if projection.alias_or_name in key_names and _projection_of_key(projection, select):
-            continue
+        if projection.alias_or_name in key_names and projection.find(exp.AggFunc) is None:
+            continue  # a key: its expression is the GROUP BY's
         with _Collect(problems):
             values.append(_value(projection, keys, scope, aggregates))
     missing = [c for c in WINDOW_COLUMNS if c not in seen_window]
@@ -375,10 +375,6 @@ def _value(projection: exp.Expr, keys: tuple[Field, ...], scope: Scope, aggregat
         else:
             node.replace(exp.column(field))
     return Field(projection.alias, value(body, _aggregate_scope(keys, aggregates)))
-
-
-def _projection_of_key(projection: exp.Expr, select: exp.Select) -> bool:
-    return projection.find(exp.AggFunc) is None
 
 
 def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) -> dict[str, Column]:
