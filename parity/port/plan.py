@@ -167,6 +167,38 @@ _REFUSED_NODES: tuple[tuple[type[exp.Expr], str], ...] = (
 )
 
 
+# What a SELECT, its GROUP BY and its tables may hold; anything else (TABLESAMPLE, PIVOT, WITH ROLLUP, QUALIFY,
+# LATERAL VIEW, SORT BY, ...) changes what the query computes in ways the port does not model, and is refused.
+_SELECT_PARTS = {"expressions", "from_", "where", "group", "distinct", "with_", "kind",
+                 "joins", "having", "order", "limit", "sort", "laterals"}  # refused with their own reasons
+_GROUP_PARTS = {"expressions", "rollup", "cube", "grouping_sets"}  # the last three: refused as grouping sets
+_TABLE_PARTS = {"this", "db", "catalog", "alias"}
+
+
+def _unmodelled(tree: exp.Query) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    for node in tree.walk():
+        if isinstance(node, exp.Select):
+            allowed = _SELECT_PARTS
+        elif isinstance(node, exp.Group):
+            allowed = _GROUP_PARTS
+        elif isinstance(node, exp.Table):
+            allowed = _TABLE_PARTS
+        else:
+            continue
+        for part, held in node.args.items():
+            if held and part not in allowed:
+                shown = " ".join(part.rstrip("_").upper().split("_"))
+                found.append((_line_of(node), f"{_where_line(node)}{shown} in {sql_of(node)}: not ported"))
+    for node in tree.walk():
+        if isinstance(node, exp.Rollup | exp.Cube | exp.GroupingSets):
+            found.append((_line_of(node), f"{_where_line(node)}{sql_of(node)}: grouping sets are not ported"))
+        if isinstance(node, exp.Filter):
+            why = "an aggregate FILTER clause is not ported; write the condition in a CASE inside the aggregate"
+            found.append((_line_of(node), f"{_where_line(node)}{sql_of(node)}: {why}"))
+    return found
+
+
 def _line_of(node: exp.Expr) -> int:
     lines = [n.meta["line"] for n in node.walk() if "line" in n.meta]
     return min(lines) if lines else 0
@@ -191,6 +223,7 @@ def _global_refusals(tree: exp.Query) -> list[str]:
                     shown = node.key.upper()
                 found.append((_line_of(node), f"{_where_line(node)}{shown}: {reason}"))
                 break
+    found += _unmodelled(tree)
     aggregating = [s for s in tree.find_all(exp.Select) if window_call(s) is not None]
     for select in tree.find_all(exp.Select) if aggregating else ():
         if select in aggregating:
