@@ -65,6 +65,7 @@ class Plan:
     size_us: int
     slide_us: int
     filter: Py | None
+    filter_sql: tuple[str, ...]  # the WHERE clauses it comes from, as written (inner query first)
     keys: tuple[Field, ...]
     distinct: tuple[str, ...] | None  # the columns of a SELECT DISTINCT that deduplicates events, or None
     aggregates: tuple[Aggregate, ...]
@@ -272,6 +273,7 @@ def _plan(tree: exp.Query, source: str, problems: list[Refused]) -> Plan:
         raise Refused(call, str(exc)) from None
 
     scope, filters, distinct = _events(select, ctes, source)
+    wheres = [w.this for w in (_inner_where(select, ctes), select.args.get("where")) if w is not None]
     if (where := select.args.get("where")) is not None:
         with _Collect(problems):
             filters.append(truth(where.this, scope))
@@ -284,7 +286,19 @@ def _plan(tree: exp.Query, source: str, problems: list[Refused]) -> Plan:
     if problems:
         raise problems[0]
     filter_py = conjunction(filters) if filters else None
-    return Plan(source, size_us, slide_us, filter_py, keys, distinct, tuple(aggregates.values()), values, outer)
+    filter_sql = tuple(" ".join(sql_of(w).split()) for w in wheres)
+    return Plan(source, size_us, slide_us, filter_py, filter_sql, keys, distinct, tuple(aggregates.values()), values,
+                outer)
+
+
+def _inner_where(select: exp.Select, ctes: dict[str, exp.Query]) -> exp.Where | None:
+    """The WHERE of the CTE or subquery the aggregating SELECT reads, if it reads one."""
+    from_ = select.args.get("from_")
+    read = from_.this if from_ is not None else None
+    inner = ctes.get(read.name.lower()) if isinstance(read, exp.Table) and not read.db else (
+        read.this if isinstance(read, exp.Subquery) else None)
+    where = inner.args.get("where") if isinstance(inner, exp.Select) else None
+    return where if isinstance(where, exp.Where) else None
 
 
 def _events(select: exp.Select, ctes: dict[str, exp.Query], source: str) -> tuple[Scope, list[Py], tuple[str, ...] | None]:
