@@ -103,6 +103,7 @@ class Fact(enum.Enum):
     LOCAL_CLOCK = "reads a local or processing-time clock"
     TIME_ZONE = "converts to a time zone"
     REWINDOW = "windows the elements itself"
+    EVENT_TIME = "reads event_time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +146,9 @@ def read_job(spec: FeatureSpec, project: Path) -> Job:
         raise SpecError(spec_file, "transform_ref", f"{relative}: cannot read the job: {reason}") from exc
     try:
         tree = ast.parse(source, filename=relative)
-    except SyntaxError as exc:
-        raise SpecError(spec_file, "transform_ref", f"{relative}: line {exc.lineno}: {exc.msg}; fix the job") from exc
+    except (SyntaxError, ValueError) as exc:
+        where = f"line {exc.lineno}: {exc.msg}" if isinstance(exc, SyntaxError) else str(exc)
+        raise SpecError(spec_file, "transform_ref", f"{relative}: {where}; fix the job") from exc
     facts = _python_facts(tree, lambda node: JobStep(relative, line=getattr(node, "lineno", 1)), _Names(python_job=True))
     return Job(relative, tuple(sorted(facts, key=lambda fact: fact.step.line or 0)))
 
@@ -188,6 +190,8 @@ def _python_facts(tree: ast.AST, step: Callable[[ast.AST], JobStep], names: _Nam
             yield from _call_facts(node, step, names, inside_distinct=id(node) in in_distinct_class)
         elif isinstance(node, (ast.Set, ast.SetComp)):
             yield JobFact(Fact.DISTINCT, step(node), detail=ast.unparse(node)[:60])
+        elif isinstance(node, (ast.Name, ast.Attribute)) and _column(node) == "event_time":
+            yield JobFact(Fact.EVENT_TIME, step(node), "event_time", ast.unparse(node))
 
 
 def _call_facts(node: ast.Call, step: Callable[[ast.AST], JobStep], names: _Names, *,
@@ -331,6 +335,7 @@ def _yaml_facts(document: Any, spec_file: str) -> Iterator[JobFact]:
     """The facts of a Beam YAML `transform`: each step's Python expressions and callables, its Combine
     functions and any windowing of its own. Expressions in another `language` are not read."""
     steps = document.get("transforms", [document]) if isinstance(document, dict) else []
+    steps = steps if isinstance(steps, list) else [document]
     names = _Names(python_job=False)
     for index, step in enumerate(s for s in steps if isinstance(s, dict)):
         kind = str(step.get("type", "?"))
@@ -382,8 +387,9 @@ def _expression_facts(value: Any, step: JobStep, names: _Names) -> Iterator[JobF
         return
     try:
         tree = ast.parse(code.strip() if mode == "eval" else code, mode=mode)
-    except SyntaxError as exc:
-        raise SpecError(step.file, f"transform[{step.index}].{step.field}", f"not Python: {exc.msg}") from exc
+    except (SyntaxError, ValueError) as exc:
+        problem = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        raise SpecError(step.file, f"transform[{step.index}].{step.field}", f"not Python: {problem}") from exc
     yield from _python_facts(tree, lambda _node: step, names)
 
 
@@ -391,7 +397,7 @@ def _first_field(value: Any) -> str | None:
     """The field a Combine value reads first: `event_id`, or `event_id` of `(event_id, eta_seconds)`."""
     try:
         node = ast.parse(str(value).strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         return None
     if isinstance(node, ast.Tuple) and node.elts:
         node = node.elts[0]
@@ -532,7 +538,7 @@ def integer_division(query: Query, job: Job, spec: FeatureSpec) -> Iterator[Trap
                 spec.name, Trap.INTEGER_DIVISION, query.place(divisions[0]), floor.step,
                 f"Spark's {divisions[0].sql(dialect=DIALECT)} is a double division (5 / 2 = 2.5); "
                 f"the job floors ({floor.detail})",
-                "divide with `/` in the job (true division), or write `a DIV b` in the SQL if the floor is meant",
+                "divide with `/` in the job (true division), or write `a DIV b` in the SQL if a whole number is meant",
             )
     true_divisions = job.of(Fact.TRUE_DIV)
     for floor_sql in query.tree.find_all(exp.IntDiv):
@@ -541,8 +547,8 @@ def integer_division(query: Query, job: Job, spec: FeatureSpec) -> Iterator[Trap
                 spec.name, Trap.INTEGER_DIVISION, query.place(floor_sql), true_divisions[0].step,
                 f"{floor_sql.sql(dialect=DIALECT)} is an integer division in Spark (5 DIV 2 = 2); the job divides "
                 f"with `/` ({true_divisions[0].detail}) and gets 2.5",
-                "use `//` in the job (same sign rules: both floor toward minus infinity only for positives), "
-                "or `/` in the SQL",
+                "truncate toward zero in the job as DIV does (-7 DIV 2 = -3, int(a / b); Python's -7 // 2 = -4), "
+                "or write `/` in the SQL",
             )
 
 
@@ -591,10 +597,11 @@ def local_time(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarnin
     time zone on one side only, or a job reading the machine's clock or local time, shifts hours and days."""
     conversions = list(query.tree.find_all(*_ZONE_CONVERSIONS))
     zones = job.of(Fact.TIME_ZONE)
+    reads_time = job.of(Fact.EVENT_TIME)
     for conversion in conversions:
         if not zones:
             yield TrapWarning(
-                spec.name, Trap.LOCAL_TIME, query.place(conversion), job.whole(),
+                spec.name, Trap.LOCAL_TIME, query.place(conversion), reads_time[0].step if reads_time else job.whole(),
                 f"{conversion.sql(dialect=DIALECT)} converts to local time; the job works on UTC event times "
                 "and converts nothing",
                 "convert in the job with the same zone (zoneinfo.ZoneInfo), or keep the SQL in UTC",
@@ -611,7 +618,8 @@ def local_time(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarnin
         yield TrapWarning(
             spec.name, Trap.LOCAL_TIME, query.time_anchor(), clock.step,
             f"the job reads local or processing time ({clock.detail}); the query reads UTC event time",
-            "use the element's event_time (UTC microseconds) and datetime.fromtimestamp(t, tz=datetime.UTC)",
+            "read times from the element's event_time (int microseconds UTC) with "
+            "datetime.fromtimestamp(event_time / 1_000_000, tz=datetime.UTC)",
         )
 
 
