@@ -171,7 +171,8 @@ def window_problem(tree: exp.Query, spec: FeatureSpec) -> str | None:
             durations.append(int(match.group(1)) * _INTERVAL_US[match.group(2).lower()])
         size, slide = durations[0], durations[-1]
         if (size, slide) != (spec.window.size_us, spec.window.slide_us):
-            return f"{call.sql(dialect=DIALECT)} is not the spec's window ({spec.window.describe()})"
+            where = f"line {call.meta['line']}: " if "line" in call.meta else ""
+            return f"{where}{call.sql(dialect=DIALECT)} is not the spec's window ({spec.window.describe()})"
     return None
 
 

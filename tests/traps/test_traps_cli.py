@@ -53,3 +53,15 @@ def test_lint_names_an_unparsable_python_job_and_exits_2(tmp_path: Path) -> None
     assert done.exit_code == 2, done.output
     assert "realtime_jobs/window.yaml: transform_ref: realtime_jobs/window.py: line 1: " in done.stderr
     assert "porting-trap" not in done.stdout  # the summary is not printed over a problem
+
+
+def test_lint_names_the_sql_line_of_a_window_that_is_not_the_specs(tmp_path: Path) -> None:
+    # The query's window against the spec's is lint_query's check (an error, exit 2), not a trap warning.
+    shutil.copytree(PLANTED, tmp_path, dirs_exist_ok=True)
+    sql = tmp_path / "offline_queries" / "window.sql"
+    sql.write_text(sql.read_text().replace("'1 minute'", "'2 minutes'"))
+    done = CliRunner().invoke(app, ["lint", "--project", str(tmp_path)])
+    assert done.exit_code == 2, done.output
+    assert done.stderr.splitlines() == [
+        "offline_queries/window.sql: line 9: WINDOW(event_time, '2 minutes') is not the spec's window (1m tumbling)"
+    ]
