@@ -84,8 +84,8 @@ FIXED = [
     ("integer_division", "realtime_jobs/integer_division.yaml", "max_eta // 60", "max_eta / 60"),
     ("integer_div", "realtime_jobs/integer_div.yaml", "int(max_eta) / 60", "int(max_eta / 60)"),
     ("avg_integer", "realtime_jobs/avg_integer.py", "sum(seconds) // len(seconds)", "sum(seconds) / len(seconds)"),
-    ("case_sensitivity", "realtime_jobs/case_sensitivity.yaml", "city == 'san francisco'",
-     "city.lower() == 'san francisco'"),
+    ("case_sensitivity", "realtime_jobs/case_sensitivity.yaml", "transform:\n",  # lowercase city, then compare it
+     "transform:\n  - type: MapToFields\n    config: {language: python, append: true, drop: [city], fields: {city: 'city.lower()'}}\n"),
     ("case_folding", "offline_queries/case_folding.sql", "city = 'San Francisco'", "lower(city) = 'san francisco'"),
     ("local_time", "realtime_jobs/local_time.yaml", "tz=datetime.UTC", "tz=zoneinfo.ZoneInfo('Asia/Kolkata')"),
     ("local_clock", "realtime_jobs/local_clock.py", "event.event_time / 1_000_000)",
