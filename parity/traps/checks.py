@@ -192,16 +192,20 @@ def distinct_count(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWa
                 f"({aggregates[0].detail})",
                 "keep one element per event_id in the job (ToDictCombineFn keyed by event_id, or a set of ids)",
             )
+    # The reverse: the job keeps distinct values where the query (with no DISTINCT anywhere) takes every row.
+    if dedupe is not None or not distinct or any(isinstance(c.this, exp.Distinct) for c in query.tree.find_all(exp.Count)):
+        return
     by_event = [f for f in distinct if f.column == "event_id"]
-    if by_event and dedupe is None:
-        for count in query.tree.find_all(exp.Count):
-            if not isinstance(count.this, exp.Distinct):
-                yield TrapWarning(
-                    spec.name, Trap.DISTINCT_COUNT, query.place(count), by_event[0].step,
-                    f"{count.sql(dialect=DIALECT)} counts every delivery of an event; the job keeps one per "
-                    f"event_id ({by_event[0].detail})",
-                    "write COUNT(DISTINCT event_id) in the SQL, or count every row in the job",
-                )
+    keeper = (by_event or distinct)[0]
+    for aggregate in query.tree.find_all(*((exp.Count, exp.Sum, exp.Avg) if by_event else (exp.Count,))):
+        kept = "one element per event_id" if by_event else "distinct values"
+        yield TrapWarning(
+            spec.name, Trap.DISTINCT_COUNT, query.place(aggregate), keeper.step,
+            f"{aggregate.sql(dialect=DIALECT)} takes in every row (a re-delivered event, a repeated id); the job "
+            f"keeps {kept} ({keeper.detail})",
+            "deduplicate in the SQL as the job does (COUNT(DISTINCT ...), or SELECT DISTINCT event_id, ... in a "
+            "CTE), or keep every row in the job",
+        )
 
 
 def window(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarning]:

@@ -129,6 +129,8 @@ def _python_facts(tree: ast.AST, step: Callable[[ast.AST], JobStep], names: _Nam
         if isinstance(node, ast.ClassDef) and any(_makes_set(inner) for inner in ast.walk(node))
     }
     in_distinct_class = {id(inner) for node in ast.walk(tree) if id(node) in distinct_classes for inner in ast.walk(node)}
+    # `x in {"a", "b"}` tests membership; a set literal there keeps nothing distinct
+    membership = {id(right) for node in ast.walk(tree) if isinstance(node, ast.Compare) for right in node.comparators}
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.FloorDiv):
             yield JobFact(Fact.MEAN_FLOOR if _mean_like(node, names) else Fact.FLOOR_DIV, step(node),
@@ -141,7 +143,7 @@ def _python_facts(tree: ast.AST, step: Callable[[ast.AST], JobStep], names: _Nam
             yield from _compare_facts(node, step)
         elif isinstance(node, ast.Call):
             yield from _call_facts(node, step, names, inside_distinct=id(node) in in_distinct_class)
-        elif isinstance(node, (ast.Set, ast.SetComp)):
+        elif isinstance(node, (ast.Set, ast.SetComp)) and id(node) not in membership:
             yield JobFact(Fact.DISTINCT, step(node), detail=ast.unparse(node)[:60])
         elif isinstance(node, (ast.Name, ast.Attribute)) and _column(node) == "event_time":
             yield JobFact(Fact.EVENT_TIME, step(node), "event_time", ast.unparse(node))

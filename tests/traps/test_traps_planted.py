@@ -105,3 +105,28 @@ def test_planted_feature_with_its_trap_fixed_warns_nothing(tmp_path: Path, name:
     assert planted in path.read_text()
     path.write_text(path.read_text().replace(planted, fixed))
     assert find_traps(load_feature(name, tmp_path), tmp_path) == []
+
+
+# A shipped example with one side changed into a trap: the warning names the shipped file's line and step.
+BROKEN = [
+    ("ride_requests", "offline_queries/ride_requests.sql", "COUNT(DISTINCT event_id)", "COUNT(*)",
+     (Trap.DISTINCT_COUNT, 7, "realtime_jobs/ride_requests.yaml transform[2] Combine config.combine.event_ids")),
+    ("avg_eta", "offline_queries/avg_eta.sql", "SELECT DISTINCT event_id", "SELECT event_id",
+     (Trap.DISTINCT_COUNT, 12, "realtime_jobs/avg_eta.yaml transform[2] Combine config.combine.eta_by_event")),
+    ("demand_supply", "realtime_jobs/demand_supply.py", "requests / drivers if drivers", "requests // drivers if drivers",
+     (Trap.INTEGER_DIVISION, 21, "realtime_jobs/demand_supply.py:55")),
+    ("available_drivers", "offline_queries/available_drivers.sql", "COUNT(DISTINCT driver_id)", "COUNT(driver_id)",
+     (Trap.DISTINCT_COUNT, 6, "realtime_jobs/available_drivers.py:21")),
+]
+
+
+@pytest.mark.parametrize(("name", "file", "shipped", "broken", "expected"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_shipped_example_with_a_trap_put_in_warns_it(tmp_path: Path, name: str, file: str, shipped: str, broken: str,
+                                                     expected: tuple[Trap, int, str]) -> None:
+    for folder in ("offline_queries", "realtime_jobs"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    path = tmp_path / file
+    assert shipped in path.read_text()
+    path.write_text(path.read_text().replace(shipped, broken))
+    warnings = find_traps(load_feature(name, tmp_path), tmp_path)
+    assert [(w.trap, w.sql.line, str(w.job)) for w in warnings] == [expected]

@@ -78,3 +78,10 @@ def test_a_set_accumulating_combine_fn_counts_distinct_values_not_rows(tmp_path:
     assert [(f.fact, f.step.line) for f in facts if f.fact in (Fact.DISTINCT, Fact.ROW_COUNT)] == [
         (Fact.DISTINCT, 4), (Fact.ROW_COUNT, 8),
     ]
+
+
+def test_a_set_literal_tested_for_membership_keeps_nothing_distinct(tmp_path: Path) -> None:
+    job = "keep = lambda e: e.event_type in {'ride_requested', 'driver_ping'}\nids = {e.event_id for e in []}\n"
+    root = project(tmp_path, job)
+    facts = read_job(load_feature("f", root), root).facts
+    assert [(f.fact, f.step.line) for f in facts if f.fact is Fact.DISTINCT] == [(Fact.DISTINCT, 2)]
