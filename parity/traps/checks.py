@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from parity.query import DIALECT
 from parity.spec import FeatureSpec
-from parity.traps.job import Fact, Job, JobStep, read_job
+from parity.traps.job import Fact, Job, JobFact, JobStep, read_job
 from parity.traps.sql import Query, SqlPlace, columns_in, read_sql
 
 
@@ -48,7 +48,7 @@ def count_nulls(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarni
     counts = job.of(Fact.ROW_COUNT)
     if not counts:
         return
-    dropped = {f.column.lower(): f for f in job.of(Fact.NONE_FILTER) if f.column}
+    dropped = _by_column(job.of(Fact.NONE_FILTER))
     kept_non_null = query.not_null()
     for count in query.tree.find_all(exp.Count):
         if isinstance(count.this, exp.Column):
@@ -72,8 +72,9 @@ def count_nulls(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarni
 
 
 def integer_division(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarning]:
-    """Spark's `/` gives a double (never floors); `DIV` floors. A job that floors where the SQL divides, or
-    divides where the SQL floors. A floor the query's AVG explains is `avg_integer`'s."""
+    """Spark's `/` gives a double (or a decimal), never a whole number; `DIV` truncates to one. A job that
+    floors where the SQL divides, or divides where the SQL truncates. A floor the query's AVG explains is
+    `avg_integer`'s."""
     divisions = list(query.tree.find_all(exp.Div, exp.SafeDivide))
     averages = next(query.tree.find_all(exp.Avg), None)
     floors = job.of(Fact.FLOOR_DIV) + ([] if averages is not None else job.of(Fact.MEAN_FLOOR))
@@ -116,8 +117,8 @@ def avg_integer(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarni
 def case_sensitivity(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarning]:
     """SQL `=`/`IN`/`LIKE` compare strings case-sensitively; `lower()`/`upper()`/`ILIKE` on one side only
     makes 'SF' and 'sf' one value there and two on the other side."""
-    job_folded = {f.column.lower(): f for f in job.of(Fact.CASE_FOLD) if f.column}
-    job_compared = {f.column.lower(): f for f in job.of(Fact.STRING_COMPARE) if f.column}
+    job_folded = _by_column(job.of(Fact.CASE_FOLD))
+    job_compared = _by_column(job.of(Fact.STRING_COMPARE))
     sql_folded = dict(reversed(query.case_folded()))
     for column, node in sql_folded.items():
         if column in job_compared and column not in job_folded:
@@ -225,6 +226,15 @@ def window(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarning]:
 TRAPS: tuple[Callable[[Query, Job, FeatureSpec], Iterator[TrapWarning]], ...] = (
     count_nulls, integer_division, avg_integer, case_sensitivity, local_time, distinct_count, window,
 )
+
+
+def _by_column(facts: list[JobFact]) -> dict[str, JobFact]:
+    """The first fact about each column (lower case), in source order."""
+    first: dict[str, JobFact] = {}
+    for fact in facts:
+        if fact.column:
+            first.setdefault(fact.column.lower(), fact)
+    return first
 
 
 def find_traps(spec: FeatureSpec, project: Path) -> list[TrapWarning]:
