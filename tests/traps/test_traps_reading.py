@@ -85,3 +85,12 @@ def test_a_set_literal_tested_for_membership_keeps_nothing_distinct(tmp_path: Pa
     root = project(tmp_path, job)
     facts = read_job(load_feature("f", root), root).facts
     assert [(f.fact, f.step.line) for f in facts if f.fact is Fact.DISTINCT] == [(Fact.DISTINCT, 2)]
+
+
+def test_a_trap_about_what_the_job_never_does_names_the_whole_job(tmp_path: Path) -> None:
+    root = project(tmp_path, "import apache_beam as beam\n")
+    (root / "offline_queries" / "f.sql").write_text(SQL.replace("SELECT city,", "SELECT city, hour(\n  from_utc_timestamp(event_time, 'Asia/Kolkata')) AS h,"))
+    warnings = find_traps(load_feature("f", root), root)
+    assert [(w.trap.value, w.sql.line, str(w.job)) for w in warnings] == [
+        ("local_time", 2, "realtime_jobs/f.py (the whole job)"),
+    ]
