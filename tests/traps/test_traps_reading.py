@@ -94,3 +94,19 @@ def test_a_trap_about_what_the_job_never_does_names_the_whole_job(tmp_path: Path
     assert [(w.trap.value, w.sql.line, str(w.job)) for w in warnings] == [
         ("local_time", 2, "realtime_jobs/f.py (the whole job)"),
     ]
+
+
+def test_a_yaml_combine_mean_rounded_later_is_a_floored_mean(tmp_path: Path) -> None:
+    transform = (
+        "transform:\n"
+        "  - type: Combine\n"
+        "    config: {language: python, group_by: [city], combine: {raw: {value: eta_seconds, fn: mean}}}\n"
+        "  - type: MapToFields\n"
+        "    config: {language: python, fields: {city: city, n: 'round(raw)'}}\n"
+    )
+    root = project(tmp_path, "", transform)
+    (root / "offline_queries" / "f.sql").write_text(SQL.replace("COUNT(eta_seconds)", "AVG(eta_seconds)"))
+    warnings = find_traps(load_feature("f", root), root)
+    assert [(w.trap.value, w.sql.line, str(w.job)) for w in warnings] == [
+        ("avg_integer", 3, "realtime_jobs/f.yaml transform[1] MapToFields config.fields.n"),
+    ]
