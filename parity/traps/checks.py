@@ -219,7 +219,8 @@ def window(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarning]:
             spec.name, Trap.WINDOW, place, rewindow.step,
             f"the job applies its own windowing ({rewindow.detail}) over the spec's {spec.window.describe()}, "
             "which parity has already applied",
-            "remove the job's WindowInto/TimestampedValue; set the window in the spec's `window:`",
+            "remove the job's WindowInto/TimestampedValue and set the window in the spec's `window:` "
+            "(`parity stream` rejects output in windows other than the spec's)",
         )
 
 
