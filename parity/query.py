@@ -168,7 +168,8 @@ def window_problem(tree: exp.Query, spec: FeatureSpec) -> str | None:
         except ValueError as exc:
             return str(exc)
         if (size, slide) != (spec.window.size_us, spec.window.slide_us):
-            return f"{call.sql(dialect=DIALECT)} is not the spec's window ({spec.window.describe()})"
+            where = f"line {call.meta['line']}: " if "line" in call.meta else ""
+            return f"{where}{call.sql(dialect=DIALECT)} is not the spec's window ({spec.window.describe()})"
     return None
 
 

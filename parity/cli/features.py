@@ -26,14 +26,24 @@ def list_features(project: ProjectOption = Path(".")) -> None:
 
 
 @app.command()
-def lint(project: ProjectOption = Path(".")) -> None:
-    """Validate every spec and parse every offline query. Example: `parity lint`."""
+def lint(
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a porting trap is found.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Validate every spec, parse every offline query and warn about porting traps. Example: `parity lint`.
+
+    Problems (a spec or query that cannot be used) go to stderr and exit 2. Porting traps (a job and its SQL
+    that can be seen to mean different things: parity.traps) are warnings on stdout, one per line naming the
+    SQL line and the job step; they leave the exit code at 0 unless `--strict`, which exits 1.
+    """
     from parity.query import lint_query
     from parity.settings import load_settings
     from parity.spec import feature_names, load_feature
+    from parity.traps import find_traps
 
     settings = load_settings(project)
     problems: list[str] = []
+    warnings = []
     names = feature_names(settings.project)
     for name in names:
         try:
@@ -41,12 +51,23 @@ def lint(project: ProjectOption = Path(".")) -> None:
         except ParityError as exc:
             problems.append(str(exc))
             continue
-        problems.extend(lint_query(spec, settings.project))
+        found = lint_query(spec, settings.project)
+        problems.extend(found)
+        if not found:  # traps compare a usable query with the job; a broken one is reported above
+            try:
+                warnings.extend(find_traps(spec, settings.project))
+            except ParityError as exc:
+                problems.append(str(exc))
+    for warning in warnings:
+        typer.echo(str(warning))
     for problem in problems:
         typer.echo(problem, err=True)
     if problems:
         raise typer.Exit(EXIT_ERROR)
-    typer.echo(f"{len(names)} features ok")
+    trapped = f"; {len(warnings)} porting-trap warning{'s' * (len(warnings) != 1)}" if warnings else ""
+    typer.echo(f"{len(names)} features ok{trapped}")
+    if strict and warnings:
+        raise typer.Exit(EXIT_BREACH)
 
 
 @app.command()
