@@ -12,10 +12,13 @@ with Spark's message on one line; a missing event log or a range without partiti
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import re
 import sys
+import tempfile
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,22 +57,29 @@ def spark_session(settings: Settings) -> SparkSession:
     """The process's Spark session: created on first use with `settings.spark_master`, reused after.
 
     UTC session time zone (window bounds and timestamp literals agree with integer microseconds),
-    Arrow for pandas conversion, few shuffle partitions on a local master, no UI, logs at ERROR,
-    bound to the loopback address so that it needs no network, and `geohash()` registered.
+    Arrow for pandas conversion, no UI, logs at ERROR, `geohash()` registered, and parity's own code
+    shipped to the executors (`shipped_code`), whose Python is `settings.spark_python`. A local master
+    also gets few shuffle partitions and is bound to the loopback address so that it needs no network;
+    `settings.spark_conf` comes last and overrides any of it.
     """
     spark = SparkSession.getActiveSession()
     if spark is None:
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        # Python workers (the geohash UDF) run this interpreter, whose packages parity needs.
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        local = _LOCAL_MASTER.fullmatch(settings.spark_master)
+        if local:
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # The executors' Python workers (the geohash UDF) need pandas, pyarrow and pygeohash; by default they
+        # run this interpreter, which only a local master or a cluster on this machine can use.
+        python = settings.spark_python or os.environ.get("PYSPARK_PYTHON") or sys.executable
+        os.environ["PYSPARK_PYTHON"] = python
         builder = SparkSession.builder.master(settings.spark_master).appName("parity")
-        for key, value in _session_conf(settings.spark_master).items():
+        for key, value in {**_session_conf(local), **dict(settings.spark_conf)}.items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
         # PySpark logs every SQL error it raises at ERROR; parity re-raises it as a QueryError instead.
         for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+        spark.sparkContext.addPyFile(str(shipped_code()))
     else:
         spark.conf.set("spark.sql.session.timeZone", "UTC")  # a session made elsewhere may not be on UTC
     if not spark.catalog.functionExists("geohash"):
@@ -77,19 +87,45 @@ def spark_session(settings: Settings) -> SparkSession:
     return spark
 
 
-def _session_conf(master: str) -> dict[str, str]:
+def shipped_code() -> Path:
+    """parity's own package as a zip for the executors' Python path, so that a worker needs only parity's
+    third-party packages, never parity itself: `<tmp>/parity-spark/parity-<hash>.zip`, built once per
+    content (the hash of every file's path and bytes), written whole or not at all."""
+    package = Path(__file__).resolve().parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    contents = []
+    for path in files:
+        name = path.relative_to(package.parent).as_posix()
+        data = path.read_bytes()
+        contents.append((name, data))
+        digest.update(name.encode() + b"\0" + len(data).to_bytes(8, "big") + data)
+    target = Path(tempfile.gettempdir()) / "parity-spark" / f"parity-{digest.hexdigest()[:16]}.zip"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents:
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    os.replace(partial, target)
+    return target
+
+
+_LOCAL_MASTER = re.compile(r"local(?:\[(\d+|\*)(?:,\d+)?\])?")
+
+
+def _session_conf(local: re.Match[str] | None) -> dict[str, str]:
     conf = {
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
-    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
     if local:
         threads = local.group(1)
         cores = 1 if threads is None else (os.cpu_count() or 2) if threads == "*" else int(threads)
+        conf["spark.driver.host"] = conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.sql.shuffle.partitions"] = str(max(1, min(cores, 16)))
         # Adaptive execution re-plans between stages to coalesce or split partitions across executors; one
         # local JVM has nothing to balance, and the re-planning costs ~0.1-0.5 s of every check's queries.
