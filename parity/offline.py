@@ -5,8 +5,10 @@ Events live in `<event_log>/<source>/date=YYYY-MM-DD/hour=HH/*.parquet`, partiti
 covering `event_range(...)` (the grid-aligned, widened range that complete windows need), runs the
 query rewritten by `parity.query` on them, and collects just the result rows into pandas.
 
-One local Spark session serves the whole process (`spark_session`). Spark errors become `QueryError`
-with Spark's message on one line; a missing event log or a range without partitions is a `DataError`.
+One Spark session serves the whole process (`spark_session`): local by default, or on the cluster
+`spark_master` names, whose executors get parity's own code from the driver (`shipped_code`) and need only
+its third-party packages. Spark errors become `QueryError` with Spark's message on one line; a missing
+event log or a range without partitions is a `DataError`.
 """
 
 from __future__ import annotations

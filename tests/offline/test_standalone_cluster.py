@@ -205,14 +205,20 @@ def checks(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         for name, project in projects.items()
     }
     checked = {}
-    for name, process in running.items():
-        stdout, stderr = process.communicate(timeout=300)
-        summaries = [json.loads(line) for line in stdout.splitlines()]
-        reports = {
-            s["feature"]: json.loads((projects[name] / "reports" / s["feature"] / f"{s['run_id']}.json").read_text())
-            for s in summaries if "run_id" in s
-        }
-        checked[name] = Checked(process.returncode, summaries, reports, stderr)
+    try:
+        for name, process in running.items():
+            stdout, stderr = process.communicate(timeout=300)
+            summaries = [json.loads(line) for line in stdout.splitlines()]
+            reports = {
+                s["feature"]: json.loads((projects[name] / "reports" / s["feature"] / f"{s['run_id']}.json").read_text())
+                for s in summaries if "run_id" in s
+            }
+            checked[name] = Checked(process.returncode, summaries, reports, stderr)
+    finally:
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     return checked
 
 
@@ -245,13 +251,14 @@ def test_a_check_on_the_cluster_writes_exactly_the_local_report(checks: dict[str
 
 @needs_java
 def test_the_check_ran_on_both_workers_with_parity_shipped(cluster: Cluster, checks: dict[str, Checked]) -> None:
-    apps = [app for app in cluster.status()["completedapps"] if app["name"] == "parity"]
-    assert len(apps) == 1, cluster.status()["completedapps"]
-    shipped = shipped_code().name
-    for n in range(1, WORKERS + 1):
-        executors = list((cluster.work / f"work{n}").glob(f"{apps[0]['id']}/*"))
-        assert executors, f"worker {n} ran no executor of {apps[0]['id']}"
-        assert all((executor / shipped).is_file() for executor in executors)
+    status = cluster.status()
+    apps = [app for app in status["completedapps"] + status["activeapps"] if app["name"] == "parity"]
+    assert len(apps) == 1, status
+    executors = {n: list((cluster.work / f"work{n}").glob(f"{apps[0]['id']}/*")) for n in range(1, WORKERS + 1)}
+    assert all(executors.values()), f"a worker ran no executor of {apps[0]['id']}: {executors}"
+    # An executor fetches the added files with its first task; every one that ran a task has the zip.
+    ran = [e for found in executors.values() for e in found if "Running task" in (e / "stderr").read_text()]
+    assert ran and all((executor / shipped_code().name).is_file() for executor in ran)
 
 
 # --- shipping and settings (no cluster) -------------------------------------------------------------------
