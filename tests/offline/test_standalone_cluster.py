@@ -59,7 +59,7 @@ class Cluster:
     master: str  # spark://127.0.0.1:<port>
     status_url: str  # the master's JSON status
     python: Path  # the executors' Python: parity's dependencies, not parity
-    work: Path  # the workers' work folders, one per worker
+    work: Path  # the cluster's folder: work1/ and work2/ (the workers' work folders), logs/, workers_python/
     logs: Path
 
     def wait_for_workers(self, timeout_s: float = 90.0) -> None:
