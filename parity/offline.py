@@ -14,6 +14,7 @@ event log or a range without partitions is a `DataError`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
@@ -23,12 +24,14 @@ import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from py4j.protocol import Py4JError
+from pyspark import SparkContext
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession, functions
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -81,18 +84,21 @@ def spark_session(settings: Settings) -> SparkSession:
         # PySpark logs every SQL error it raises at ERROR; parity re-raises it as a QueryError instead.
         for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-        spark.sparkContext.addPyFile(str(shipped_code()))
     else:
         spark.conf.set("spark.sql.session.timeZone", "UTC")  # a session made elsewhere may not be on UTC
+    # Before any UDF is registered: a Python UDF carries the Python path of the moment it was made.
+    _ship(spark.sparkContext, shipped_code())
     if not spark.catalog.functionExists("geohash"):
         register_spark(spark)
     return spark
 
 
+@functools.cache
 def shipped_code() -> Path:
     """parity's own package as a zip for the executors' Python path, so that a worker needs only parity's
     third-party packages, never parity itself: `<tmp>/parity-spark/parity-<hash>.zip`, built once per
-    content (the hash of every file's path and bytes), written whole or not at all."""
+    content (the hash of every file's path and bytes), written whole or not at all. Read once per process, at
+    its first session: a long-running `parity run` does not ship code installed over it while it runs."""
     package = Path(__file__).resolve().parent
     files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     digest = hashlib.sha256()
@@ -112,6 +118,12 @@ def shipped_code() -> Path:
             archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
     os.replace(partial, target)
     return target
+
+
+def _ship(context: SparkContext, code: Path) -> None:
+    """Put `code` on the executors' Python path, unless this context has it already."""
+    if not any(PurePosixPath(urlsplit(added).path).name == code.name for added in context.listFiles):
+        context.addPyFile(str(code))
 
 
 _LOCAL_MASTER = re.compile(r"local(?:\[(\d+|\*)(?:,\d+)?\])?")

@@ -36,13 +36,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyspark
 import pytest
+from pyspark.sql import SparkSession
 
 from parity.errors import ConfigError
-from parity.offline import shipped_code
-from parity.settings import load_settings
+from parity.offline import shipped_code, spark_session
+from parity.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 START, END = "2026-11-26T08:00:00Z", "2026-11-26T08:10:00Z"
@@ -262,6 +264,18 @@ def test_the_check_ran_on_both_workers_with_parity_shipped(cluster: Cluster, che
 
 
 # --- shipping and settings (no cluster) -------------------------------------------------------------------
+
+
+@needs_java
+def test_a_session_ships_parity_once_onto_its_python_workers_path(spark: SparkSession, repo_settings: Settings) -> None:
+    assert spark_session(repo_settings) is spark  # asked again: the same session, the zip not added twice
+    zipped = shipped_code().name
+    assert [Path(urlsplit(f).path).name for f in spark.sparkContext.listFiles].count(zipped) == 1
+    # What every task sends its Python worker to add to its path (a worker skips a repeat, so only this list
+    # shows one; repeated, it would grow with every `spark_session` call of a long-running `parity run`).
+    assert spark.sparkContext._python_includes.count(zipped) == 1
+    paths = spark.sparkContext.parallelize([0], 1).map(lambda _: [p for p in sys.path if p.endswith(zipped)]).collect()
+    assert len(paths[0]) == 1  # a Python worker has the zip on its path
 
 
 def test_shipped_code_is_the_parity_package_cached_by_content() -> None:
