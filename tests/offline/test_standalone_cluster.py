@@ -106,6 +106,7 @@ def workers_env(root: Path) -> dict[str, str]:
         SPARK_LOCAL_IP="127.0.0.1",
         SPARK_MASTER_OPTS="-Dspark.master.rest.enabled=false",
         SPARK_LOG_DIR=str(root / "logs"),
+        SPARK_DAEMON_MEMORY="512m",  # the master and worker daemons themselves (default 1g)
     )
     return env
 
