@@ -5,25 +5,33 @@ Events live in `<event_log>/<source>/date=YYYY-MM-DD/hour=HH/*.parquet`, partiti
 covering `event_range(...)` (the grid-aligned, widened range that complete windows need), runs the
 query rewritten by `parity.query` on them, and collects just the result rows into pandas.
 
-One local Spark session serves the whole process (`spark_session`). Spark errors become `QueryError`
-with Spark's message on one line; a missing event log or a range without partitions is a `DataError`.
+One Spark session serves the whole process (`spark_session`): local by default, or on the cluster
+`spark_master` names, whose executors get parity's own code from the driver (`shipped_code`) and need only
+its third-party packages. Spark errors become `QueryError` with Spark's message on one line; a missing
+event log or a range without partitions is a `DataError`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import logging
 import os
 import re
 import sys
+import tempfile
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from py4j.protocol import Py4JError
+from pyspark import SparkContext
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession, functions
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -54,16 +62,22 @@ def spark_session(settings: Settings) -> SparkSession:
     """The process's Spark session: created on first use with `settings.spark_master`, reused after.
 
     UTC session time zone (window bounds and timestamp literals agree with integer microseconds),
-    Arrow for pandas conversion, few shuffle partitions on a local master, no UI, logs at ERROR,
-    bound to the loopback address so that it needs no network, and `geohash()` registered.
+    Arrow for pandas conversion, no UI, logs at ERROR, `geohash()` registered, and parity's own code
+    shipped to the executors (`shipped_code`), whose Python is `settings.spark_python`. A local master
+    also gets few shuffle partitions and is bound to the loopback address so that it needs no network;
+    `settings.spark_conf` comes last and overrides any of it.
     """
     spark = SparkSession.getActiveSession()
     if spark is None:
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        # Python workers (the geohash UDF) run this interpreter, whose packages parity needs.
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        local = _LOCAL_MASTER.fullmatch(settings.spark_master)
+        if local:
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # The executors' Python workers (the geohash UDF) need pandas, pyarrow and pygeohash; by default they
+        # run this interpreter, which only a local master or a cluster on this machine can use.
+        python = settings.spark_python or os.environ.get("PYSPARK_PYTHON") or sys.executable
+        os.environ["PYSPARK_PYTHON"] = python
         builder = SparkSession.builder.master(settings.spark_master).appName("parity")
-        for key, value in _session_conf(settings.spark_master).items():
+        for key, value in {**_session_conf(local), **dict(settings.spark_conf)}.items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
@@ -72,24 +86,60 @@ def spark_session(settings: Settings) -> SparkSession:
             logging.getLogger(name).setLevel(logging.CRITICAL)
     else:
         spark.conf.set("spark.sql.session.timeZone", "UTC")  # a session made elsewhere may not be on UTC
+    # Before any UDF is registered: a Python UDF carries the Python path of the moment it was made.
+    _ship(spark.sparkContext, shipped_code())
     if not spark.catalog.functionExists("geohash"):
         register_spark(spark)
     return spark
 
 
-def _session_conf(master: str) -> dict[str, str]:
+@functools.cache
+def shipped_code() -> Path:
+    """parity's own package as a zip for the executors' Python path, so that a worker needs only parity's
+    third-party packages, never parity itself: `<tmp>/parity-spark/parity-<hash>.zip`, built once per
+    content (the hash of every file's path and bytes), written whole or not at all. Read once per process, at
+    its first session: a long-running `parity run` does not ship code installed over it while it runs."""
+    package = Path(__file__).resolve().parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    contents = []
+    for path in files:
+        name = path.relative_to(package.parent).as_posix()
+        data = path.read_bytes()
+        contents.append((name, data))
+        digest.update(name.encode() + b"\0" + len(data).to_bytes(8, "big") + data)
+    target = Path(tempfile.gettempdir()) / "parity-spark" / f"parity-{digest.hexdigest()[:16]}.zip"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents:
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    os.replace(partial, target)
+    return target
+
+
+def _ship(context: SparkContext, code: Path) -> None:
+    """Put `code` on the executors' Python path, unless this context has it already."""
+    if not any(PurePosixPath(urlsplit(added).path).name == code.name for added in context.listFiles):
+        context.addPyFile(str(code))
+
+
+_LOCAL_MASTER = re.compile(r"local(?:\[(\d+|\*)(?:,\d+)?\])?")
+
+
+def _session_conf(local: re.Match[str] | None) -> dict[str, str]:
     conf = {
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
-    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
     if local:
         threads = local.group(1)
         cores = 1 if threads is None else (os.cpu_count() or 2) if threads == "*" else int(threads)
+        conf["spark.driver.host"] = conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.sql.shuffle.partitions"] = str(max(1, min(cores, 16)))
         # Adaptive execution re-plans between stages to coalesce or split partitions across executors; one
         # local JVM has nothing to balance, and the re-planning costs ~0.1-0.5 s of every check's queries.

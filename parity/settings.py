@@ -20,6 +20,8 @@ class _ToolParity(BaseModel):
     reports: str = "reports"
     database: str = "sqlite:///parity.db"
     spark_master: str = "local[*]"
+    spark_python: str | None = None  # the Python the executors run (PYSPARK_PYTHON); default: this interpreter
+    spark_conf: dict[str, str | bool | int | float] = Field(default_factory=dict)  # Spark properties, applied last
     beam_runner: str = "BundleBasedDirectRunner"
     beam_options: list[str] = Field(default_factory=list)
     clock_skew_bound: str = "5m"
@@ -45,6 +47,8 @@ class Settings:
     what_if_lateness_us: tuple[int, ...] | None = None
     report_base_url: str | None = None
     regions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # for the report's geohash drill-down, in file order
+    spark_python: str | None = None  # the executors' Python; None: $PYSPARK_PYTHON, else this interpreter
+    spark_conf: tuple[tuple[str, str], ...] = ()  # Spark properties over parity's own, in file order
 
     @property
     def offline_queries(self) -> Path:
@@ -116,6 +120,8 @@ def load_settings(project: Path | str = ".") -> Settings:
         what_if_lateness_us=ladder,
         report_base_url=raw.report_base_url.rstrip("/") if raw.report_base_url else None,
         regions=_regions(raw.regions, pyproject, root / REGIONS_FILE),
+        spark_python=raw.spark_python,
+        spark_conf=_spark_conf(raw.spark_conf, pyproject),
     )
 
 
@@ -148,6 +154,15 @@ def _regions(
                 raise ConfigError(where, f"{field}.{name}".strip("."), f"{prefix!r} is not a geohash prefix")
         regions.append((name, tuple(prefixes)))
     return tuple(regions)
+
+
+def _spark_conf(table: dict[str, str | bool | int | float], pyproject: Path) -> tuple[tuple[str, str], ...]:
+    """`[tool.parity.spark_conf]` as Spark property strings (true/false, 2, 0.5); Spark ignores a key outside
+    `spark.` with only a warning, so such a key stops here."""
+    for key in table:
+        if not key.startswith("spark."):
+            raise ConfigError(str(pyproject), f"spark_conf.{key}", "not a Spark property; its name starts with 'spark.'")
+    return tuple((key, str(value).lower() if isinstance(value, bool) else str(value)) for key, value in table.items())
 
 
 def _pydantic_problem(error: object) -> str:
