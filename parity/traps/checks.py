@@ -50,8 +50,9 @@ def count_nulls(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarni
         return
     dropped = _by_column(job.of(Fact.NONE_FILTER))
     kept_non_null = query.not_null()
+    counts_values = bool(job.of(Fact.NON_NULL_COUNT))
     for count in query.tree.find_all(exp.Count):
-        if isinstance(count.this, exp.Column):
+        if isinstance(count.this, exp.Column) and not counts_values:
             column = count.this.name.lower()
             if column not in kept_non_null and column not in dropped:
                 yield TrapWarning(
@@ -62,7 +63,7 @@ def count_nulls(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarni
                 )
         elif isinstance(count.this, exp.Star) or (isinstance(count.this, exp.Literal) and not count.this.is_string):
             for column, dropping in dropped.items():
-                if column not in kept_non_null:
+                if column not in kept_non_null and column not in query.filtered():
                     yield TrapWarning(
                         spec.name, Trap.COUNT_NULLS, query.place(count), dropping.step,
                         f"{count.sql(dialect=DIALECT)} counts rows whose {column} is null; the job drops them "

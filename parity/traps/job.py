@@ -45,6 +45,7 @@ class JobStep:
 
 class Fact(enum.Enum):
     ROW_COUNT = "counts rows"
+    NON_NULL_COUNT = "counts the values that are not None"
     MEAN = "averages"
     DISTINCT = "keeps distinct values"
     NONE_FILTER = "drops None"
@@ -286,6 +287,10 @@ def _window_of_call(node: ast.Call) -> str:
     return shown
 
 
+# Combine functions that count only the values that are not None, as Spark's COUNT(col) does (`parity port`'s).
+_NON_NULL_COUNTS = frozenset({"Count"})
+
+
 def _yaml_facts(document: Any, spec_file: str) -> Iterator[JobFact]:
     """The facts of a Beam YAML `transform`: each step's Python expressions and callables, its Combine
     functions and any windowing of its own. Expressions in another `language` are not read."""
@@ -316,6 +321,8 @@ def _yaml_facts(document: Any, spec_file: str) -> Iterator[JobFact]:
                 first = _first_field(value)
                 if fn_name == "count":
                     yield JobFact(Fact.ROW_COUNT, at, first, f"Combine count of {value}")
+                elif fn_name in _NON_NULL_COUNTS:
+                    yield JobFact(Fact.NON_NULL_COUNT, at, first, f"{fn_name} of {value}")
                 elif fn_name in ("mean", "MeanCombineFn"):
                     means.add(field)
                     yield JobFact(Fact.MEAN, at, first, f"Combine mean of {value}")

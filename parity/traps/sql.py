@@ -46,6 +46,11 @@ class Query:
                     found.add(test.this.this.name.lower())
         return found
 
+    def filtered(self) -> set[str]:
+        """Columns some WHERE reads: the query has its own rule for their nulls, which a job's `is not None`
+        on them translates (`city != 'sf'` drops a null city in SQL as `city is not None and ...` does)."""
+        return {column.name.lower() for where in self.tree.find_all(exp.Where) for column in where.find_all(exp.Column)}
+
     def time_anchor(self) -> SqlPlace:
         """Where the query reads calendar time: an hour()/date_format()/... call, else its window(), else line 1."""
         calendar = next(iter(self.tree.find_all(*_CALENDAR)), None)
