@@ -8,10 +8,12 @@ Measured, in one process, on one SparkSession, for `ride_requests` (geohash6, tu
 (geohash5, 5-minute windows sliding by 1 minute): `parity.offline.recompute` of the first hour's windows, the
 offline side of a one-hour check, collected to pandas, with Spark SQL's `geohash()` registered as
 - `row`: the UDF parity had before, a pandas UDF that calls `parity.geo.geohash` (pygeohash) once per row;
-- `arrow`: `parity.geo.register_spark`, an Arrow UDF encoding each batch with numpy (`parity.geo.geohash_array`).
-Both give identical frames (checked on every run). Both are warmed alike (`warm` runs each), then timed `runs`
-times each, interleaved (row, arrow, row, arrow, ...); the table shows medians and the load average. Also the
-encoders alone, in this process, over the hour's coordinates. Target: arrow >= 3x faster than row on the recompute.
+- `arrow`: `parity.geo.register_spark`, an Arrow UDF encoding each batch with numpy (`parity.geo.geohash_array`);
+- `floor`: no encoder at all, `geohash()` a SQL function of two casts run in the JVM (wrong cells, right count of
+  rows): what the recompute costs with geohashing free, so `row / floor` is the most any encoder could gain.
+`row` and `arrow` give identical frames (checked on every run). All are warmed alike (`warm` runs each), then timed
+`runs` times each, interleaved (row, arrow, floor, row, ...); the table shows medians and the load average. Also
+the encoders alone, in this process, over the hour's coordinates. Target: arrow >= 3x faster than row.
 
     python -m bench.geohash_bench --runs 5 --rate 3300 --hours 2
 """
@@ -62,7 +64,24 @@ def register_row_udf(spark: Any) -> None:
     spark.udf.register("geohash", geohash_udf)
 
 
-UDFS: dict[str, Callable[[Any], None]] = {"row": register_row_udf, "arrow": register_spark}
+def register_floor(spark: Any) -> None:
+    """A stand-in of no cost, in the JVM: a SQL function of the coordinates (not a geohash)."""
+    spark.sql("DROP TEMPORARY FUNCTION IF EXISTS geohash")  # a SQL function cannot replace a Python one
+    spark.sql("CREATE TEMPORARY FUNCTION geohash(lat DOUBLE, lon DOUBLE, p INT) RETURNS STRING "
+              "RETURN substr(CAST(CAST(lat * 1000 AS BIGINT) * 1000000 + CAST(lon * 1000 AS BIGINT) AS STRING), 1, p)")
+
+
+def _python(register: Callable[[Any], None]) -> Callable[[Any], None]:
+    def registered(spark: Any) -> None:
+        spark.sql("DROP TEMPORARY FUNCTION IF EXISTS geohash")
+        register(spark)
+
+    return registered
+
+
+UDFS: dict[str, Callable[[Any], None]] = {
+    "row": _python(register_row_udf), "arrow": _python(register_spark), "floor": register_floor,
+}
 
 
 def main(runs: int = 5, rate_per_min: int = 3300, hours: int = 2, warm: int = 2) -> dict[str, object]:
@@ -86,7 +105,8 @@ def main(runs: int = 5, rate_per_min: int = 3300, hours: int = 2, warm: int = 2)
                     elapsed = time.perf_counter() - began
                     if expected is None:
                         expected = frame
-                    pd.testing.assert_frame_equal(frame, expected)  # both UDFs give the same cells
+                    if udf != "floor":
+                        pd.testing.assert_frame_equal(frame, expected)  # both encoders give the same cells
                     if round_ >= warm:
                         seconds[udf].append(elapsed)
             medians = {udf: statistics.median(values) for udf, values in seconds.items()}
@@ -97,7 +117,7 @@ def main(runs: int = 5, rate_per_min: int = 3300, hours: int = 2, warm: int = 2)
                 "all_s": seconds,
                 "load_average": list(os.getloadavg()),
             }
-        register_spark(spark)
+        UDFS["arrow"](spark)
         _print(results)
         return results
     finally:
@@ -140,10 +160,12 @@ def _print(results: dict[str, Any]) -> None:
     print(f"one-hour recompute, {results['events_per_hour']} events in the hour ({results['rate_per_min']} events a "
           f"minute), median of {results['runs']} interleaved runs after {results['warm']} warm-up runs each "
           f"(seconds); target row/arrow >= {TARGET}; load average now {load}")
-    print(f"{'feature':<16} {'cells':>7} {'row UDF':>8} {'arrow UDF':>10} {'speedup':>8}   load (1m 5m 15m)")
+    print(f"{'feature':<16} {'cells':>7} {'row UDF':>8} {'arrow UDF':>10} {'speedup':>8} {'floor':>6} {'most':>6}"
+          "   load (1m 5m 15m)")
     for name in FEATURES:
         row = results[name]
         print(f"{name:<16} {row['cells']:>7} {row['row_s']:>8.2f} {row['arrow_s']:>10.2f} {row['speedup']:>7.1f}x"
+              f" {row['floor_s']:>6.2f} {row['row_s'] / row['floor_s']:>5.1f}x"
               f"   {' '.join(f'{x:.1f}' for x in row['load_average'])}")
     encode = results["encode_only"]
     print(f"encoders alone, geohash6 of {encode['points']} points: row {encode['row_s']:.3f} s, "
