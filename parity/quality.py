@@ -153,7 +153,11 @@ class _Rule:
     @property
     def nulls_only(self) -> bool:
         """The rule reads only whether each value of its column is null."""
-        return type(self.expectation).__name__ == "ExpectColumnValuesToNotBeNull"
+        from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
+            ExpectColumnValuesToNotBeNull,
+        )
+
+        return isinstance(self.expectation, ExpectColumnValuesToNotBeNull)
 
 
 def validate_events(
