@@ -34,7 +34,15 @@ def _stream() -> Any:
     return stream_bench.main([])
 
 
-BENCHES: dict[str, Callable[[], Any]] = {"compare": _compare, "check": _check, "stream": _stream}
+def _geohash() -> Any:
+    from bench import geohash_bench
+
+    return geohash_bench.main()
+
+
+BENCHES: dict[str, Callable[[], Any]] = {
+    "compare": _compare, "check": _check, "stream": _stream, "geohash": _geohash,
+}
 
 
 def main(argv: list[str]) -> int:
