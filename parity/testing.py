@@ -37,7 +37,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
@@ -62,8 +62,8 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _RIDE_TYPES = ("ride_requested", "ride_accepted", "ride_cancelled", "ride_completed")
 _DRIVER_TYPES = ("ride_accepted", "ride_completed", "driver_ping")
 
-Moment = str | dt.datetime
-Frame = pd.DataFrame | pa.Table | Sequence[Mapping[str, Any]]
+Moment: TypeAlias = str | dt.datetime
+Frame: TypeAlias = pd.DataFrame | pa.Table | Sequence[Mapping[str, Any]]
 
 
 # --- building small event frames ----------------------------------------------------------------------------------
@@ -93,7 +93,8 @@ def ride_event(
     the centre of `DEFAULT_CELL`. The event arrives `delay` after it happened (a duration such as `"90s"`, default
     1 s, on time for any lateness), or at `ingest_time`. Defaults by type: a ride event has `rider_id` "u1" and
     `eta_seconds` 300.0 when requested; a ping, an accept or a completion has `driver_id` "d1"; a ping is
-    `available`. `event_id` None lets `events` number the row; pass any field as None for a null.
+    `available`; `device_id` is `dev-<event_id>`. `event_id` None lets `events` number the row; pass any field as
+    None for a null.
     """
     happened = _moment(event_time, "event_time")
     if ingest_time is not None and delay is not None:
@@ -115,7 +116,7 @@ def ride_event(
     def default(value: Any, otherwise: Any) -> Any:
         return otherwise if value is _UNSET else value
 
-    return {
+    row = {
         "event_id": event_id,
         "event_time": happened,
         "ingest_time": arrived,
@@ -127,8 +128,10 @@ def ride_event(
         "driver_id": default(driver_id, "d1" if event_type in _DRIVER_TYPES else None),
         "available": default(available, True if event_type == "driver_ping" else None),
         "eta_seconds": default(eta_seconds, 300.0 if event_type == "ride_requested" else None),
-        "device_id": default(device_id, None),
     }
+    if device_id is not _UNSET or event_id is not None:  # otherwise `events` names the device after the id it gives
+        row["device_id"] = default(device_id, f"dev-{event_id}")
+    return row
 
 
 def events(*rows: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> pa.Table:
@@ -148,8 +151,7 @@ def events(*rows: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> pa.Table:
             raise ValueError(f"event {n}: unknown column(s) {', '.join(unknown)}; ride_events has {', '.join(SCHEMA.names)}")
         if full["event_id"] is None:
             full["event_id"] = f"e{n}"
-        if full["device_id"] is None and "device_id" not in row:
-            full["device_id"] = f"dev-{full['event_id']}"
+        full.setdefault("device_id", f"dev-{full['event_id']}")
         for column in ("event_time", "ingest_time"):
             full[column] = _moment(full[column], column)
         built.append(full)
@@ -215,7 +217,7 @@ def assert_parity(
 
     where = f"{feature} over windows {iso(start_us)} .. {iso(end_us)}"
     if isinstance(outcome, CheckFailure):
-        raise AssertionError(f"{where}: the check could not run: {outcome.error}\n(kept in {folder})")
+        raise AssertionError(f"{where}: the check could not run: {outcome.error}\n(kept in {folder})")  # noqa: TRY004
     report = f"report: {files.html}" if files is not None else f"kept in {folder}"
     if outcome.verdict is Verdict.INCONCLUSIVE:
         why = "; ".join(f"{f['expectation']} on {f.get('column')}" for f in outcome.failed_expectations) or (
@@ -284,8 +286,20 @@ def _as_table(frame: Frame) -> pa.Table:
         for column in ("event_time", "ingest_time"):
             if column in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[column]):
                 frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        return _typed_nulls(pa.Table.from_pandas(frame, preserve_index=False))
     return events(frame)
+
+
+def _typed_nulls(table: pa.Table) -> pa.Table:
+    """A pandas column of only nulls comes out of Arrow untyped, which Beam cannot encode: give it its type in the
+    generator's schema (`parity.generate.SCHEMA`) when it is one of its columns."""
+    from parity.generate import SCHEMA
+
+    for index, field in enumerate(table.schema):
+        if pa.types.is_null(field.type) and field.name in SCHEMA.names:
+            kind = SCHEMA.field(field.name).type
+            table = table.set_column(index, pa.field(field.name, kind), table.column(index).cast(kind))
+    return table
 
 
 def _window_span(spec: FeatureSpec, first_us: int, last_us: int, start: Moment | None,
