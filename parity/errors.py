@@ -107,3 +107,12 @@ def describe(exc: BaseException) -> str:
         return str(exc)
     first = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {first} (rerun with --debug for the traceback)"
+
+
+class PortRefused(ParityError):
+    """`parity port` cannot translate an offline query: one line per construct, naming it and why."""
+
+    def __init__(self, path: str, refusals: list[str]) -> None:
+        super().__init__("\n".join(f"{path}: {refusal}" for refusal in refusals))
+        self.path = path
+        self.refusals = tuple(refusals)

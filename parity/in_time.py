@@ -28,7 +28,7 @@ from functools import partial
 
 from sqlglot import exp
 
-from parity.query import EVENT_TIME, column_ref, ctes_in, from_sources, real_tables, star_table
+from parity.query import EVENT_TIME, column_ref, ctes_in, from_sources, real_tables, star_table, window_call
 from parity.spec import format_duration
 from parity.watermark import arrival_cutoff_us
 
@@ -76,7 +76,7 @@ def in_time_query(tree: exp.Query, source: str, lateness_us: Sequence[int]) -> I
     rewritten = tree.copy()
     if rewritten.find(exp.Window) is not None:
         return None  # a window function may read the aggregates (or rank events): not a per-row condition
-    aggregating = [s for s in rewritten.find_all(exp.Select) if _window_call(s) is not None]
+    aggregating = [s for s in rewritten.find_all(exp.Select) if window_call(s) is not None]
     if len(aggregating) != 1:
         return None
     select = aggregating[0]
@@ -106,14 +106,6 @@ def in_time_query(tree: exp.Query, source: str, lateness_us: Sequence[int]) -> I
     if not _carry_upwards(select, rewritten, added, len(lateness_us)):
         return None
     return InTime(rewritten, tuple(lateness_us))
-
-
-def _window_call(select: exp.Select) -> exp.Anonymous | None:
-    group = select.args.get("group")
-    if group is None:
-        return None
-    calls = [e for e in group.expressions if isinstance(e, exp.Anonymous) and e.name.lower() == "window"]
-    return calls[0] if len(calls) == 1 else None
 
 
 def _arrived(lateness_us: int) -> exp.LT:

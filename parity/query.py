@@ -163,16 +163,38 @@ def window_problem(tree: exp.Query, spec: FeatureSpec) -> str | None:
     for call in tree.find_all(exp.Anonymous):
         if call.name.lower() != "window" or len(call.expressions) < 2:
             continue
-        durations = []
-        for argument in call.expressions[1:3]:
-            match = _INTERVAL.match(argument.this) if isinstance(argument, exp.Literal) and argument.is_string else None
-            if match is None:
-                return f"window duration {argument.sql()} is not an interval string such as '5 minutes'"
-            durations.append(int(match.group(1)) * _INTERVAL_US[match.group(2).lower()])
-        size, slide = durations[0], durations[-1]
+        try:
+            size, slide = window_durations(call)
+        except ValueError as exc:
+            return str(exc)
         if (size, slide) != (spec.window.size_us, spec.window.slide_us):
             return f"{call.sql(dialect=DIALECT)} is not the spec's window ({spec.window.describe()})"
     return None
+
+
+def window_call(select: exp.Select) -> exp.Anonymous | None:
+    """The one `window(...)` call a SELECT groups by, or None (no GROUP BY, no window, or several)."""
+    group = select.args.get("group")
+    if group is None:
+        return None
+    calls = [e for e in group.expressions if isinstance(e, exp.Anonymous) and e.name.lower() == "window"]
+    return calls[0] if len(calls) == 1 else None
+
+
+def window_durations(call: exp.Anonymous) -> tuple[int, int]:
+    """(size, slide) in microseconds of a `window(event_time, size[, slide])` call; slide is size when absent.
+
+    ValueError naming the argument when a duration is not an interval string such as '5 minutes'.
+    """
+    durations = []
+    for argument in call.expressions[1:3]:
+        match = _INTERVAL.match(argument.this) if isinstance(argument, exp.Literal) and argument.is_string else None
+        if match is None:
+            raise ValueError(f"window duration {argument.sql()} is not an interval string such as '5 minutes'")
+        durations.append(int(match.group(1)) * _INTERVAL_US[match.group(2).lower()])
+    if not durations:
+        raise ValueError(f"{call.sql(dialect=DIALECT)} has no duration; write window(event_time, '1 minute')")
+    return durations[0], durations[-1]
 
 
 def to_sql(tree: exp.Expr) -> str:

@@ -1,0 +1,481 @@
+"""The shape of an offline query -> what its streaming job computes (`Plan`), or the reasons it cannot be ported.
+
+The shapes ported (CTEs or subqueries in FROM alike):
+
+    [WITH events AS (SELECT [DISTINCT] col, ... FROM <source> [WHERE ...])]     -- optional: filter / dedupe
+    SELECT <key expr> AS k, ..., window.start AS window_start, window.end AS window_end,
+           <expression over aggregates and keys> AS v, ...
+    FROM <source or events> [WHERE ...]
+    GROUP BY <key expr>, ..., window(event_time, 'size'[, 'slide'])
+
+optionally read by one outer `SELECT k, window_start, window_end, <expression over v, ...> AS w FROM (...)`.
+Aggregates: COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, AVG, MIN, MAX. Everything else is refused, one line
+per construct naming it and why: a job that is silently wrong is worse than no job.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Self
+
+import pyarrow as pa
+from sqlglot import exp
+
+from parity.errors import PortRefused
+from parity.generate import SCHEMA
+from parity.port.translate import Column, Py, Refused, Scope, SqlType, conjunction, sql_of, truth, value
+from parity.query import WINDOW_COLUMNS, ctes_in, parse_query, real_tables, window_call, window_durations
+
+APPROX_DISTINCT = ("no exact streaming equivalent; port it as an exact distinct count or declare a tolerance")
+
+
+class AggKind(enum.Enum):
+    """An aggregate the port knows, and the CombineFn its job uses."""
+
+    COUNT_ROWS = "count"
+    COUNT = "parity.port.combine.Count"
+    COUNT_DISTINCT = "parity.port.combine.CountDistinct"
+    SUM = "parity.port.combine.Sum"
+    AVG = "parity.port.combine.Mean"
+    MIN = "parity.port.combine.Min"
+    MAX = "parity.port.combine.Max"
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    name: str  # the field the Combine step writes
+    kind: AggKind
+    argument: Py | None  # None for COUNT(*)
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One output field of a step: its name and its Python expression."""
+
+    name: str
+    py: Py
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    source: str
+    size_us: int
+    slide_us: int
+    filter: Py | None
+    keys: tuple[Field, ...]
+    distinct: tuple[str, ...] | None  # the columns of a SELECT DISTINCT that deduplicates events, or None
+    aggregates: tuple[Aggregate, ...]
+    values: tuple[Field, ...]  # over keys and aggregates
+    outer: tuple[Field, ...] | None  # an outer SELECT's values over `values`, or None
+
+    @property
+    def outputs(self) -> tuple[Field, ...]:
+        return self.outer if self.outer is not None else self.values
+
+
+_ARROW_TYPES = {
+    pa.string(): SqlType.STRING, pa.float64(): SqlType.DOUBLE, pa.float32(): SqlType.DOUBLE,
+    pa.int64(): SqlType.INT, pa.int32(): SqlType.INT, pa.bool_(): SqlType.BOOLEAN,
+}
+
+
+def source_scope(source: str) -> Scope:
+    """The columns of a source with their types: the ride_events contract; another source's are unknown."""
+    if source != "ride_events":
+        return _UnknownScope()
+    scope = {}
+    for field in SCHEMA:
+        kind = SqlType.TIMESTAMP if pa.types.is_timestamp(field.type) else _ARROW_TYPES.get(field.type, SqlType.UNKNOWN)
+        scope[field.name] = Column(kind, field.nullable)
+    return scope
+
+
+class _UnknownScope(dict[str, Column]):
+    """Any column name reads a nullable column of unknown type (a source whose schema parity does not know)."""
+
+    def get(self, key: str, default: Column | None = None) -> Column | None:  # type: ignore[override]
+        return Column(SqlType.UNKNOWN, True)
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def plan_query(sql: str, path: str, source: str) -> Plan:
+    """The plan of one offline query, or `PortRefused` listing every construct it cannot port."""
+    tree = parse_query(sql, path)
+    refusals = _global_refusals(tree)
+    plan = None
+    if not refusals:
+        problems: list[Refused] = []
+        try:
+            plan = _plan(tree, source, problems)
+        except Refused as exc:
+            problems.append(exc)
+        refusals = [problem.describe() for problem in problems]
+    if refusals or plan is None:
+        raise PortRefused(path, list(dict.fromkeys(refusals)))
+    return plan
+
+
+class _Collect:
+    """Runs one translation, keeping its refusal and carrying on, so that every construct is reported at once."""
+
+    def __init__(self, problems: list[Refused]) -> None:
+        self.problems = problems
+        self.failed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> bool:
+        if isinstance(error, Refused):
+            self.problems.append(error)
+            self.failed = True
+            return True
+        return False
+
+
+# --- refusals found anywhere in the tree ----------------------------------------------------------------
+
+_REFUSED_NODES: tuple[tuple[type[exp.Expr], str], ...] = (
+    (exp.Join, "a join: parity ports one stream of one source; join in the pipeline by hand or port each side"),
+    (exp.Window, "a window function (OVER): its result depends on other rows of the window; not ported"),
+    (exp.Order, "a stream emits cells, not an ordered table; remove it"),
+    (exp.Limit, "a stream cannot keep the first rows of an unordered result; remove it"),
+    (exp.Having, "a filter over aggregates drops cells that later panes may bring back; not ported"),
+    (exp.SetOperation, "UNION/INTERSECT/EXCEPT: port each branch as its own feature"),
+    (exp.ApproxDistinct, APPROX_DISTINCT),
+    (exp.Quantile, "needs every value of the window; no exact streaming combine is ported"),
+    (exp.ApproxQuantile, "a sketch; no streaming equivalent gives Spark's answer"),
+    (exp.PercentileCont, "needs every value of the window; no exact streaming combine is ported"),
+    (exp.PercentileDisc, "needs every value of the window; no exact streaming combine is ported"),
+    (exp.ArrayAgg, "the order of a list is not defined across panes; not ported"),
+    (exp.ArrayUniqueAgg, "a set value is not a feature column parity compares; not ported"),
+    (exp.Lateral, "LATERAL VIEW / explode: not ported"),
+    (exp.Explode, "explode: not ported"),
+)
+
+
+def _line_of(node: exp.Expr) -> int:
+    lines = [n.meta["line"] for n in node.walk() if "line" in n.meta]
+    return min(lines) if lines else 0
+
+
+def _where_line(node: exp.Expr) -> str:
+    line = _line_of(node)
+    return f"line {line}: " if line else ""
+
+
+def _global_refusals(tree: exp.Query) -> list[str]:
+    found: list[tuple[int, str]] = []
+    for node in tree.walk():
+        if isinstance(node, exp.Order) and isinstance(node.parent, exp.Window):
+            continue  # the window function is refused; its ORDER BY is part of it
+        for kind, reason in _REFUSED_NODES:
+            if isinstance(node, kind):
+                shown = sql_of(node)
+                if isinstance(node, exp.Join):
+                    shown = f"JOIN {sql_of(node.this)}"
+                if isinstance(node, exp.SetOperation):
+                    shown = node.key.upper()
+                found.append((_line_of(node), f"{_where_line(node)}{shown}: {reason}"))
+                break
+    aggregating = [s for s in tree.find_all(exp.Select) if window_call(s) is not None]
+    for select in tree.find_all(exp.Select) if aggregating else ():
+        if select in aggregating:
+            continue
+        for aggregate in select.find_all(exp.AggFunc):
+            if _owner(aggregate) is select:
+                why = "a subquery with its own aggregate (not grouped by window(event_time, ...)); not ported"
+                found.append((_line_of(aggregate), f"{_where_line(aggregate)}{sql_of(aggregate)}: {why}"))
+    if not aggregating:
+        grouped = [s for s in tree.find_all(exp.Select) if s.args.get("group") is not None]
+        if grouped:
+            group = grouped[0].args["group"]
+            grouping = ", ".join(sql_of(g) for g in group.expressions)
+            why = "groups without window(event_time, ...); parity ports event-time windows only"
+            found.append((_line_of(group), f"{_where_line(group)}GROUP BY {grouping}: {why}"))
+        elif not found:
+            found.append((0, "query: has no GROUP BY window(event_time, ...); parity ports windowed aggregates"))
+    elif len(aggregating) > 1:
+        found.append((0, "query: groups by window(...) more than once; port each aggregation as its own feature"))
+    return [text for _, text in sorted(found, key=lambda item: item[0])]
+
+
+def _owner(node: exp.Expr) -> exp.Select | None:
+    parent = node.parent
+    while parent is not None and not isinstance(parent, exp.Select):
+        parent = parent.parent
+    return parent
+
+
+# --- the shape ------------------------------------------------------------------------------------------------
+
+
+def _plan(tree: exp.Query, source: str, problems: list[Refused]) -> Plan:
+    ctes = ctes_in(tree)
+    select = next(s for s in tree.find_all(exp.Select) if window_call(s) is not None)
+    call = window_call(select)
+    assert call is not None
+    if len(call.expressions) > 3:
+        raise Refused(call, "a window start offset is not ported")
+    event_time = call.expressions[0]
+    if not (isinstance(event_time, exp.Column) and event_time.name.lower() == "event_time" and not event_time.table):
+        raise Refused(call, "windows over a column other than event_time are not ported (the stream windows by it)")
+    try:
+        size_us, slide_us = window_durations(call)
+    except ValueError as exc:
+        raise Refused(call, str(exc)) from None
+
+    scope, filters, distinct = _events(select, ctes, source)
+    if (where := select.args.get("where")) is not None:
+        with _Collect(problems):
+            filters.append(truth(where.this, scope))
+    keys = _keys(select, call, scope, problems)
+    aggregates: dict[str, Aggregate] = {}
+    values = _values(select, keys, scope, aggregates, problems)
+    if problems:
+        raise problems[0]
+    outer = _outer(tree, select, keys, values, problems)
+    if problems:
+        raise problems[0]
+    filter_py = conjunction(filters) if filters else None
+    return Plan(source, size_us, slide_us, filter_py, keys, distinct, tuple(aggregates.values()), values, outer)
+
+
+def _events(select: exp.Select, ctes: dict[str, exp.Query], source: str) -> tuple[Scope, list[Py], tuple[str, ...] | None]:
+    """What the aggregating SELECT reads: the source, or one CTE/subquery of it that filters or deduplicates."""
+    from_ = select.args.get("from_")
+    if from_ is None:
+        raise Refused(select, "reads no table")
+    read = from_.this
+    if isinstance(read, exp.Table) and not read.db:
+        name = read.name.lower()
+        if name == source.lower() and name not in ctes:
+            return source_scope(source), [], None
+        if name in ctes:
+            return _inner(ctes[name], source)
+        raise Refused(read, f"reads {read.name}, not the spec's source {source}")
+    if isinstance(read, exp.Subquery) and isinstance(read.this, exp.Select):
+        return _inner(read.this, source)
+    raise Refused(read, "not a table, CTE or subquery; not ported")
+
+
+def _inner(inner: exp.Query, source: str) -> tuple[Scope, list[Py], tuple[str, ...] | None]:
+    if not isinstance(inner, exp.Select):
+        raise Refused(inner, "not a plain SELECT; not ported")
+    tables = real_tables(inner)
+    if len(tables) != 1 or tables[0].name.lower() != source.lower() or inner.args.get("group") is not None:
+        raise Refused(inner, f"an inner query that is not a filter or SELECT DISTINCT over {source}; not ported")
+    outer_scope = source_scope(source)
+    columns: list[str] = []
+    scope: dict[str, Column] = {}
+    for projection in inner.expressions:
+        if not isinstance(projection, exp.Column) or projection.table:
+            raise Refused(projection, "an inner query may only select columns of the source (no expressions)")
+        column = outer_scope.get(projection.name)
+        if column is None:
+            raise Refused(projection, f"unknown column of {source}")
+        columns.append(projection.name)
+        scope[projection.name] = column
+    distinct = inner.args.get("distinct")
+    if distinct is not None and distinct.args.get("on") is not None:
+        raise Refused(distinct, "DISTINCT ON is not ported")
+    filters = [truth(inner.args["where"].this, outer_scope)] if inner.args.get("where") is not None else []
+    return scope, filters, tuple(columns) if distinct is not None else None
+
+
+def _keys(select: exp.Select, call: exp.Anonymous, scope: Scope, problems: list[Refused]) -> tuple[Field, ...]:
+    grouped = [g for g in select.args["group"].expressions if g is not call]
+    if not grouped:
+        raise Refused(select.args["group"], "groups by the window only; parity features have at least one key")
+    keys: list[Field] = []
+    for group in grouped:
+        projection = _projection_of(select, group)
+        if projection is None:
+            raise Refused(group, "grouped by but not selected; a key must be an output column")
+        name = projection.alias_or_name
+        if not name.isidentifier():
+            raise Refused(projection, "key name is not an identifier")
+        with _Collect(problems):
+            keys.append(Field(name, value(group, scope)))
+    return tuple(keys)
+
+
+def _projection_of(select: exp.Select, group: exp.Expr) -> exp.Expr | None:
+    projection: exp.Expr
+    for projection in select.expressions:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if inner == group:
+            return projection
+        if isinstance(group, exp.Column) and not group.table and projection.alias_or_name.lower() == group.name.lower() \
+                and isinstance(projection, exp.Alias):
+            return projection
+    return None
+
+
+def _window_projection(projection: exp.Expr) -> str | None:
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    if isinstance(inner, exp.Column) and inner.table.lower() == "window" and inner.name.lower() in ("start", "end"):
+        wanted = f"window_{inner.name.lower()}"
+        if projection.alias_or_name.lower() != wanted:
+            raise Refused(projection, f"name it {wanted}: parity reads the window from the window_start/window_end columns")
+        return wanted
+    return None
+
+
+def _values(select: exp.Select, keys: tuple[Field, ...], scope: Scope, aggregates: dict[str, Aggregate],
+            problems: list[Refused]) -> tuple[Field, ...]:
+    key_names = {k.name for k in keys}
+    seen_window: set[str] = set()
+    values: list[Field] = []
+    for projection in select.expressions:
+        window = _window_projection(projection)
+        if window is not None:
+            seen_window.add(window)
+            continue
+        if projection.alias_or_name in key_names and _projection_of_key(projection, select):
+            continue
+        with _Collect(problems):
+            values.append(_value(projection, keys, scope, aggregates))
+    missing = [c for c in WINDOW_COLUMNS if c not in seen_window]
+    if missing:
+        raise Refused(select, f"select window.start AS window_start, window.end AS window_end (missing {', '.join(missing)})")
+    if not values and not problems:
+        raise Refused(select, "computes no value; select at least one aggregate")
+    return tuple(values)
+
+
+def _value(projection: exp.Expr, keys: tuple[Field, ...], scope: Scope, aggregates: dict[str, Aggregate]) -> Field:
+    """One value column of the aggregating SELECT: its aggregates become Combine fields, the rest reads them."""
+    if isinstance(projection, exp.Star):
+        raise Refused(projection, "SELECT * is not ported; name the output columns")
+    if projection.find(exp.AggFunc) is None:
+        raise Refused(projection, "neither a key, the window nor an aggregate")
+    if not isinstance(projection, exp.Alias) or not projection.alias.isidentifier():
+        raise Refused(projection, "name every value: <expression> AS name")
+    body = projection.this.copy()
+    for node in list(body.find_all(exp.AggFunc)):
+        if node.find_ancestor(exp.AggFunc) is not None:
+            raise Refused(node, "an aggregate inside an aggregate is not ported")
+        field = _aggregate(node, scope, projection.alias, aggregates, whole=node is body)
+        if node is body:
+            body = exp.column(field)
+        else:
+            node.replace(exp.column(field))
+    return Field(projection.alias, value(body, _aggregate_scope(keys, aggregates)))
+
+
+def _projection_of_key(projection: exp.Expr, select: exp.Select) -> bool:
+    return projection.find(exp.AggFunc) is None
+
+
+def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) -> dict[str, Column]:
+    scope = {k.name: Column(k.py.type, k.py.nullable) for k in keys}
+    for aggregate in aggregates.values():
+        scope[aggregate.name] = aggregate_column(aggregate)
+    return scope
+
+
+def aggregate_column(aggregate: Aggregate) -> Column:
+    if aggregate.kind in (AggKind.COUNT_ROWS, AggKind.COUNT, AggKind.COUNT_DISTINCT):
+        return Column(SqlType.INT, False)
+    if aggregate.kind is AggKind.AVG:
+        return Column(SqlType.DOUBLE, True)
+    assert aggregate.argument is not None
+    return Column(aggregate.argument.type, True)
+
+
+_AGGREGATES: dict[type[exp.Expr], AggKind] = {
+    exp.Sum: AggKind.SUM, exp.Avg: AggKind.AVG, exp.Min: AggKind.MIN, exp.Max: AggKind.MAX,
+}
+
+
+def _aggregate(node: exp.AggFunc, scope: Scope, alias: str, aggregates: dict[str, Aggregate], whole: bool) -> str:
+    shown = sql_of(node)
+    for existing in aggregates.values():
+        if existing.sql == shown:
+            return existing.name
+    argument_node = node.this
+    if isinstance(node, exp.Count):
+        if node.expressions:
+            raise Refused(node, "COUNT of several columns is not ported")
+        if isinstance(argument_node, exp.Star):
+            kind, argument = AggKind.COUNT_ROWS, None
+        elif isinstance(argument_node, exp.Distinct):
+            if len(argument_node.expressions) != 1:
+                raise Refused(node, "COUNT(DISTINCT a, b) is not ported; count one column")
+            kind, argument = AggKind.COUNT_DISTINCT, value(argument_node.expressions[0], scope)
+        else:
+            argument = value(argument_node, scope)
+            kind = AggKind.COUNT_ROWS if not argument.nullable and not argument.names else AggKind.COUNT
+            argument = None if kind is AggKind.COUNT_ROWS else argument
+    elif type(node) in _AGGREGATES:
+        if isinstance(argument_node, exp.Distinct):
+            raise Refused(node, "an aggregate of DISTINCT values other than COUNT is not ported")
+        if node.expressions:
+            raise Refused(node, "takes one argument here")
+        kind = _AGGREGATES[type(node)]
+        argument = value(argument_node, scope)
+        if kind in (AggKind.SUM, AggKind.AVG) and argument.type not in (SqlType.INT, SqlType.DOUBLE):
+            raise Refused(node, f"{kind.name} of a {argument.type.value} column; Spark casts it, write an explicit CAST")
+        if kind in (AggKind.MIN, AggKind.MAX) and argument.type is SqlType.UNKNOWN:
+            raise Refused(node, "MIN/MAX over a column of unknown type")
+    else:
+        raise Refused(node, f"aggregate {node.sql_name().lower()}() has no exact streaming combine in the port")
+    name = alias
+    if not whole or name in aggregates:
+        argument_name = argument.names[0] if argument is not None and len(argument.names) == 1 else "rows"
+        name = f"{kind.name.lower().removesuffix('_rows')}_{argument_name}"
+        if name in aggregates:
+            name = f"{name}_{len(aggregates)}"
+    aggregate = Aggregate(name, kind, argument, shown)
+    aggregates[name] = aggregate
+    return name
+
+
+def _outer(tree: exp.Query, select: exp.Select, keys: tuple[Field, ...], values: tuple[Field, ...],
+           problems: list[Refused]) -> tuple[Field, ...] | None:
+    if tree is select:
+        return None
+    outer = tree if isinstance(tree, exp.Select) else None
+    if outer is None:
+        raise Refused(tree, "the outermost query is not a SELECT; not ported")
+    from_ = outer.args.get("from_")
+    read = from_.this if from_ is not None else None
+    reads_select = isinstance(read, exp.Subquery) and read.this is select
+    if isinstance(read, exp.Table):
+        cte = ctes_in(tree).get(read.name.lower())
+        reads_select = cte is select
+    if not reads_select:
+        raise Refused(outer, "the outermost SELECT must read the aggregating query directly; not ported")
+    if outer.args.get("where") is not None:
+        raise Refused(outer.args["where"], "a filter over aggregates drops cells that later panes may bring back; "
+                                           "not ported")
+    if outer.args.get("group") is not None or outer.args.get("distinct") is not None:
+        raise Refused(outer, "the outer SELECT groups or deduplicates again; not ported")
+    scope = {k.name: Column(k.py.type, k.py.nullable) for k in keys}
+    scope.update({v.name: Column(v.py.type, v.py.nullable) for v in values})
+    key_names = {k.name for k in keys}
+    seen: set[str] = set()
+    fields: list[Field] = []
+    for projection in outer.expressions:
+        name = projection.alias_or_name
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(inner, exp.Column) and inner.name in (*key_names, *WINDOW_COLUMNS):
+            if name != inner.name:
+                raise Refused(projection, "renames a key or window column; keep its name")
+            seen.add(name)
+            continue
+        if isinstance(projection, exp.Star) or not name.isidentifier():
+            raise Refused(projection, "name every output column: <expression> AS name")
+        with _Collect(problems):
+            fields.append(Field(name, value(inner, scope)))
+    missing = [c for c in (*key_names, *WINDOW_COLUMNS) if c not in seen]
+    if missing:
+        raise Refused(outer, f"drops {', '.join(missing)}; the outer SELECT must keep the keys and the window")
+    if not fields:
+        raise Refused(outer, "selects no value")
+    return tuple(fields)
