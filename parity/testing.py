@@ -220,7 +220,8 @@ def assert_parity(
         raise AssertionError(f"{where}: the check could not run: {outcome.error}\n(kept in {folder})")  # noqa: TRY004
     report = f"report: {files.html}" if files is not None else f"kept in {folder}"
     if outcome.verdict is Verdict.INCONCLUSIVE:
-        why = "; ".join(f"{f['expectation']} on {f.get('column')}" for f in outcome.failed_expectations) or (
+        why = "; ".join(f"{f['suite']} expectation failed: {f['description']} ({f['observed']})"
+                        for f in outcome.failed_expectations) or (
             "no cell on either side: neither the job nor the SQL produced a row")
         raise AssertionError(f"{where}: inconclusive: {why}\n{report}")
     allowed = frozenset(allow)

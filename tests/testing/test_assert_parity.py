@@ -111,6 +111,15 @@ def test_a_frame_no_side_has_cells_for_is_inconclusive(spark: SparkSession) -> N
         assert_parity("ride_requests", pings, REPO)
 
 
+def test_inputs_failing_their_data_expectations_are_inconclusive_with_the_expectation_named(
+        spark: SparkSession) -> None:
+    """Every event happened 10 minutes after it arrived: a clock skew past the 5-minute bound."""
+    skewed = events(ride_event(f"r{n}", f"2026-11-26T10:0{n}:05Z", ingest_time=f"2026-11-26T09:5{n}:05Z")
+                    for n in range(3))
+    with pytest.raises(AssertionError, match=r"inconclusive: events expectation failed: event_time at most 300s ahead"):
+        assert_parity("ride_requests", skewed, REPO)
+
+
 def test_parity_spark_fixture_is_the_session(parity_spark: SparkSession) -> None:  # noqa: F811
     assert parity_spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert parity_spark.sql("SELECT geohash(37.77374, -122.41516, 6) AS cell").first()["cell"] == DEFAULT_CELL

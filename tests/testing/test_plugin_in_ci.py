@@ -17,7 +17,7 @@ DOC = REPO / "docs" / "readme-verify.md"
 
 def ci_example() -> str:
     section = DOC.read_text().split("### Put this in your CI", 1)[1]
-    found = re.search(r"```python\n(.*?)```", section, re.S)
+    found = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert found is not None, f"{DOC.name}: no python block under 'Put this in your CI'"
     return found.group(1)
 
