@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -15,7 +15,7 @@ from parity.errors import EXIT_ERROR, PortRefused
 def port(
     query: Annotated[Path, typer.Argument(help="The offline query, offline_queries/<feature>.sql.")],
     lateness: Annotated[str, typer.Option("--lateness", help="The spec's allowed lateness, e.g. 2m.")] = "2m",
-    source: Annotated[str, typer.Option("--source", help="The event source the query reads.")] = "ride_events",
+    source: Annotated[Optional[str], typer.Option("--source", help="The event source (default: the table the query reads).")] = None,  # noqa: UP045
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing realtime_jobs/<feature>.yaml.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
@@ -34,7 +34,29 @@ def port(
         ported = port_query(path, settings.project, source=source, lateness=lateness, force=force)
     except PortRefused as exc:
         for refusal in exc.refusals:
-            typer.echo(f"{exc.path}: {refusal}", err=True)
+            typer.echo(f"error: {exc.path}: {refusal}", err=True)
         raise typer.Exit(EXIT_ERROR) from None
     typer.echo(f"wrote {ported.spec_path} (values: {', '.join(ported.values)}); "
                f"next: parity stream {ported.feature} and parity check {ported.feature}")
+
+
+@app.command()
+def new(
+    feature: Annotated[str, typer.Argument(help="The new feature's name (an identifier).")],
+    source: Annotated[str, typer.Option("--source", help="The event source it reads.")] = "ride_events",
+    lateness: Annotated[str, typer.Option("--lateness", help="The spec's allowed lateness, e.g. 2m.")] = "2m",
+    project: ProjectOption = Path("."),
+) -> None:
+    """Scaffold a feature: offline_queries/F.sql (a commented template), realtime_jobs/F.yaml (ported from it) and tests/test_F_parity.py. Example: `parity new surge_requests --source ride_events`.
+
+    Writes only new files: if any of the three exists, nothing is written (exit 2).
+    """
+    from parity.port.scaffold import scaffold
+    from parity.settings import load_settings
+
+    settings = load_settings(project)
+    made = scaffold(feature, source, settings.project, lateness)
+    for path in (made.query, made.spec, made.test):
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: edit {made.query.name}, then `parity port {made.query.relative_to(settings.project)} --force`, "
+               f"and run `pytest {made.test.relative_to(settings.project)}`")

@@ -5,6 +5,7 @@
     emit.py       the plan -> realtime_jobs/<feature>.yaml: the spec and its Beam YAML transform
     spark.py      Spark's semantics as small functions the generated jobs call (null in, null out; div; round)
     combine.py    Spark's aggregates as Beam CombineFns (nulls skipped; NULL of no value)
+    scaffold.py   `parity new`: a commented query template, its port and a pytest parity test
 
 `port_query` is the one call: it reads the SQL, plans, emits, and checks that the written spec loads.
 """
@@ -26,10 +27,11 @@ class Ported:
     values: tuple[str, ...]
 
 
-def port_query(sql_path: Path, project: Path, *, source: str = "ride_events", lateness: str = "2m",
+def port_query(sql_path: Path, project: Path, *, source: str | None = None, lateness: str = "2m",
                force: bool = False) -> Ported:
     """`offline_queries/<f>.sql` -> `realtime_jobs/<f>.yaml`. `PortRefused` when the SQL cannot be ported,
-    `SpecError` when the spec exists (without `force`) or the SQL cannot be read."""
+    `SpecError` when the spec exists (without `force`) or the SQL cannot be read. `source`: the event source
+    (default: the table the query reads)."""
     from parity.port.emit import description_of, emit_spec
     from parity.port.plan import plan_query
     from parity.spec import load_spec, parse_duration

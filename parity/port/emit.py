@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from parity.port.plan import AggKind, Aggregate, Field, Plan
+from parity.port.plan import AggKind, Aggregate, Plan
 from parity.port.translate import Py, SqlType
 from parity.spec import format_duration
 
@@ -41,6 +41,8 @@ def emit_spec(plan: Plan, feature: str, query_path: str, description: str, laten
     ]
     if description:
         lines.append(f"description: {json.dumps(description)}")
+    if query_path != f"offline_queries/{feature}.sql":
+        lines.append(f"offline_query: {json.dumps(query_path)}")
     lines += [
         f"source: {plan.source}",
         f"keys: [{', '.join(k.name for k in plan.keys)}]",
@@ -175,15 +177,13 @@ def _callable(name: str, body: list[str], pad: str) -> list[str]:
 
 
 def description_of(sql: str) -> str:
-    """The query's leading `--` comment, joined into one line: what the feature is, in its author's words."""
+    """The query's leading `--` comment up to its first empty `--` line, joined into one line: what the feature
+    is, in its author's words."""
     words: list[str] = []
     for line in sql.splitlines():
         stripped = line.strip()
-        if not stripped.startswith("--"):
+        text = stripped.lstrip("-").strip()
+        if not stripped.startswith("--") or not text:
             break
-        words.append(stripped.lstrip("-").strip())
-    return " ".join(w for w in words if w)
-
-
-def as_field(field: Field) -> tuple[str, Py]:
-    return field.name, field.py
+        words.append(text)
+    return " ".join(words)

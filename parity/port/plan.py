@@ -21,6 +21,7 @@ from typing import Self
 
 import pyarrow as pa
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from parity.errors import PortRefused
 from parity.generate import SCHEMA
@@ -102,10 +103,18 @@ class _UnknownScope(dict[str, Column]):
         return True
 
 
-def plan_query(sql: str, path: str, source: str) -> Plan:
-    """The plan of one offline query, or `PortRefused` listing every construct it cannot port."""
+def plan_query(sql: str, path: str, source: str | None = None) -> Plan:
+    """The plan of one offline query, or `PortRefused` listing every construct it cannot port.
+
+    `source` is the event source the query reads; None: the one table it reads (a join is refused anyway)."""
     tree = parse_query(sql, path)
     refusals = _global_refusals(tree)
+    if source is None:
+        try:
+            read = sorted({t.name for t in real_tables(tree)})
+        except SqlglotError as exc:
+            raise PortRefused(path, [f"cannot resolve the tables it reads: {str(exc).splitlines()[0]}"]) from exc
+        source = read[0] if read else "ride_events"
     plan = None
     if not refusals:
         problems: list[Refused] = []

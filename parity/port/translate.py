@@ -30,12 +30,13 @@ class SqlType(enum.Enum):
     INT = "int"
     DOUBLE = "double"
     STRING = "string"
+    DECIMAL = "decimal"  # a literal such as 1.5 (Spark reads it as a DECIMAL, not a DOUBLE)
     TIMESTAMP = "timestamp"
     UNKNOWN = "unknown"  # a column of a source whose schema parity does not know
 
     @property
     def numeric(self) -> bool:
-        return self in (SqlType.INT, SqlType.DOUBLE)
+        return self in (SqlType.INT, SqlType.DOUBLE, SqlType.DECIMAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +216,7 @@ _SQL_OPS = {"==": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
 def _comparable(left: Py, right: Py, node: exp.Expr) -> None:
     kinds = {left.type, right.type} - {SqlType.UNKNOWN}
-    if len(kinds) > 1 and not kinds <= {SqlType.INT, SqlType.DOUBLE}:
+    if len(kinds) > 1 and not kinds <= {SqlType.INT, SqlType.DOUBLE, SqlType.DECIMAL}:
         raise Refused(node, f"compares {left.type.value} with {right.type.value}; Spark casts implicitly, "
                             "Python does not: write an explicit CAST")
     if SqlType.TIMESTAMP in kinds:
@@ -287,8 +288,8 @@ def _literal(node: exp.Literal, scope: Scope) -> Py:
         number_f = float(text)
         if not math.isfinite(number_f):
             raise Refused(node, "is not a finite number") from None
-        # 1.5 is a DECIMAL in Spark; as a Python float it is exact to 1e-15, within every double tolerance
-        return Py(repr(number_f), SqlType.DOUBLE, False)
+        # 2e1 is a DOUBLE in Spark; 1.5 is a DECIMAL, exact, which only ports beside a double (see _result_type)
+        return Py(repr(number_f), SqlType.DOUBLE if "e" in text.lower() else SqlType.DECIMAL, False)
     return Py(str(number), SqlType.INT, False)
 
 
@@ -304,14 +305,24 @@ def _paren(node: exp.Paren, scope: Scope) -> Py:
     return value(node.this, scope)
 
 
+def _result_type(left: Py, right: Py, node: exp.Expr) -> SqlType:
+    """INT for two integers, DOUBLE when either is a double; a decimal literal beside no double is refused (Spark
+    computes it in exact DECIMAL, a Python float would not)."""
+    for side in (left, right):
+        _need(side, node, SqlType.INT, SqlType.DOUBLE, SqlType.DECIMAL)
+    if SqlType.UNKNOWN in (left.type, right.type):
+        raise Refused(node, "arithmetic on a column of unknown type (the source's schema is not known to parity)")
+    if SqlType.DOUBLE in (left.type, right.type):
+        return SqlType.DOUBLE
+    if SqlType.DECIMAL in (left.type, right.type):
+        raise Refused(node, "Spark computes this in DECIMAL (1.5 is a decimal literal); write 1.5D for a double")
+    return SqlType.INT
+
+
 def _arithmetic(op: str, function: str) -> Callable[[exp.Expr, Scope], Py]:
     def handle(node: exp.Expr, scope: Scope) -> Py:
         left, right = value(node.this, scope), value(node.expression, scope)
-        for side in (left, right):
-            _need(side, node, SqlType.INT, SqlType.DOUBLE)
-        type_ = SqlType.INT if left.type is right.type is SqlType.INT else SqlType.DOUBLE
-        if SqlType.UNKNOWN in (left.type, right.type):
-            raise Refused(node, "arithmetic on a column of unknown type (the source's schema is not known to parity)")
+        type_ = _result_type(left, right, node)
         if left.nullable or right.nullable:
             return _call(function, [left, right], type_)
         return _joined(f"{left.operand()} {op} {right.operand()}", left, right, type_=type_, atomic=False)
@@ -321,8 +332,7 @@ def _arithmetic(op: str, function: str) -> Callable[[exp.Expr, Scope], Py]:
 
 def _divide(node: exp.Div, scope: Scope) -> Py:
     left, right = value(node.this, scope), value(node.expression, scope)
-    for side in (left, right):
-        _need(side, node, SqlType.INT, SqlType.DOUBLE)
+    _result_type(left, right, node)  # what the operands may be; the result is a double whatever they are
     # `/` is always a double in Spark; Python's `/` is too. A zero divisor raises in both (Spark ANSI mode).
     if left.nullable or right.nullable:
         return _call("divide", [left, right], SqlType.DOUBLE)
@@ -331,8 +341,7 @@ def _divide(node: exp.Div, scope: Scope) -> Py:
 
 def _try_divide(node: exp.SafeDivide, scope: Scope) -> Py:
     left, right = value(node.this, scope), value(node.expression, scope)
-    for side in (left, right):
-        _need(side, node, SqlType.INT, SqlType.DOUBLE)
+    _result_type(left, right, node)
     return _call("try_divide", [left, right], SqlType.DOUBLE, nullable=True)
 
 
@@ -345,10 +354,7 @@ def _int_div(node: exp.IntDiv, scope: Scope) -> Py:
 
 def _mod(node: exp.Mod, scope: Scope) -> Py:
     left, right = value(node.this, scope), value(node.expression, scope)
-    for side in (left, right):
-        _need(side, node, SqlType.INT, SqlType.DOUBLE)
-    type_ = SqlType.INT if left.type is right.type is SqlType.INT else SqlType.DOUBLE
-    return _call("mod", [left, right], type_)
+    return _call("mod", [left, right], _result_type(left, right, node))
 
 
 def _neg(node: exp.Neg, scope: Scope) -> Py:
@@ -416,6 +422,10 @@ def _unify(node: exp.Expr, branches: list[Py]) -> SqlType:
     kinds = {b.type for b in branches} - {SqlType.UNKNOWN}
     if not kinds:
         return SqlType.UNKNOWN
+    if SqlType.DECIMAL in kinds:
+        if kinds != {SqlType.DECIMAL, SqlType.DOUBLE}:
+            raise Refused(node, "Spark gives a DECIMAL here (1.5 is a decimal literal); write 1.5D for a double")
+        return SqlType.DOUBLE
     if kinds <= {SqlType.INT, SqlType.DOUBLE}:
         if len(kinds) > 1:
             raise Refused(node, "mixes integer and double results; Spark widens to double, write a CAST to DOUBLE")
@@ -481,6 +491,8 @@ def _cast(node: exp.Cast, scope: Scope) -> Py:
             raise Refused(node, f"CAST of a {operand.type.value} to STRING formats differently in Spark and Python")
         return _call("cast_string", [operand], SqlType.STRING) if operand.nullable else \
             Py(f"str({operand.text})", SqlType.STRING, False, True, operand.imports, operand.names)
+    if operand.type is SqlType.DECIMAL and target is SqlType.DOUBLE and not operand.names:
+        return Py(operand.text, SqlType.DOUBLE, False)  # 1.5D
     if operand.type not in (SqlType.INT, SqlType.DOUBLE, SqlType.BOOLEAN):
         raise Refused(node, f"CAST of a {operand.type.value} to a number is not ported (Spark's parsing rules differ)")
     if operand.type is SqlType.BOOLEAN and target is SqlType.DOUBLE:
@@ -519,7 +531,7 @@ def _round(node: exp.Round, scope: Scope) -> Py:
 def _pow(node: exp.Pow, scope: Scope) -> Py:
     left, right = value(node.this, scope), value(node.expression, scope)
     for side in (left, right):
-        _need(side, node, SqlType.INT, SqlType.DOUBLE)
+        _need(side, node, SqlType.INT, SqlType.DOUBLE, SqlType.DECIMAL)
     return _call("pow_", [left, right], SqlType.DOUBLE)
 
 
@@ -583,7 +595,7 @@ def _unknown(node: exp.Expr) -> str:
     return f"{node.key.upper()} is not in the ported subset; port it by hand"
 
 
-_NUMBERS = (SqlType.INT, SqlType.DOUBLE)
+_NUMBERS = (SqlType.INT, SqlType.DOUBLE)  # a decimal literal alone (abs(1.5)) is refused: Spark keeps it DECIMAL
 _VALUE: dict[type[exp.Expr], Callable[[exp.Expr, Scope], Py]] = {
     exp.Column: _column,  # type: ignore[dict-item]
     exp.Literal: _literal,  # type: ignore[dict-item]
