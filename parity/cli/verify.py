@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 import typer
 
 from parity.cli import DEBUG, ProjectOption, UsageError, app
-from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK
+from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, DataError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,6 +33,7 @@ class Span:
     start_us: int
     end_us: int
     asked_start_us: int  # `hours` before the end; `start_us` is later when the log begins later
+    newest_arrival_us: int
 
 
 @app.command()
@@ -69,6 +70,8 @@ def verify(
         stages.start(f"reading {spec.source} events for windows {iso(span.start_us)} .. {iso(span.end_us)}")
         lo, hi = event_range(spec.window, span.start_us, span.end_us)
         events = read_events(settings.event_log, spec.source, lo, hi)
+        if events.num_rows == 0:
+            raise _nothing_final(spec, settings, span)
         span = _from_first_event(span, spec, events)
         stages.done(f"read {events.num_rows} events")
         stages.start(f"streaming {events.num_rows} events through {spec.name}'s job (Beam)")
@@ -104,7 +107,20 @@ def recent_span(spec: FeatureSpec, settings: Settings, hours: int) -> Span:
     end_us = settle(spec, settings, newest - length - reach, newest).end_us
     slide = spec.window.slide_us
     start_us = -(-(end_us - length) // slide) * slide
-    return Span(start_us, end_us, start_us)
+    return Span(start_us, end_us, start_us, newest)
+
+
+def _nothing_final(spec: FeatureSpec, settings: Settings, span: Span) -> DataError:
+    """No event in the windows final so far: the log holds only windows that are not final yet (or none)."""
+    from parity.check import iso
+    from parity.spec import format_duration
+    from parity.watermark import arrival_cutoff_us
+
+    wait = format_duration(arrival_cutoff_us(0, spec.allowed_lateness_us))
+    return DataError(str(settings.event_log / spec.source),
+                     f"no events in the windows of {spec.name} final so far ({iso(span.start_us)} .. "
+                     f"{iso(span.end_us)}): the newest arrival is {iso(span.newest_arrival_us)}, and a window is final "
+                     f"once arrivals reach its end + {wait}; verify again when more events have arrived")
 
 
 def _from_first_event(span: Span, spec: FeatureSpec, events: pa.Table) -> Span:

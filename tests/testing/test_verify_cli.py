@@ -120,3 +120,17 @@ def test_verify_of_an_empty_log_says_to_generate_events(tmp_path: Path) -> None:
     done = parity(tmp_path, "verify", "ride_requests")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "events/ride_events" in done.stderr and "parity generate" in done.stderr
+
+
+def test_verify_before_any_window_is_final_says_so_in_one_line(tmp_path: Path) -> None:
+    """One generated minute: the newest arrival is about 08:01, and the first window is final at 08:03:01."""
+    for folder in ("realtime_jobs", "offline_queries"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    (tmp_path / "pyproject.toml").write_text('[tool.parity]\nevent_log = "events"\ndatabase = "sqlite:///p.db"\n')
+    settings = load_settings(tmp_path)
+    write_events(generate_rides(START_US, MINUTE_US, 40, seed=7), settings.event_log, "ride_events", settings.quarantine)
+    done = parity(tmp_path, "verify", "ride_requests")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert "no events in the windows of ride_requests final so far" in line
+    assert "the newest arrival is 2026-11-26T08:01" in line and "its end + 121s" in line
