@@ -114,4 +114,4 @@ def test_the_event_set_catches_python_semantics_planted_in_a_port(shape: str, co
     assert spark_form in job.read_text()
     job.write_text(job.read_text().replace(spark_form, python_form))
     with pytest.raises(AssertionError, match=r"cells diverge \(\d+ unexplained\)"):
-        assert_parity(shape, corpus_events(), tmp_path / "planted", allow=())
+        assert_parity(shape, corpus_events(), tmp_path / "planted", allow=(), workdir=tmp_path / "run")

@@ -79,11 +79,11 @@ def late_frame() -> pd.DataFrame:
     return frame
 
 
-def test_late_arrival_is_allowed_by_default_and_fails_when_not(spark: SparkSession) -> None:
+def test_late_arrival_is_allowed_by_default_and_fails_when_not(spark: SparkSession, tmp_path: Path) -> None:
     result = assert_parity("ride_requests", late_frame(), REPO)
     assert result.causes[Cause.LATE_ARRIVAL] == 1 and result.compared == 2
     with pytest.raises(AssertionError, match=r"1 of 2 cells diverge \(1 late_arrival\)") as failed:
-        assert_parity("ride_requests", late_frame(), REPO, allow=())
+        assert_parity("ride_requests", late_frame(), REPO, allow=(), workdir=tmp_path)  # a failure keeps its folder: pytest's
     assert "geohash6=9q8yyk  2026-11-26T10:00:00Z  requests  2" in str(failed.value)
 
 
@@ -105,19 +105,19 @@ def test_a_row_the_log_would_quarantine_is_an_error_not_a_silent_drop(spark: Spa
         assert_parity("ride_requests", frame, REPO)
 
 
-def test_a_frame_no_side_has_cells_for_is_inconclusive(spark: SparkSession) -> None:
+def test_a_frame_no_side_has_cells_for_is_inconclusive(spark: SparkSession, tmp_path: Path) -> None:
     pings = events(ride_event("p1", "2026-11-26T10:00:05Z", "driver_ping"))
     with pytest.raises(AssertionError, match="inconclusive: no cell on either side"):
-        assert_parity("ride_requests", pings, REPO)
+        assert_parity("ride_requests", pings, REPO, workdir=tmp_path)
 
 
 def test_inputs_failing_their_data_expectations_are_inconclusive_with_the_expectation_named(
-        spark: SparkSession) -> None:
+        spark: SparkSession, tmp_path: Path) -> None:
     """Every event happened 10 minutes after it arrived: a clock skew past the 5-minute bound."""
     skewed = events(ride_event(f"r{n}", f"2026-11-26T10:0{n}:05Z", ingest_time=f"2026-11-26T09:5{n}:05Z")
                     for n in range(3))
     with pytest.raises(AssertionError, match=r"inconclusive: events expectation failed: event_time at most 300s ahead"):
-        assert_parity("ride_requests", skewed, REPO)
+        assert_parity("ride_requests", skewed, REPO, workdir=tmp_path)
 
 
 def test_parity_spark_fixture_is_the_session(parity_spark: SparkSession) -> None:  # noqa: F811
