@@ -50,6 +50,8 @@ from parity.spec import parse_duration
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from parity.report import ReportFiles
+    from parity.schedule import Outcome
     from parity.settings import Settings
     from parity.spec import FeatureSpec
 
@@ -187,11 +189,8 @@ def assert_parity(
     the assertion holds and kept, with its report, when it fails). Returns the check's result.
     """
     from parity.check import iso
-    from parity.events import normalise, read_events, write_events
-    from parity.offline import event_range
-    from parity.realtime import run_stream
+    from parity.events import normalise
     from parity.result import CheckFailure, Verdict
-    from parity.schedule import check_and_report
     from parity.settings import load_settings
     from parity.spec import load_feature
 
@@ -204,16 +203,12 @@ def assert_parity(
     start_us, end_us = _window_span(spec, first, last, start, end)
 
     folder = Path(tempfile.mkdtemp(prefix=f"parity-{feature}-")) if workdir is None else Path(workdir)
-    settings = _scratch_settings(project_settings, folder)
-    written = write_events(table, settings.event_log, spec.source, settings.quarantine)
-    if written.rows_quarantined:
-        reasons = pc.unique(_read_quarantine(written.quarantine_file)["reason"]).to_pylist()
-        raise ValueError(f"{feature}: {written.rows_quarantined} event(s) of the test frame cannot enter the event log "
-                         f"({'; '.join(map(str, reasons))}), so neither side would see them; fix or drop them")
-    _settle(spec, settings, table, end_us)
-    lo, hi = event_range(spec.window, start_us, end_us)
-    run_stream(spec, settings, read_events(settings.event_log, spec.source, lo, hi), windows=(start_us, end_us))
-    outcome, files = check_and_report(spec, settings, start_us, end_us, sample_rate=1.0)
+    try:
+        outcome, files = _stream_and_check(spec, _scratch_settings(project_settings, folder), table, start_us, end_us)
+    except BaseException:  # nothing to read in the folder of a run that stopped (only a failed assertion keeps it)
+        if workdir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
     where = f"{feature} over windows {iso(start_us)} .. {iso(end_us)}"
     if isinstance(outcome, CheckFailure):
@@ -313,6 +308,26 @@ def _window_span(spec: FeatureSpec, first_us: int, last_us: int, start: Moment |
     if hi <= lo:
         raise ValueError(f"{spec.name}: end {end} must be after start {start}")
     return lo, hi
+
+
+def _stream_and_check(spec: FeatureSpec, settings: Settings, table: pa.Table, start_us: int,
+                      end_us: int) -> tuple[Outcome, ReportFiles | None]:
+    """`parity stream` then `parity check` of the windows starting in [start_us, end_us), over `table` written to
+    the scratch event log (with the settling event when the frame needs one)."""
+    from parity.events import read_events, write_events
+    from parity.offline import event_range
+    from parity.realtime import run_stream
+    from parity.schedule import check_and_report
+
+    written = write_events(table, settings.event_log, spec.source, settings.quarantine)
+    if written.rows_quarantined:
+        reasons = pc.unique(_read_quarantine(written.quarantine_file)["reason"]).to_pylist()
+        raise ValueError(f"{spec.name}: {written.rows_quarantined} event(s) of the test frame cannot enter the event "
+                         f"log ({'; '.join(map(str, reasons))}), so neither side would see them; fix or drop them")
+    _settle(spec, settings, table, end_us)
+    lo, hi = event_range(spec.window, start_us, end_us)
+    run_stream(spec, settings, read_events(settings.event_log, spec.source, lo, hi), windows=(start_us, end_us))
+    return check_and_report(spec, settings, start_us, end_us, sample_rate=1.0)
 
 
 def _scratch_settings(project: Settings, folder: Path) -> Settings:
