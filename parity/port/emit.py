@@ -66,7 +66,8 @@ def _tolerance(py: Py) -> str:
 def _steps(plan: Plan) -> list[list[str]]:
     steps: list[list[str]] = []
     if plan.filter is not None:
-        steps.append(["  - type: Filter", "    config:", "      language: python",
+        where = plan.filter_sql[0] if len(plan.filter_sql) == 1 else " AND ".join(f"({w})" for w in plan.filter_sql)
+        steps.append([f"  - type: Filter  # WHERE {where}", "    config:", "      language: python",
                       *_mapping_entry("keep", plan.filter, indent=6)])
     steps.append(_map_step(_pre_fields(plan), "the keys and what each aggregate reads"))
     steps.append(_combine_step(plan))

@@ -65,6 +65,7 @@ class Plan:
     size_us: int
     slide_us: int
     filter: Py | None
+    filter_sql: tuple[str, ...]  # the WHERE clauses it comes from, as written (inner query first)
     keys: tuple[Field, ...]
     distinct: tuple[str, ...] | None  # the columns of a SELECT DISTINCT that deduplicates events, or None
     aggregates: tuple[Aggregate, ...]
@@ -167,6 +168,38 @@ _REFUSED_NODES: tuple[tuple[type[exp.Expr], str], ...] = (
 )
 
 
+# What a SELECT, its GROUP BY and its tables may hold; anything else (TABLESAMPLE, PIVOT, WITH ROLLUP, QUALIFY,
+# LATERAL VIEW, SORT BY, ...) changes what the query computes in ways the port does not model, and is refused.
+_SELECT_PARTS = {"expressions", "from_", "where", "group", "distinct", "with_", "kind",
+                 "joins", "having", "order", "limit", "sort", "laterals"}  # refused with their own reasons
+_GROUP_PARTS = {"expressions", "rollup", "cube", "grouping_sets"}  # the last three: refused as grouping sets
+_TABLE_PARTS = {"this", "db", "catalog", "alias"}
+
+
+def _unmodelled(tree: exp.Query) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    for node in tree.walk():
+        if isinstance(node, exp.Select):
+            allowed = _SELECT_PARTS
+        elif isinstance(node, exp.Group):
+            allowed = _GROUP_PARTS
+        elif isinstance(node, exp.Table):
+            allowed = _TABLE_PARTS
+        else:
+            continue
+        for part, held in node.args.items():
+            if held and part not in allowed:
+                shown = " ".join(part.rstrip("_").upper().split("_"))
+                found.append((_line_of(node), f"{_where_line(node)}{shown} in {sql_of(node)}: not ported"))
+    for node in tree.walk():
+        if isinstance(node, exp.Rollup | exp.Cube | exp.GroupingSets):
+            found.append((_line_of(node), f"{_where_line(node)}{sql_of(node)}: grouping sets are not ported"))
+        if isinstance(node, exp.Filter):
+            why = "an aggregate FILTER clause is not ported; write the condition in a CASE inside the aggregate"
+            found.append((_line_of(node), f"{_where_line(node)}{sql_of(node)}: {why}"))
+    return found
+
+
 def _line_of(node: exp.Expr) -> int:
     lines = [n.meta["line"] for n in node.walk() if "line" in n.meta]
     return min(lines) if lines else 0
@@ -191,6 +224,7 @@ def _global_refusals(tree: exp.Query) -> list[str]:
                     shown = node.key.upper()
                 found.append((_line_of(node), f"{_where_line(node)}{shown}: {reason}"))
                 break
+    found += _unmodelled(tree)
     aggregating = [s for s in tree.find_all(exp.Select) if window_call(s) is not None]
     for select in tree.find_all(exp.Select) if aggregating else ():
         if select in aggregating:
@@ -239,6 +273,7 @@ def _plan(tree: exp.Query, source: str, problems: list[Refused]) -> Plan:
         raise Refused(call, str(exc)) from None
 
     scope, filters, distinct = _events(select, ctes, source)
+    wheres = [w.this for w in (_inner_where(select, ctes), select.args.get("where")) if w is not None]
     if (where := select.args.get("where")) is not None:
         with _Collect(problems):
             filters.append(truth(where.this, scope))
@@ -251,7 +286,19 @@ def _plan(tree: exp.Query, source: str, problems: list[Refused]) -> Plan:
     if problems:
         raise problems[0]
     filter_py = conjunction(filters) if filters else None
-    return Plan(source, size_us, slide_us, filter_py, keys, distinct, tuple(aggregates.values()), values, outer)
+    filter_sql = tuple(" ".join(sql_of(w).split()) for w in wheres)
+    return Plan(source, size_us, slide_us, filter_py, filter_sql, keys, distinct, tuple(aggregates.values()), values,
+                outer)
+
+
+def _inner_where(select: exp.Select, ctes: dict[str, exp.Query]) -> exp.Where | None:
+    """The WHERE of the CTE or subquery the aggregating SELECT reads, if it reads one."""
+    from_ = select.args.get("from_")
+    read = from_.this if from_ is not None else None
+    inner = ctes.get(read.name.lower()) if isinstance(read, exp.Table) and not read.db else (
+        read.this if isinstance(read, exp.Subquery) else None)
+    where = inner.args.get("where") if isinstance(inner, exp.Select) else None
+    return where if isinstance(where, exp.Where) else None
 
 
 def _events(select: exp.Select, ctes: dict[str, exp.Query], source: str) -> tuple[Scope, list[Py], tuple[str, ...] | None]:
@@ -345,8 +392,8 @@ def _values(select: exp.Select, keys: tuple[Field, ...], scope: Scope, aggregate
         if window is not None:
             seen_window.add(window)
             continue
-        if projection.alias_or_name in key_names and _projection_of_key(projection, select):
-            continue
+        if projection.alias_or_name in key_names and projection.find(exp.AggFunc) is None:
+            continue  # a key: its expression is the GROUP BY's
         with _Collect(problems):
             values.append(_value(projection, keys, scope, aggregates))
     missing = [c for c in WINDOW_COLUMNS if c not in seen_window]
@@ -375,10 +422,6 @@ def _value(projection: exp.Expr, keys: tuple[Field, ...], scope: Scope, aggregat
         else:
             node.replace(exp.column(field))
     return Field(projection.alias, value(body, _aggregate_scope(keys, aggregates)))
-
-
-def _projection_of_key(projection: exp.Expr, select: exp.Select) -> bool:
-    return projection.find(exp.AggFunc) is None
 
 
 def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) -> dict[str, Column]:

@@ -19,6 +19,7 @@ import enum
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 
@@ -596,32 +597,32 @@ def _unknown(node: exp.Expr) -> str:
 
 
 _NUMBERS = (SqlType.INT, SqlType.DOUBLE)  # a decimal literal alone (abs(1.5)) is refused: Spark keeps it DECIMAL
-_VALUE: dict[type[exp.Expr], Callable[[exp.Expr, Scope], Py]] = {
-    exp.Column: _column,  # type: ignore[dict-item]
-    exp.Literal: _literal,  # type: ignore[dict-item]
-    exp.Boolean: _boolean,  # type: ignore[dict-item]
-    exp.Null: _null,  # type: ignore[dict-item]
-    exp.Paren: _paren,  # type: ignore[dict-item]
+_VALUE: dict[type[exp.Expr], Callable[[Any, Scope], Py]] = {  # each handler takes its own node type
+    exp.Column: _column,
+    exp.Literal: _literal,
+    exp.Boolean: _boolean,
+    exp.Null: _null,
+    exp.Paren: _paren,
     exp.Add: _arithmetic("+", "add"),
     exp.Sub: _arithmetic("-", "subtract"),
     exp.Mul: _arithmetic("*", "multiply"),
-    exp.Div: _divide,  # type: ignore[dict-item]
-    exp.SafeDivide: _try_divide,  # type: ignore[dict-item]
-    exp.IntDiv: _int_div,  # type: ignore[dict-item]
-    exp.Mod: _mod,  # type: ignore[dict-item]
-    exp.Neg: _neg,  # type: ignore[dict-item]
+    exp.Div: _divide,
+    exp.SafeDivide: _try_divide,
+    exp.IntDiv: _int_div,
+    exp.Mod: _mod,
+    exp.Neg: _neg,
     exp.EQ: _comparison_value, exp.NEQ: _comparison_value, exp.GT: _comparison_value,
     exp.GTE: _comparison_value, exp.LT: _comparison_value, exp.LTE: _comparison_value,
     exp.And: _logic_value, exp.Or: _logic_value,
-    exp.Not: _not_value,  # type: ignore[dict-item]
-    exp.Is: _is_value,  # type: ignore[dict-item]
-    exp.In: _in_value,  # type: ignore[dict-item]
-    exp.Like: _like_value,  # type: ignore[dict-item]
-    exp.Case: _case,  # type: ignore[dict-item]
-    exp.If: _if,  # type: ignore[dict-item]
-    exp.Coalesce: _coalesce,  # type: ignore[dict-item]
-    exp.Cast: _cast,  # type: ignore[dict-item]
-    exp.TryCast: _cast,  # type: ignore[dict-item]
+    exp.Not: _not_value,
+    exp.Is: _is_value,
+    exp.In: _in_value,
+    exp.Like: _like_value,
+    exp.Case: _case,
+    exp.If: _if,
+    exp.Coalesce: _coalesce,
+    exp.Cast: _cast,
+    exp.TryCast: _cast,
     exp.Lower: _unary("lower", (SqlType.STRING,), SqlType.STRING),
     exp.Upper: _unary("upper", (SqlType.STRING,), SqlType.STRING),
     exp.Length: _unary("length", (SqlType.STRING,), SqlType.INT),
@@ -629,11 +630,11 @@ _VALUE: dict[type[exp.Expr], Callable[[exp.Expr, Scope], Py]] = {
     exp.Floor: _unary("floor", _NUMBERS, SqlType.INT),
     exp.Ceil: _unary("ceil", _NUMBERS, SqlType.INT),
     exp.Sqrt: _unary("sqrt", _NUMBERS, SqlType.DOUBLE),
-    exp.Round: _round,  # type: ignore[dict-item]
-    exp.Pow: _pow,  # type: ignore[dict-item]
-    exp.Concat: _concat,  # type: ignore[dict-item]
-    exp.DPipe: _concat,  # type: ignore[dict-item]
-    exp.Substring: _substring,  # type: ignore[dict-item]
-    exp.Trim: _trim,  # type: ignore[dict-item]
-    exp.Anonymous: _anonymous,  # type: ignore[dict-item]
+    exp.Round: _round,
+    exp.Pow: _pow,
+    exp.Concat: _concat,
+    exp.DPipe: _concat,
+    exp.Substring: _substring,
+    exp.Trim: _trim,
+    exp.Anonymous: _anonymous,
 }

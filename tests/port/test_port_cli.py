@@ -132,3 +132,11 @@ def test_port_reads_the_source_from_the_query(project: Path) -> None:
     done = parity(project, "port", "offline_queries/bike_requests.sql")
     assert done.returncode == 0, done.stderr
     assert load_spec(project / "realtime_jobs" / "bike_requests.yaml", project).source == "bike_events"
+
+
+def test_port_with_a_bad_lateness_is_one_line_exit_2_and_writes_nothing(project: Path) -> None:
+    done = parity(project, "port", "offline_queries/ride_requests.sql", "--lateness", "soon")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--lateness" in lines[0] and "'soon'" in lines[0], lines
+    assert not (project / "realtime_jobs" / "ride_requests.yaml").exists()

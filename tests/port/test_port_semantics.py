@@ -103,34 +103,32 @@ class _Row(typing.NamedTuple):
 beam.coders.registry.register_coder(_Row, beam.coders.RowCoder)
 
 
-def _yaml_combine(fn: str, values: list[object], expected: list[object]) -> None:
-    """Run Beam YAML's Combine with `fn` over `values` (one group) and assert its output is `expected`."""
-    rows = [_Row("a", v) for v in values]  # type: ignore[arg-type]
+def _yaml_combine(combine: str, rows: list[tuple[str, float | None]], expected: list[object]) -> None:
+    """Run Beam YAML's Combine (`combine:` entries over field v, grouped by k) and assert its output rows."""
     spec = f"""
 type: Combine
 config:
   language: python
   group_by: [k]
   combine:
-    out:
-      value: v
-      fn: {fn}
+{combine}
 """
     with TestPipeline() as pipeline:
-        out = pipeline | beam.Create(rows).with_output_types(_Row) | YamlTransform(spec) | beam.Map(lambda row: row.out)
+        source = pipeline | beam.Create([_Row(k, v) for k, v in rows]).with_output_types(_Row)
+        out = source | YamlTransform(spec) | beam.Map(lambda row: tuple(row))
         assert_that(out, equal_to(expected))
 
 
 def test_beam_yaml_builtin_sum_raises_on_none_and_count_counts_none() -> None:
     """Why the port writes parity.port.combine fns: Beam YAML's `sum` fails on a null, `count` counts it."""
     with pytest.raises(Exception, match="NoneType"):
-        _yaml_combine("sum", [1.0, None], [1.0])
-    _yaml_combine("count", [1.0, None, None], [3])
+        _yaml_combine("    total: {value: v, fn: sum}", [("a", 1.0), ("a", None)], [("a", 1.0)])
+    _yaml_combine("    n: {value: v, fn: count}", [("a", 1.0), ("a", None), ("a", None)], [("a", 3)])
 
 
-def test_port_combine_fns_in_beam_yaml_skip_nulls() -> None:
-    _yaml_combine("{type: parity.port.combine.Sum, config: {}}", [1.0, None, 2.0], [3.0])
-    _yaml_combine("{type: parity.port.combine.Sum, config: {}}", [None, None], [None])
-    _yaml_combine("{type: parity.port.combine.Count, config: {}}", [1.0, None, None], [1])
-    _yaml_combine("{type: parity.port.combine.Max, config: {}}", [None, 2.5, 1.0], [2.5])
-    _yaml_combine("{type: parity.port.combine.CountDistinct, config: {}}", [1.0, None, 1.0, 2.0], [2])
+def test_port_combine_fns_in_beam_yaml_skip_nulls_and_give_none_for_no_value() -> None:
+    combine = "\n".join(f"    {name}: {{value: v, fn: {{type: parity.port.combine.{fn}, config: {{}}}}}}"
+                        for name, fn in (("total", "Sum"), ("n", "Count"), ("top", "Max"), ("distinct", "CountDistinct"),
+                                         ("mean", "Mean")))
+    rows = [("a", 1.0), ("a", None), ("a", 2.0), ("a", 1.0), ("b", None), ("b", None)]
+    _yaml_combine(combine, rows, [("a", 4.0, 3, 2.0, 2, 4.0 / 3), ("b", None, 0, None, 0, None)])
