@@ -27,7 +27,7 @@ test: $(STAMP) java
 
 # The whole fuzz corpus and every kill -9 point (make test runs a bounded sample of both).
 fuzz: $(STAMP) java
-	PARITY_FUZZ=full $(BIN)/python -m pytest -q -k "fuzz or kill or one_pass" tests
+	PARITY_FUZZ=full $(BIN)/python -m pytest -q -k "fuzz or kill or one_pass or corpus_agrees" tests
 
 bench: $(STAMP) java
 	$(BIN)/python -m bench
