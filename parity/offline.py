@@ -353,8 +353,13 @@ def _empty(spec: FeatureSpec) -> pd.DataFrame:
 def _one_line(exc: BaseException) -> str:
     text = str(exc)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
     if "Traceback" in text and lines:
         message = lines[-1]  # a Python worker's traceback: its last line is the exception
+    elif lines and lines[0].startswith("An error occurred while calling") and causes:
+        # A Java error through Py4J: its first line names only the call; the first cause says what went wrong,
+        # after the task that failed ("... (localhost executor driver): java.io.IOException: Cannot run ...").
+        message = causes[0].partition("stage failure: ")[2].partition("): ")[2] or causes[0]
     else:
         message = lines[0] if lines else type(exc).__name__
     message = re.sub(r"\s+", " ", message)
