@@ -22,19 +22,23 @@ non-finite one, and neither equals null. A plain float64 column cannot hold null
 dtype (`Float64`, `Int64`, Arrow, or `object` with None) to keep them apart. Non-numeric values agree when
 both are null or both are equal.
 
-The join works on one int64 code per cell. Each key column is factorised on each side and the two small sets
-of distinct values are unified (keys are first normalised as in `parity.sample` when the two sides' dtypes
-differ, so `5` online is `"5"` offline); `window_start`, in integer microseconds UTC, is coded by its step on
-the slide grid. Every step is a numpy array operation, no Python loop per row.
+Each side is a pandas frame or an Arrow table (what the readers produce: Spark's `toArrow()`, Parquet); Arrow
+columns are read as Arrow, not converted to pandas first. The join works on one int64 code per cell. Each key
+column is dictionary-encoded on each side and the two small sets of distinct values are unified (keys are
+first normalised as in `parity.sample` when the two sides' types differ, so `5` online is `"5"` offline);
+`window_start`, in integer microseconds UTC, is coded by its step on the slide grid. Every step is an Arrow
+or numpy array operation, no Python loop per row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from parity.errors import DataError, QueryError
 from parity.result import CellStatus
@@ -48,6 +52,14 @@ _COMBINE_LIMIT = 2**62
 
 # value classes: only FINITE values are compared with the tolerance formula
 _FINITE, _NULL, _NAN, _POS_INF, _NEG_INF = range(5)
+
+Frame: TypeAlias = pd.DataFrame | pa.Table
+Column: TypeAlias = pd.Series | pa.ChunkedArray
+# Arrow types that pandas would turn null into NaN for, read into its nullable dtypes instead
+_NULLABLE = {
+    pa.float64(): pd.Float64Dtype(), pa.float32(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype(),
+    pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
+}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -75,12 +87,13 @@ class Comparison:
         return self.cells.loc[self.cells["status"] != CellStatus.MATCH.value]
 
 
-def compare(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec) -> Comparison:
+def compare(offline: Frame, online: Frame, spec: FeatureSpec) -> Comparison:
     """Join `offline` and `online` cell by cell and give each cell one `CellStatus` (see the module docstring).
 
     `offline` has one row per cell: the keys, `window_start` and the value columns. `online` has the keys, the
     values, `window_start` and `pane_index` (other columns such as `window_end`, `pane_timing` and `emitted_at`
-    are carried but not used). A value agrees when `|online - offline| <= abs + rel * |offline|`.
+    are carried but not used). Either is a pandas frame or an Arrow table. A value agrees when
+    `|online - offline| <= abs + rel * |offline|`.
     """
     _require(offline, (*spec.cell_columns, *spec.values), "offline result", spec)
     _require(online, (*spec.cell_columns, *spec.values, "pane_index"), "online output", spec)
@@ -88,13 +101,10 @@ def compare(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec) -> C
     n_cells = cell.size
 
     offline_row = np.full(n_cells, -1, dtype=np.int64)
-    offline_row[cell.offline] = np.arange(len(offline))
-    if len(offline) and np.bincount(cell.offline, minlength=n_cells).max() > 1:
+    offline_row[cell.offline] = np.arange(len(cell.offline))
+    if len(cell.offline) and np.bincount(cell.offline, minlength=n_cells).max() > 1:
         raise QueryError(spec.name, f"the result repeats cells; GROUP BY exactly {', '.join(spec.cell_columns)}")
-    try:
-        pane = online["pane_index"].to_numpy(dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"online output of {spec.name}", "pane_index must be a non-null integer") from exc
+    pane = _pane_index(_column(online, "pane_index"), spec)
     online_row, last_panes = _last_panes(cell.online, pane, n_cells)
 
     has_offline = offline_row >= 0
@@ -102,8 +112,8 @@ def compare(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec) -> C
     agree = np.ones(n_cells, dtype=bool)
     value_columns: dict[str, object] = {}
     for name, tolerance in spec.tolerance.items():
-        online_value = _Values.of(online[name]).take(online_row, has_online)
-        offline_value = _Values.of(offline[name]).take(offline_row, has_offline)
+        online_value = _Values.of(_column(online, name)).take(online_row, has_online)
+        offline_value = _Values.of(_column(offline, name)).take(offline_row, has_offline)
         agree &= _agree(online_value, offline_value, tolerance)
         value_columns[f"{name}_online"] = online_value.column()
         value_columns[f"{name}_offline"] = offline_value.column()
@@ -144,13 +154,11 @@ class _Codes:
     size: int
 
 
-def _cells(
-    offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec
-) -> tuple[_Codes, dict[str, object], np.ndarray]:
+def _cells(offline: Frame, online: Frame, spec: FeatureSpec) -> tuple[_Codes, dict[str, object], np.ndarray]:
     """The dense cell code of every row on both sides, and per cell its key columns and window start (µs)."""
-    keys = [_key_codes(offline[key], online[key]) for key in spec.keys]
-    offline_micros = window_micros(offline["window_start"])
-    online_micros = window_micros(online["window_start"])
+    keys = [_key_codes(_column(offline, key), _column(online, key)) for key in spec.keys]
+    offline_micros = window_micros(_column(offline, "window_start"))
+    online_micros = window_micros(_column(online, "window_start"))
     code = _window_codes(offline_micros, online_micros, spec.window.slide_us)
     for key_code, _ in reversed(keys):
         code = _combine(key_code, code)
@@ -168,11 +176,17 @@ def _cells(
     return cell, columns, window_start
 
 
-def _key_codes(offline: pd.Series, online: pd.Series) -> tuple[_Codes, pd.Series]:
+def _key_codes(offline: Column, online: Column) -> tuple[_Codes, pd.Series]:
     """Codes of one key column: 0 for null on either side (so null == null), 1.. for the values, and the values.
 
-    Both sides with one dtype are factorised as they are (object columns only if they hold nothing but
-    strings); otherwise both sides are first normalised to text as the sampler does (`parity.sample.key_text`)."""
+    Two Arrow columns of strings, or of integers, are dictionary-encoded as they are; two pandas columns of one
+    dtype are factorised as they are (object columns only if they hold nothing but strings); otherwise both
+    sides are first normalised to text as the sampler does (`parity.sample.key_text`)."""
+    if isinstance(offline, pa.ChunkedArray) and isinstance(online, pa.ChunkedArray):
+        same = _same_arrow_type(offline, online)
+        if same is not None:
+            return _encode_pair(*same)
+    offline, online = _series(offline), _series(online)
     if offline.dtype == online.dtype:
         offline_codes, online_codes, uniques = _factorize_pair(offline, online)
         if uniques.dtype != object or pd.api.types.infer_dtype(uniques, skipna=True) in ("string", "empty"):
@@ -185,6 +199,54 @@ def _key_codes(offline: pd.Series, online: pd.Series) -> tuple[_Codes, pd.Series
             codes[codes > marker[0]] -= 1
         uniques = uniques.drop(index=marker[0]).reset_index(drop=True)
     return _Codes(offline_codes + 1, online_codes + 1, len(uniques) + 1), uniques
+
+
+def _same_arrow_type(
+    offline: pa.ChunkedArray, online: pa.ChunkedArray
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """Both key columns in one Arrow type whose values are equal exactly when their text is (strings, integers),
+    or None: floats (NaN is a null key), dictionaries and other types take the normalised-text path."""
+    for kinds, common in ((pa.types.is_integer, pa.int64()), (_is_text, pa.large_string())):
+        if kinds(offline.type) and kinds(online.type):
+            if offline.type == online.type:
+                return offline, online
+            try:
+                return offline.cast(common), online.cast(common)
+            except pa.ArrowInvalid:  # a uint64 beyond int64
+                return None
+    return None
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _encode_pair(offline: pa.ChunkedArray, online: pa.ChunkedArray) -> tuple[_Codes, pd.Series]:
+    """`_key_codes` of two Arrow columns of one type: each side dictionary-encoded, the two small dictionaries
+    unified."""
+    sides = [side.dictionary_encode() for side in (offline, online)]
+    dictionaries = [_dictionary(side, offline.type) for side in sides]
+    joint = pa.concat_arrays(dictionaries).dictionary_encode()
+    lookup = joint.indices.to_numpy().astype(np.int64) + 1
+    split = len(dictionaries[0])
+    codes = []
+    for side, side_lookup in zip(sides, (lookup[:split], lookup[split:]), strict=True):
+        indices = pa.chunked_array([chunk.indices for chunk in side.chunks], type=pa.int32())
+        codes.append(np.concatenate([[0], side_lookup])[pc.fill_null(indices, -1).to_numpy() + 1])
+    uniques = pd.Series(joint.dictionary.to_pandas(), copy=False)
+    return _Codes(codes[0], codes[1], len(uniques) + 1), uniques
+
+
+def _dictionary(encoded: pa.ChunkedArray, kind: pa.DataType) -> pa.Array:
+    """The one dictionary of a dictionary-encoded chunked column (Arrow shares it across chunks)."""
+    return encoded.chunk(encoded.num_chunks - 1).dictionary if encoded.num_chunks else pa.array([], type=kind)
+
+
+def _series(column: Column) -> pd.Series:
+    """A column as pandas, keeping null apart from NaN (nullable dtypes for Arrow numbers and booleans)."""
+    if isinstance(column, pd.Series):
+        return column
+    return column.to_pandas(types_mapper=_NULLABLE.get)
 
 
 def _factorize_pair(offline: pd.Series, online: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:
@@ -212,13 +274,11 @@ def _window_codes(offline: np.ndarray, online: np.ndarray, slide_us: int) -> _Co
     """Codes for window starts: their step on the slide grid when all lie on it, else a factorisation."""
     if len(offline) + len(online) == 0:
         return _Codes(offline, online, 1)
-    low = min(side.min() for side in (offline, online) if len(side))
-    high = max(side.max() for side in (offline, online) if len(side))
-    span = (int(high) - int(low)) // slide_us + 1
-    if span <= 4 * (len(offline) + len(online)) + 1024 and int(high) - int(low) < 2**53:
-        # float division is vectorised where int64 division is not; exact below 2**53, and checked
-        offline_steps = np.rint((offline - low) / slide_us).astype(np.int64)
-        online_steps = np.rint((online - low) / slide_us).astype(np.int64)
+    low = min(int(side.min()) for side in (offline, online) if len(side))
+    high = max(int(side.max()) for side in (offline, online) if len(side))
+    span = (high - low) // slide_us + 1
+    if span <= 4 * (len(offline) + len(online)) + 1024 and high - low < 2**62:
+        offline_steps, online_steps = (offline - low) // slide_us, (online - low) // slide_us
         if np.array_equal(offline_steps * slide_us + low, offline) and np.array_equal(
             online_steps * slide_us + low, online
         ):
@@ -250,6 +310,18 @@ def _dense(code: _Codes) -> _Codes:
     return _Codes(offline_codes, online_codes, len(uniques))
 
 
+def _pane_index(column: Column, spec: FeatureSpec) -> np.ndarray:
+    """The online rows' `pane_index` as int64; a null or fractional one is a DataError."""
+    try:
+        if isinstance(column, pa.ChunkedArray):
+            if column.null_count:
+                raise ValueError("null pane_index")
+            return np.asarray(column.cast(pa.int64()).to_numpy(), dtype=np.int64)
+        return np.asarray(column.to_numpy(dtype=np.int64), dtype=np.int64)
+    except (TypeError, ValueError, pa.ArrowException) as exc:
+        raise DataError(f"online output of {spec.name}", "pane_index must be a non-null integer") from exc
+
+
 def _last_panes(online_cell: np.ndarray, pane: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Per cell: the online row of its last pane (-1 if none) and how many rows carry that last pane."""
     row = np.full(n_cells, -1, dtype=np.int64)
@@ -265,8 +337,13 @@ def _last_panes(online_cell: np.ndarray, pane: np.ndarray, n_cells: int) -> tupl
     return row, np.bincount(last_cell, minlength=n_cells)
 
 
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], side: str, spec: FeatureSpec) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+def _column(frame: Frame, name: str) -> Column:
+    return frame.column(name) if isinstance(frame, pa.Table) else frame[name]
+
+
+def _require(frame: Frame, columns: tuple[str, ...], side: str, spec: FeatureSpec) -> None:
+    names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+    missing = [c for c in columns if c not in names]
     if missing:
         raise DataError(f"{side} of {spec.name}", f"missing column(s) {missing}")
 
@@ -283,10 +360,15 @@ class _Values:
     numeric: bool
 
     @classmethod
-    def of(cls, column: pd.Series) -> _Values:
+    def of(cls, column: Column) -> _Values:
+        if isinstance(column, pa.ChunkedArray):
+            return cls._from_arrow(column)
         dtype = column.dtype
         if isinstance(dtype, pd.ArrowDtype) or dtype == object:
-            return cls._from_arrow(column)
+            try:  # Arrow keeps null (missing) and NaN (a float) apart; so does an object column of None and nan
+                return cls._from_arrow(pa.chunked_array([pa.array(column, from_pandas=False)]))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
         if pd.api.types.is_bool_dtype(dtype):
             return cls(column.to_numpy(dtype=bool, na_value=False), column.isna().to_numpy(), numeric=False)
         if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
@@ -298,19 +380,22 @@ class _Values:
         return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
 
     @classmethod
-    def _from_arrow(cls, column: pd.Series) -> _Values:
-        """Arrow keeps null (missing) and NaN (a float) apart; so does an object column of None and nan."""
-        try:
-            arrow = pa.array(column, from_pandas=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
-        null = arrow.is_null().to_numpy(zero_copy_only=False)
-        kind = arrow.type
+    def _from_arrow(cls, column: pa.ChunkedArray) -> _Values:
+        """Numbers, booleans and strings straight from Arrow (null is not NaN there); other types through pandas."""
+        kind = column.type
+        null = column.is_null().to_numpy() if column.null_count else np.zeros(len(column), dtype=bool)
         if pa.types.is_integer(kind):
-            return cls(arrow.fill_null(0).cast(pa.int64()).to_numpy(), null, numeric=True)
+            try:
+                return cls(column.fill_null(0).cast(pa.int64()).to_numpy(), null, numeric=True)
+            except pa.ArrowInvalid:  # a uint64 beyond int64
+                return cls.of(_series(column))
         if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-            return cls(arrow.cast(pa.float64()).fill_null(0.0).to_numpy(), null, numeric=True)
-        return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
+            return cls(column.cast(pa.float64()).fill_null(0.0).to_numpy(), null, numeric=True)
+        if pa.types.is_boolean(kind):
+            return cls(column.fill_null(False).to_numpy(), null, numeric=False)
+        if _is_text(kind) or pa.types.is_null(kind):
+            return cls(np.asarray(column.to_numpy(), dtype=object), null, numeric=False)
+        return cls.of(_series(column))
 
     def take(self, row: np.ndarray, present: np.ndarray) -> _Values:
         """The values at `row` per cell; a cell without a row (`present` false) is null."""
@@ -321,6 +406,9 @@ class _Values:
             return _Values(self.data[row], self.null[row], self.numeric)
         at = np.where(present, row, 0)
         return _Values(self.data[at], self.null[at] | ~present, self.numeric)
+
+    def at(self, rows: np.ndarray) -> _Values:
+        return _Values(self.data[rows], self.null[rows], self.numeric)
 
     def unusual(self) -> np.ndarray:
         """Where the value is not a finite number: null, NaN or an infinity."""
@@ -357,10 +445,10 @@ def _agree(online: _Values, offline: _Values, tolerance: Tolerance) -> np.ndarra
     """Per cell: do the two values agree? Numbers by class, then `|online - offline| <= abs + rel * |offline|`."""
     if online.numeric and offline.numeric:
         within = _within(online.data, offline.data, tolerance)
-        if not (online.unusual().any() or offline.unusual().any()):
-            return np.asarray(within, dtype=bool)
-        online_class, offline_class = online.classes(), offline.classes()
-        return np.asarray((online_class == offline_class) & ((offline_class != _FINITE) | within), dtype=bool)
+        odd = np.flatnonzero(online.unusual() | offline.unusual())
+        if len(odd):  # a null, NaN or infinity on either side: the value classes alone decide
+            within[odd] = online.at(odd).classes() == offline.at(odd).classes()
+        return within
     both_null = online.null & offline.null
     neither_null = ~online.null & ~offline.null
     with np.errstate(invalid="ignore"):
