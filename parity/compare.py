@@ -55,10 +55,10 @@ _FINITE, _NULL, _NAN, _POS_INF, _NEG_INF = range(5)
 
 Frame: TypeAlias = pd.DataFrame | pa.Table
 Column: TypeAlias = pd.Series | pa.ChunkedArray
-# Arrow types that pandas would turn null into NaN for, read into its nullable dtypes instead
+# Arrow integers and booleans with nulls would become floats or objects in pandas; these dtypes keep them exact
 _NULLABLE = {
-    pa.float64(): pd.Float64Dtype(), pa.float32(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype(),
-    pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
+    **{kind: pd.Int64Dtype() for kind in (pa.int8(), pa.int16(), pa.int32(), pa.int64())},
+    pa.bool_(): pd.BooleanDtype(),
 }
 
 
@@ -243,7 +243,8 @@ def _dictionary(encoded: pa.ChunkedArray, kind: pa.DataType) -> pa.Array:
 
 
 def _series(column: Column) -> pd.Series:
-    """A column as pandas, keeping null apart from NaN (nullable dtypes for Arrow numbers and booleans)."""
+    """A column as pandas: Arrow integers and booleans in nullable dtypes, floats as float64 (a null key and a
+    NaN key are one null, as in `parity.sample.key_text`)."""
     if isinstance(column, pd.Series):
         return column
     return column.to_pandas(types_mapper=_NULLABLE.get)
