@@ -222,24 +222,28 @@ def _is_text(kind: pa.DataType) -> bool:
 
 
 def _encode_pair(offline: pa.ChunkedArray, online: pa.ChunkedArray) -> tuple[_Codes, pd.Series]:
-    """`_key_codes` of two Arrow columns of one type: each side dictionary-encoded, the two small dictionaries
-    unified."""
-    sides = [side.dictionary_encode() for side in (offline, online)]
-    dictionaries = [_dictionary(side, offline.type) for side in sides]
-    joint = pa.concat_arrays(dictionaries).dictionary_encode()
-    lookup = joint.indices.to_numpy().astype(np.int64) + 1
-    split = len(dictionaries[0])
-    codes = []
-    for side, side_lookup in zip(sides, (lookup[:split], lookup[split:]), strict=True):
-        indices = pa.chunked_array([chunk.indices for chunk in side.chunks], type=pa.int32())
-        codes.append(np.concatenate([[0], side_lookup])[pc.fill_null(indices, -1).to_numpy() + 1])
-    uniques = pd.Series(joint.dictionary.to_pandas(), copy=False)
-    return _Codes(codes[0], codes[1], len(uniques) + 1), uniques
+    """`_key_codes` of two Arrow columns of one type: the offline side (one row per cell) dictionary-encoded, the
+    online rows (several panes per cell) looked up in its dictionary, and only the online values it lacks
+    encoded afresh."""
+    encoded = offline.dictionary_encode()
+    known = encoded.chunk(encoded.num_chunks - 1).dictionary if encoded.num_chunks else pa.array([], offline.type)
+    offline_codes = _indices(encoded)
+    online_codes = pc.fill_null(pc.index_in(online, value_set=known), -1).to_numpy().astype(np.int64) + 1
+    unfound = int(np.count_nonzero(online_codes == 0)) - online.null_count
+    if unfound:
+        unknown = np.flatnonzero((online_codes == 0) & online.is_valid().to_numpy())
+        extra = online.take(pa.array(unknown)).dictionary_encode()
+        online_codes[unknown] = _indices(extra) + len(known)
+        known = pa.concat_arrays([known, *(chunk.dictionary for chunk in extra.chunks[-1:])])
+    uniques = pd.Series(known.to_pandas(), copy=False)
+    return _Codes(offline_codes, online_codes, len(uniques) + 1), uniques
 
 
-def _dictionary(encoded: pa.ChunkedArray, kind: pa.DataType) -> pa.Array:
-    """The one dictionary of a dictionary-encoded chunked column (Arrow shares it across chunks)."""
-    return encoded.chunk(encoded.num_chunks - 1).dictionary if encoded.num_chunks else pa.array([], type=kind)
+def _indices(encoded: pa.ChunkedArray) -> np.ndarray:
+    """1 + the dictionary index of each value of a dictionary-encoded column (Arrow shares one dictionary across
+    its chunks), 0 for null."""
+    indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks], type=pa.int32())
+    return np.asarray(pc.fill_null(indices, -1).to_numpy(), dtype=np.int64) + 1
 
 
 def _series(column: Column) -> pd.Series:
