@@ -97,7 +97,10 @@ def compare(offline: Frame, online: Frame, spec: FeatureSpec) -> Comparison:
     """
     _require(offline, (*spec.cell_columns, *spec.values), "offline result", spec)
     _require(online, (*spec.cell_columns, *spec.values, "pane_index"), "online output", spec)
-    cell, key_columns, window_start = _cells(offline, online, spec)
+    keys = [_key_codes(_column(offline, key), _column(online, key)) for key in spec.keys]
+    offline_micros = window_micros(_column(offline, "window_start"))
+    online_micros = window_micros(_column(online, "window_start"))
+    cell = _cells([key_code for key_code, _ in keys], offline_micros, online_micros, spec.window.slide_us)
     n_cells = cell.size
 
     offline_row = np.full(n_cells, -1, dtype=np.int64)
@@ -106,6 +109,12 @@ def compare(offline: Frame, online: Frame, spec: FeatureSpec) -> Comparison:
         raise QueryError(spec.name, f"the result repeats cells; GROUP BY exactly {', '.join(spec.cell_columns)}")
     pane = _pane_index(_column(online, "pane_index"), spec)
     online_row, last_panes = _last_panes(cell.online, pane, n_cells)
+    rows = _Rows(offline_row, online_row)
+    window_start = rows.pick(offline_micros, online_micros)
+    key_columns = {
+        key: _key_column(uniques, rows.pick(key_code.offline, key_code.online) - 1)
+        for key, (key_code, uniques) in zip(spec.keys, keys, strict=True)
+    }
 
     has_offline = offline_row >= 0
     has_online = online_row >= 0
@@ -154,26 +163,31 @@ class _Codes:
     size: int
 
 
-def _cells(offline: Frame, online: Frame, spec: FeatureSpec) -> tuple[_Codes, dict[str, object], np.ndarray]:
-    """The dense cell code of every row on both sides, and per cell its key columns and window start (µs)."""
-    keys = [_key_codes(_column(offline, key), _column(online, key)) for key in spec.keys]
-    offline_micros = window_micros(_column(offline, "window_start"))
-    online_micros = window_micros(_column(online, "window_start"))
-    code = _window_codes(offline_micros, online_micros, spec.window.slide_us)
-    for key_code, _ in reversed(keys):
+def _cells(keys: list[_Codes], offline_micros: np.ndarray, online_micros: np.ndarray, slide_us: int) -> _Codes:
+    """The dense cell code of every row on both sides, from the codes of its keys and its window start (µs)."""
+    code = _window_codes(offline_micros, online_micros, slide_us)
+    for key_code in reversed(keys):
         code = _combine(key_code, code)
-    cell = _dense(code)
+    return _dense(code)
 
-    window_start = np.empty(cell.size, dtype=np.int64)
-    window_start[cell.offline] = offline_micros
-    window_start[cell.online] = online_micros
-    columns: dict[str, object] = {}
-    for key, (key_code, uniques) in zip(spec.keys, keys, strict=True):
-        per_cell = np.empty(cell.size, dtype=np.int64)
-        per_cell[cell.offline] = key_code.offline
-        per_cell[cell.online] = key_code.online
-        columns[key] = _key_column(uniques, per_cell - 1)
-    return cell, columns, window_start
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Per cell: its offline row and the online row of its last pane, -1 where that side has none."""
+
+    offline: np.ndarray
+    online: np.ndarray
+
+    def pick(self, offline: np.ndarray, online: np.ndarray) -> np.ndarray:
+        """Per cell, the offline rows' value where the cell has an offline row, else its online row's."""
+        has_offline = self.offline >= 0
+        if len(offline):
+            picked = offline[np.where(has_offline, self.offline, 0)]
+        else:
+            picked = np.empty(len(self.offline), dtype=online.dtype)
+        only_online = np.flatnonzero(~has_offline)
+        picked[only_online] = online[self.online[only_online]]
+        return picked
 
 
 def _key_codes(offline: Column, online: Column) -> tuple[_Codes, pd.Series]:
