@@ -17,7 +17,8 @@ other realtime value differs from offline by a relative 1e-12, inside the tolera
   by class, finite values by `abs(online - offline) > abs + rel * abs(offline)`). It only counts.
 
 Both tools run interleaved (parity, DuckDB, parity, DuckDB, ...) after one warm-up run each; each timing is the
-median of `runs`; both must find the number of divergent cells the generator planted.
+median of `runs` (wall seconds, and the process's CPU seconds, which for DuckDB add up all its threads); both
+must find the number of divergent cells the generator planted. The load average is the median over the runs.
 
     python -m bench.compare_bench --sizes 1000000 5000000 10000000
 """
@@ -181,19 +182,22 @@ def time_size(size: int, runs: int) -> dict[str, float]:
 
     tools: dict[str, Callable[[], int]] = {"parity": parity, "duckdb": duckdb_join}
     samples: dict[str, list[float]] = {tool: [] for tool in tools}
+    cpu: dict[str, list[float]] = {tool: [] for tool in tools}
     loads: list[float] = []
     for run in range(runs + 1):  # run 0 warms both tools alike and is not counted
         for tool, work in tools.items():  # interleaved, so load elsewhere on the machine hits both alike
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             found = work()
-            seconds = time.perf_counter() - began
+            seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - began_cpu
             if found != expected:
                 raise AssertionError(f"{tool} found {found} divergent cells at {size}, expected {expected}")
             if run:
                 samples[tool].append(seconds)
+                cpu[tool].append(cpu_seconds)
         loads.append(os.getloadavg()[0])
     connection.close()
     medians = {tool: statistics.median(samples[tool]) for tool in tools}
+    medians.update({f"{tool}_cpu": statistics.median(cpu[tool]) for tool in tools})
     medians["parity_vs_duckdb"] = medians["parity"] / medians["duckdb"]
     medians["online_rows"] = float(online.num_rows)
     medians["input_bytes"] = float(offline.nbytes + online.nbytes)
@@ -204,11 +208,14 @@ def time_size(size: int, runs: int) -> dict[str, float]:
 def _print(results: dict[str, dict[str, float]], runs: int) -> None:
     print(f"compare over Arrow tables, median of {runs} interleaved runs after one warm-up each (seconds); "
           f"{DIVERGENT:.1%} divergent cells, 1-4 panes per cell; DuckDB threads: {os.cpu_count()}")
-    print(f"{'cells':>10} {'online rows':>12} {'input MB':>9} {'parity':>8} {'duckdb':>8} {'parity/duckdb':>14} {'load':>5}")
+    print("wall seconds, then CPU seconds of the process (all of DuckDB's threads) in brackets")
+    print(f"{'cells':>10} {'online rows':>12} {'input MB':>9} {'parity':>16} {'duckdb':>16} {'parity/duckdb':>14} "
+          f"{'load':>5}")
     for size, t in results.items():
         print(
-            f"{int(size):>10} {int(t['online_rows']):>12} {t['input_bytes'] / 1e6:>9.0f} {t['parity']:>8.3f} "
-            f"{t['duckdb']:>8.3f} {t['parity_vs_duckdb']:>14.2f} {t['load']:>5.1f}"
+            f"{int(size):>10} {int(t['online_rows']):>12} {t['input_bytes'] / 1e6:>9.0f} "
+            f"{t['parity']:>7.3f} ({t['parity_cpu']:>6.3f}) {t['duckdb']:>7.3f} ({t['duckdb_cpu']:>6.3f}) "
+            f"{t['parity_vs_duckdb']:>14.2f} {t['load']:>5.1f}"
         )
 
 
