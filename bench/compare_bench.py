@@ -21,13 +21,22 @@ median of `runs` (wall seconds, and the process's CPU seconds, which for DuckDB 
 must find the number of divergent cells the generator planted. The load average is the median over the runs.
 
     python -m bench.compare_bench --sizes 1000000 5000000 10000000
+
+Memory (`--memory 10000000`): the tables are written to Parquet, and a fresh process reads them back (Arrow
+tables, as the online reader gets them) and compares them; it reports the tables' `nbytes`, its RSS after
+reading, and its peak RSS (`resource.getrusage`), so the compare's own peak is peak minus RSS before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +44,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from parity.compare import compare
 from parity.spec import FeatureSpec, Tolerance, Window
@@ -219,9 +229,64 @@ def _print(results: dict[str, dict[str, float]], runs: int) -> None:
         )
 
 
+def memory(cells: int) -> dict[str, float]:
+    """Peak memory of a compare of `cells` cells in a fresh process that reads the two tables from Parquet."""
+    offline, online, expected = tables(cells)
+    with tempfile.TemporaryDirectory() as folder:
+        pq.write_table(offline, f"{folder}/offline.parquet")
+        pq.write_table(online, f"{folder}/online.parquet")
+        del offline, online
+        measured = subprocess.run(
+            [sys.executable, "-m", "bench.compare_bench", "--measure-in", folder, "--expect", str(expected)],
+            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1],
+        )
+    result: dict[str, float] = json.loads(measured.stdout)
+    print(
+        f"compare memory, {cells} cells ({int(result['online_rows'])} online rows): input tables "
+        f"{result['input_bytes'] / 2**20:.0f} MiB; RSS after reading {result['rss_before'] / 2**20:.0f} MiB (peak while "
+        f"reading {result['read_peak_rss'] / 2**20:.0f} MiB), "
+        f"peak {result['peak_rss'] / 2**20:.0f} MiB = {result['peak_rss'] / result['input_bytes']:.2f}x the input; "
+        f"the compare's own peak {(result['peak_rss'] - result['rss_before']) / 2**20:.0f} MiB = "
+        f"{(result['peak_rss'] - result['rss_before']) / result['input_bytes']:.2f}x; "
+        f"{result['seconds']:.2f} s; load {os.getloadavg()[0]:.1f}"
+    )
+    return result
+
+
+def _measure_in(folder: str, expected: int) -> None:
+    """The child of `memory`: read, compare, print the numbers as JSON."""
+    offline = pq.read_table(f"{folder}/offline.parquet")
+    online = pq.read_table(f"{folder}/online.parquet")
+    before = _rss()
+    read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    began = time.perf_counter()
+    comparison = compare(offline, online, SPEC)
+    seconds = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    if comparison.compared - comparison.matched != expected:
+        raise AssertionError(f"found {comparison.compared - comparison.matched} divergent cells, expected {expected}")
+    print(json.dumps({
+        "input_bytes": offline.nbytes + online.nbytes, "online_rows": online.num_rows, "rss_before": before,
+        "read_peak_rss": read_peak, "peak_rss": peak, "seconds": seconds,
+    }))
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory", type=int, metavar="CELLS", help="measure the peak memory of one compare instead")
+    parser.add_argument("--measure-in", help=argparse.SUPPRESS)
+    parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    main(tuple(arguments.sizes), arguments.runs)
+    if arguments.measure_in:
+        _measure_in(arguments.measure_in, arguments.expect)
+    elif arguments.memory:
+        memory(arguments.memory)
+    else:
+        main(tuple(arguments.sizes), arguments.runs)
