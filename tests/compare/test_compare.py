@@ -534,3 +534,23 @@ def test_arrow_table_missing_a_value_column_raises_data_error_naming_it() -> Non
     offline = arrow_offline(pa.array(["a"]), pa.array([1.0]))
     with pytest.raises(DataError, match=r"missing column\(s\) \['value'\]"):
         compare(offline, arrow_online(offline).drop_columns(["value"]), spec)
+
+
+def test_benchmark_tables_give_the_planted_divergence_and_duckdb_agrees() -> None:
+    # the benchmark's tables (1-4 panes per cell, null and NaN values, a null key, duplicated last panes),
+    # small: parity over Arrow, parity over the same rows in pandas and DuckDB's own SQL must find the same cells
+    import duckdb
+
+    from bench.compare_bench import DUCKDB_QUERY, SPEC, tables
+
+    offline, online, planted = tables(60_000)
+    comparison = compare(offline, online, SPEC)
+    assert comparison.compared - comparison.matched == planted
+    assert comparison.counts[CellStatus.DUPLICATE_ONLINE] == 6
+    nullable = {pa.float64(): pd.Float64Dtype()}.get
+    in_pandas = compare(offline.to_pandas(types_mapper=nullable), online.to_pandas(types_mapper=nullable), SPEC)
+    assert in_pandas.counts == comparison.counts
+    with duckdb.connect() as connection:
+        connection.register("offline_table", offline)
+        connection.register("online_table", online)
+        assert connection.execute(DUCKDB_QUERY).fetchall()[0][0] == planted
