@@ -168,7 +168,7 @@ def tables(cells: int, seed: int = 11) -> tuple[pa.Table, pa.Table, int]:
     return offline, online, len(divergent) + len(duplicated)
 
 
-def main(sizes: tuple[int, ...] = (1_000_000, 5_000_000, 10_000_000), runs: int = 5) -> dict[str, dict[str, float]]:
+def main(sizes: tuple[int, ...] = (1_000_000, 5_000_000, 10_000_000), runs: int = 3) -> dict[str, dict[str, float]]:
     """Time both tools at each size; print a table and return {"<size>": {tool: median seconds, ...}}."""
     results = {str(size): time_size(size, runs) for size in sizes}
     _print(results, runs)
@@ -279,7 +279,7 @@ def _rss() -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--memory", type=int, metavar="CELLS", help="measure the peak memory of one compare instead")
     parser.add_argument("--measure-in", help=argparse.SUPPRESS)
     parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)

@@ -232,7 +232,7 @@ def _same_arrow_type(
 
 
 def _is_text(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind))
 
 
 def _encode_pair(offline: pa.ChunkedArray, online: pa.ChunkedArray) -> tuple[_Codes, pd.Series]:

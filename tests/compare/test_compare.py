@@ -480,6 +480,16 @@ def test_arrow_integer_keys_online_join_string_keys_offline() -> None:
     assert compare(offline, online, spec).counts[CellStatus.MATCH] == 3
 
 
+@pytest.mark.parametrize("text", [pa.large_string(), pa.string_view()])
+def test_arrow_string_keys_of_any_string_type_join_plain_strings(text: pa.DataType) -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a", "b", None]), pa.array([1.0, 2.0, 3.0]))
+    online = arrow_online(arrow_offline(pa.array(["b", None, "a"], text), pa.array([2.0, 3.0, 1.0])))
+    comparison = compare(offline, online, spec)
+    assert comparison.counts[CellStatus.MATCH] == 3
+    assert sorted(comparison.cells["geohash6"].dropna()) == ["a", "b"]
+
+
 def test_arrow_float_keys_treat_nan_as_the_null_key() -> None:
     spec = feature_spec()
     offline = arrow_offline(pa.array([None, 1.0]), pa.array([1.0, 2.0]))
