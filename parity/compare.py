@@ -385,9 +385,12 @@ class _Values:
         dtype = column.dtype
         if isinstance(dtype, pd.ArrowDtype) or dtype == object:
             try:  # Arrow keeps null (missing) and NaN (a float) apart; so does an object column of None and nan
-                return cls._from_arrow(pa.chunked_array([pa.array(column, from_pandas=False)]))
+                arrow = pa.chunked_array([pa.array(column, from_pandas=False)])
             except (pa.ArrowInvalid, pa.ArrowTypeError):
-                return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
+                arrow = None
+            if arrow is not None and _is_number(arrow.type):
+                return cls._from_arrow(arrow)
+            return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
         if pd.api.types.is_bool_dtype(dtype):
             return cls(column.to_numpy(dtype=bool, na_value=False), column.isna().to_numpy(), numeric=False)
         if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
@@ -458,6 +461,10 @@ class _Values:
         shown = self.data.astype(object)
         shown[self.null] = None
         return shown
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
 
 
 def _agree(online: _Values, offline: _Values, tolerance: Tolerance) -> np.ndarray:
