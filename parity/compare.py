@@ -23,11 +23,13 @@ dtype (`Float64`, `Int64`, Arrow, or `object` with None) to keep them apart. Non
 both are null or both are equal.
 
 Each side is a pandas frame or an Arrow table (what the readers produce: Spark's `toArrow()`, Parquet); Arrow
-columns are read as Arrow, not converted to pandas first. The join works on one int64 code per cell. Each key
-column is dictionary-encoded on each side and the two small sets of distinct values are unified (keys are
-first normalised as in `parity.sample` when the two sides' types differ, so `5` online is `"5"` offline);
-`window_start`, in integer microseconds UTC, is coded by its step on the slide grid. Every step is an Arrow
-or numpy array operation, no Python loop per row.
+columns are read as Arrow, not converted to pandas first. The join works on one int64 code per cell. A key
+column is coded by its distinct values: two Arrow columns of strings (or of integers) by Arrow, the offline
+side dictionary-encoded and the online rows looked up in that dictionary; pandas columns factorised on each
+side, the two small sets of distinct values then unified; and where the two sides' types differ, both are
+first normalised as in `parity.sample`, so `5` online is `"5"` offline. `window_start`, in integer
+microseconds UTC, is coded by its step on the slide grid. Every step is an Arrow or numpy array operation, no
+Python loop per row.
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ class _Rows:
 def _key_codes(offline: Column, online: Column) -> tuple[_Codes, pd.Series]:
     """Codes of one key column: 0 for null on either side (so null == null), 1.. for the values, and the values.
 
-    Two Arrow columns of strings, or of integers, are dictionary-encoded as they are; two pandas columns of one
+    Two Arrow columns of strings, or of integers, are encoded by Arrow as they are; two pandas columns of one
     dtype are factorised as they are (object columns only if they hold nothing but strings); otherwise both
     sides are first normalised to text as the sampler does (`parity.sample.key_text`)."""
     if isinstance(offline, pa.ChunkedArray) and isinstance(online, pa.ChunkedArray):
