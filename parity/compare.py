@@ -244,7 +244,8 @@ def _encode_pair(offline: pa.ChunkedArray, online: pa.ChunkedArray) -> tuple[_Co
     encoded = offline.dictionary_encode()
     known = encoded.chunk(encoded.num_chunks - 1).dictionary if encoded.num_chunks else pa.array([], offline.type)
     offline_codes = _indices(encoded)
-    online_codes = pc.fill_null(pc.index_in(online, value_set=known), -1).to_numpy().astype(np.int64) + 1
+    online_codes = pc.fill_null(pc.index_in(online, value_set=known), -1).to_numpy().astype(np.int64)
+    online_codes += 1
     unfound = int(np.count_nonzero(online_codes == 0)) - online.null_count
     if unfound:
         unknown = np.flatnonzero((online_codes == 0) & online.is_valid().to_numpy())
@@ -259,7 +260,9 @@ def _indices(encoded: pa.ChunkedArray) -> np.ndarray:
     """1 + the dictionary index of each value of a dictionary-encoded column (Arrow shares one dictionary across
     its chunks), 0 for null."""
     indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks], type=pa.int32())
-    return np.asarray(pc.fill_null(indices, -1).to_numpy(), dtype=np.int64) + 1
+    codes: np.ndarray = pc.fill_null(indices, -1).to_numpy().astype(np.int64)
+    codes += 1
+    return codes
 
 
 def _series(column: Column) -> pd.Series:
@@ -299,22 +302,32 @@ def _window_codes(offline: np.ndarray, online: np.ndarray, slide_us: int) -> _Co
     high = max(int(side.max()) for side in (offline, online) if len(side))
     span = (high - low) // slide_us + 1
     if span <= 4 * (len(offline) + len(online)) + 1024 and high - low < 2**62:
-        offline_steps, online_steps = (offline - low) // slide_us, (online - low) // slide_us
-        if np.array_equal(offline_steps * slide_us + low, offline) and np.array_equal(
-            online_steps * slide_us + low, online
-        ):
+        offline_steps = _steps(offline, low, slide_us)
+        online_steps = _steps(online, low, slide_us) if offline_steps is not None else None
+        if offline_steps is not None and online_steps is not None:
             return _Codes(offline_steps, online_steps, span)
     offline_codes, online_codes, uniques = _factorize_pair(pd.Series(offline), pd.Series(online))
     return _Codes(offline_codes, online_codes, len(uniques))
+
+
+def _steps(micros: np.ndarray, low: int, slide_us: int) -> np.ndarray | None:
+    """`(micros - low) / slide_us` when every value lies on that grid, else None. In place where it can be: at
+    tens of millions of rows, each new array costs its page faults."""
+    steps = micros - low
+    steps //= slide_us
+    back = steps * slide_us
+    back += low
+    return steps if np.array_equal(back, micros) else None
 
 
 def _combine(outer: _Codes, inner: _Codes) -> _Codes:
     """One code for the pair (outer, inner), renumbering `outer` first if the product would overflow."""
     if outer.size * inner.size >= _COMBINE_LIMIT:
         outer = _dense(outer)
-    return _Codes(
-        outer.offline * inner.size + inner.offline, outer.online * inner.size + inner.online, outer.size * inner.size
-    )
+    offline, online = outer.offline * inner.size, outer.online * inner.size
+    offline += inner.offline
+    online += inner.online
+    return _Codes(offline, online, outer.size * inner.size)
 
 
 def _dense(code: _Codes) -> _Codes:
