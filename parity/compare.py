@@ -22,19 +22,25 @@ non-finite one, and neither equals null. A plain float64 column cannot hold null
 dtype (`Float64`, `Int64`, Arrow, or `object` with None) to keep them apart. Non-numeric values agree when
 both are null or both are equal.
 
-The join works on one int64 code per cell. Each key column is factorised on each side and the two small sets
-of distinct values are unified (keys are first normalised as in `parity.sample` when the two sides' dtypes
-differ, so `5` online is `"5"` offline); `window_start`, in integer microseconds UTC, is coded by its step on
-the slide grid. Every step is a numpy array operation, no Python loop per row.
+Each side is a pandas frame or an Arrow table (what the readers produce: Spark's `toArrow()`, Parquet); Arrow
+columns are read as Arrow, not converted to pandas first. The join works on one int64 code per cell. A key
+column is coded by its distinct values: two Arrow columns of strings (or of integers) by Arrow, the offline
+side dictionary-encoded and the online rows looked up in that dictionary; pandas columns factorised on each
+side, the two small sets of distinct values then unified; and where the two sides' types differ, both are
+first normalised as in `parity.sample`, so `5` online is `"5"` offline. `window_start`, in integer
+microseconds UTC, is coded by its step on the slide grid. Every step is an Arrow or numpy array operation, no
+Python loop per row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from parity.errors import DataError, QueryError
 from parity.result import CellStatus
@@ -48,6 +54,14 @@ _COMBINE_LIMIT = 2**62
 
 # value classes: only FINITE values are compared with the tolerance formula
 _FINITE, _NULL, _NAN, _POS_INF, _NEG_INF = range(5)
+
+Frame: TypeAlias = pd.DataFrame | pa.Table
+Column: TypeAlias = pd.Series | pa.ChunkedArray
+# Arrow integers and booleans with nulls would become floats or objects in pandas; these dtypes keep them exact
+_NULLABLE = {
+    **{kind: pd.Int64Dtype() for kind in (pa.int8(), pa.int16(), pa.int32(), pa.int64())},
+    pa.bool_(): pd.BooleanDtype(),
+}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -75,35 +89,42 @@ class Comparison:
         return self.cells.loc[self.cells["status"] != CellStatus.MATCH.value]
 
 
-def compare(offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec) -> Comparison:
+def compare(offline: Frame, online: Frame, spec: FeatureSpec) -> Comparison:
     """Join `offline` and `online` cell by cell and give each cell one `CellStatus` (see the module docstring).
 
     `offline` has one row per cell: the keys, `window_start` and the value columns. `online` has the keys, the
     values, `window_start` and `pane_index` (other columns such as `window_end`, `pane_timing` and `emitted_at`
-    are carried but not used). A value agrees when `|online - offline| <= abs + rel * |offline|`.
+    are carried but not used). Either is a pandas frame or an Arrow table. A value agrees when
+    `|online - offline| <= abs + rel * |offline|`.
     """
     _require(offline, (*spec.cell_columns, *spec.values), "offline result", spec)
     _require(online, (*spec.cell_columns, *spec.values, "pane_index"), "online output", spec)
-    cell, key_columns, window_start = _cells(offline, online, spec)
+    keys = [_key_codes(_column(offline, key), _column(online, key)) for key in spec.keys]
+    offline_micros = window_micros(_column(offline, "window_start"))
+    online_micros = window_micros(_column(online, "window_start"))
+    cell = _cells([key_code for key_code, _ in keys], offline_micros, online_micros, spec.window.slide_us)
     n_cells = cell.size
 
     offline_row = np.full(n_cells, -1, dtype=np.int64)
-    offline_row[cell.offline] = np.arange(len(offline))
-    if len(offline) and np.bincount(cell.offline, minlength=n_cells).max() > 1:
+    offline_row[cell.offline] = np.arange(len(cell.offline))
+    if len(cell.offline) and np.bincount(cell.offline, minlength=n_cells).max() > 1:
         raise QueryError(spec.name, f"the result repeats cells; GROUP BY exactly {', '.join(spec.cell_columns)}")
-    try:
-        pane = online["pane_index"].to_numpy(dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"online output of {spec.name}", "pane_index must be a non-null integer") from exc
+    pane = _pane_index(_column(online, "pane_index"), spec)
     online_row, last_panes = _last_panes(cell.online, pane, n_cells)
+    rows = _Rows(offline_row, online_row)
+    window_start = rows.pick(offline_micros, online_micros)
+    key_columns = {
+        key: _key_column(uniques, rows.pick(key_code.offline, key_code.online) - 1)
+        for key, (key_code, uniques) in zip(spec.keys, keys, strict=True)
+    }
 
     has_offline = offline_row >= 0
     has_online = online_row >= 0
     agree = np.ones(n_cells, dtype=bool)
     value_columns: dict[str, object] = {}
     for name, tolerance in spec.tolerance.items():
-        online_value = _Values.of(online[name]).take(online_row, has_online)
-        offline_value = _Values.of(offline[name]).take(offline_row, has_offline)
+        online_value = _Values.of(_column(online, name)).take(online_row, has_online)
+        offline_value = _Values.of(_column(offline, name)).take(offline_row, has_offline)
         agree &= _agree(online_value, offline_value, tolerance)
         value_columns[f"{name}_online"] = online_value.column()
         value_columns[f"{name}_offline"] = offline_value.column()
@@ -144,35 +165,44 @@ class _Codes:
     size: int
 
 
-def _cells(
-    offline: pd.DataFrame, online: pd.DataFrame, spec: FeatureSpec
-) -> tuple[_Codes, dict[str, object], np.ndarray]:
-    """The dense cell code of every row on both sides, and per cell its key columns and window start (µs)."""
-    keys = [_key_codes(offline[key], online[key]) for key in spec.keys]
-    offline_micros = window_micros(offline["window_start"])
-    online_micros = window_micros(online["window_start"])
-    code = _window_codes(offline_micros, online_micros, spec.window.slide_us)
-    for key_code, _ in reversed(keys):
+def _cells(keys: list[_Codes], offline_micros: np.ndarray, online_micros: np.ndarray, slide_us: int) -> _Codes:
+    """The dense cell code of every row on both sides, from the codes of its keys and its window start (µs)."""
+    code = _window_codes(offline_micros, online_micros, slide_us)
+    for key_code in reversed(keys):
         code = _combine(key_code, code)
-    cell = _dense(code)
-
-    window_start = np.empty(cell.size, dtype=np.int64)
-    window_start[cell.offline] = offline_micros
-    window_start[cell.online] = online_micros
-    columns: dict[str, object] = {}
-    for key, (key_code, uniques) in zip(spec.keys, keys, strict=True):
-        per_cell = np.empty(cell.size, dtype=np.int64)
-        per_cell[cell.offline] = key_code.offline
-        per_cell[cell.online] = key_code.online
-        columns[key] = _key_column(uniques, per_cell - 1)
-    return cell, columns, window_start
+    return _dense(code)
 
 
-def _key_codes(offline: pd.Series, online: pd.Series) -> tuple[_Codes, pd.Series]:
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Per cell: its offline row and the online row of its last pane, -1 where that side has none."""
+
+    offline: np.ndarray
+    online: np.ndarray
+
+    def pick(self, offline: np.ndarray, online: np.ndarray) -> np.ndarray:
+        """Per cell, the offline rows' value where the cell has an offline row, else its online row's."""
+        has_offline = self.offline >= 0
+        if len(offline):
+            picked = offline[np.where(has_offline, self.offline, 0)]
+        else:
+            picked = np.empty(len(self.offline), dtype=online.dtype)
+        only_online = np.flatnonzero(~has_offline)
+        picked[only_online] = online[self.online[only_online]]
+        return picked
+
+
+def _key_codes(offline: Column, online: Column) -> tuple[_Codes, pd.Series]:
     """Codes of one key column: 0 for null on either side (so null == null), 1.. for the values, and the values.
 
-    Both sides with one dtype are factorised as they are (object columns only if they hold nothing but
-    strings); otherwise both sides are first normalised to text as the sampler does (`parity.sample.key_text`)."""
+    Two Arrow columns of strings, or of integers, are encoded by Arrow as they are; two pandas columns of one
+    dtype are factorised as they are (object columns only if they hold nothing but strings); otherwise both
+    sides are first normalised to text as the sampler does (`parity.sample.key_text`)."""
+    if isinstance(offline, pa.ChunkedArray) and isinstance(online, pa.ChunkedArray):
+        same = _same_arrow_type(offline, online)
+        if same is not None:
+            return _encode_pair(*same)
+    offline, online = _series(offline), _series(online)
     if offline.dtype == online.dtype:
         offline_codes, online_codes, uniques = _factorize_pair(offline, online)
         if uniques.dtype != object or pd.api.types.infer_dtype(uniques, skipna=True) in ("string", "empty"):
@@ -185,6 +215,62 @@ def _key_codes(offline: pd.Series, online: pd.Series) -> tuple[_Codes, pd.Series
             codes[codes > marker[0]] -= 1
         uniques = uniques.drop(index=marker[0]).reset_index(drop=True)
     return _Codes(offline_codes + 1, online_codes + 1, len(uniques) + 1), uniques
+
+
+def _same_arrow_type(
+    offline: pa.ChunkedArray, online: pa.ChunkedArray
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """Both key columns in one Arrow type whose values are equal exactly when their text is (strings, integers),
+    or None: floats (NaN is a null key), dictionaries and other types take the normalised-text path."""
+    for kinds, common in ((pa.types.is_integer, pa.int64()), (_is_text, pa.large_string())):
+        if kinds(offline.type) and kinds(online.type):
+            if offline.type == online.type:
+                return offline, online
+            try:
+                return offline.cast(common), online.cast(common)
+            except pa.ArrowInvalid:  # a uint64 beyond int64
+                return None
+    return None
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind))
+
+
+def _encode_pair(offline: pa.ChunkedArray, online: pa.ChunkedArray) -> tuple[_Codes, pd.Series]:
+    """`_key_codes` of two Arrow columns of one type: the offline side (one row per cell) dictionary-encoded, the
+    online rows (several panes per cell) looked up in its dictionary, and only the online values it lacks
+    encoded afresh."""
+    encoded = offline.dictionary_encode()
+    known = encoded.chunk(encoded.num_chunks - 1).dictionary if encoded.num_chunks else pa.array([], offline.type)
+    offline_codes = _indices(encoded)
+    online_codes = pc.fill_null(pc.index_in(online, value_set=known), -1).to_numpy().astype(np.int64)
+    online_codes += 1
+    unfound = int(np.count_nonzero(online_codes == 0)) - online.null_count
+    if unfound:
+        unknown = np.flatnonzero((online_codes == 0) & online.is_valid().to_numpy())
+        extra = online.take(pa.array(unknown)).dictionary_encode()
+        online_codes[unknown] = _indices(extra) + len(known)
+        known = pa.concat_arrays([known, *(chunk.dictionary for chunk in extra.chunks[-1:])])
+    uniques = pd.Series(known.to_pandas(), copy=False)
+    return _Codes(offline_codes, online_codes, len(uniques) + 1), uniques
+
+
+def _indices(encoded: pa.ChunkedArray) -> np.ndarray:
+    """1 + the dictionary index of each value of a dictionary-encoded column (Arrow shares one dictionary across
+    its chunks), 0 for null."""
+    indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks], type=pa.int32())
+    codes: np.ndarray = pc.fill_null(indices, -1).to_numpy().astype(np.int64)
+    codes += 1
+    return codes
+
+
+def _series(column: Column) -> pd.Series:
+    """A column as pandas: Arrow integers and booleans in nullable dtypes, floats as float64 (a null key and a
+    NaN key are one null, as in `parity.sample.key_text`)."""
+    if isinstance(column, pd.Series):
+        return column
+    return column.to_pandas(types_mapper=_NULLABLE.get)
 
 
 def _factorize_pair(offline: pd.Series, online: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:
@@ -212,28 +298,36 @@ def _window_codes(offline: np.ndarray, online: np.ndarray, slide_us: int) -> _Co
     """Codes for window starts: their step on the slide grid when all lie on it, else a factorisation."""
     if len(offline) + len(online) == 0:
         return _Codes(offline, online, 1)
-    low = min(side.min() for side in (offline, online) if len(side))
-    high = max(side.max() for side in (offline, online) if len(side))
-    span = (int(high) - int(low)) // slide_us + 1
-    if span <= 4 * (len(offline) + len(online)) + 1024 and int(high) - int(low) < 2**53:
-        # float division is vectorised where int64 division is not; exact below 2**53, and checked
-        offline_steps = np.rint((offline - low) / slide_us).astype(np.int64)
-        online_steps = np.rint((online - low) / slide_us).astype(np.int64)
-        if np.array_equal(offline_steps * slide_us + low, offline) and np.array_equal(
-            online_steps * slide_us + low, online
-        ):
+    low = min(int(side.min()) for side in (offline, online) if len(side))
+    high = max(int(side.max()) for side in (offline, online) if len(side))
+    span = (high - low) // slide_us + 1
+    if span <= 4 * (len(offline) + len(online)) + 1024 and high - low < 2**62:
+        offline_steps = _steps(offline, low, slide_us)
+        online_steps = _steps(online, low, slide_us) if offline_steps is not None else None
+        if offline_steps is not None and online_steps is not None:
             return _Codes(offline_steps, online_steps, span)
     offline_codes, online_codes, uniques = _factorize_pair(pd.Series(offline), pd.Series(online))
     return _Codes(offline_codes, online_codes, len(uniques))
+
+
+def _steps(micros: np.ndarray, low: int, slide_us: int) -> np.ndarray | None:
+    """`(micros - low) / slide_us` when every value lies on that grid, else None. In place where it can be: at
+    tens of millions of rows, each new array costs its page faults."""
+    steps = micros - low
+    steps //= slide_us
+    back = steps * slide_us
+    back += low
+    return steps if np.array_equal(back, micros) else None
 
 
 def _combine(outer: _Codes, inner: _Codes) -> _Codes:
     """One code for the pair (outer, inner), renumbering `outer` first if the product would overflow."""
     if outer.size * inner.size >= _COMBINE_LIMIT:
         outer = _dense(outer)
-    return _Codes(
-        outer.offline * inner.size + inner.offline, outer.online * inner.size + inner.online, outer.size * inner.size
-    )
+    offline, online = outer.offline * inner.size, outer.online * inner.size
+    offline += inner.offline
+    online += inner.online
+    return _Codes(offline, online, outer.size * inner.size)
 
 
 def _dense(code: _Codes) -> _Codes:
@@ -248,6 +342,18 @@ def _dense(code: _Codes) -> _Codes:
         return _Codes(renumber[code.offline], renumber[code.online], used)
     offline_codes, online_codes, uniques = _factorize_pair(pd.Series(code.offline), pd.Series(code.online))
     return _Codes(offline_codes, online_codes, len(uniques))
+
+
+def _pane_index(column: Column, spec: FeatureSpec) -> np.ndarray:
+    """The online rows' `pane_index` as int64; a null or fractional one is a DataError."""
+    try:
+        if isinstance(column, pa.ChunkedArray):
+            if column.null_count:
+                raise ValueError("null pane_index")
+            return np.asarray(column.cast(pa.int64()).to_numpy(), dtype=np.int64)
+        return np.asarray(column.to_numpy(dtype=np.int64), dtype=np.int64)
+    except (TypeError, ValueError, pa.ArrowException) as exc:
+        raise DataError(f"online output of {spec.name}", "pane_index must be a non-null integer") from exc
 
 
 def _last_panes(online_cell: np.ndarray, pane: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
@@ -265,8 +371,13 @@ def _last_panes(online_cell: np.ndarray, pane: np.ndarray, n_cells: int) -> tupl
     return row, np.bincount(last_cell, minlength=n_cells)
 
 
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], side: str, spec: FeatureSpec) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+def _column(frame: Frame, name: str) -> Column:
+    return frame.column(name) if isinstance(frame, pa.Table) else frame[name]
+
+
+def _require(frame: Frame, columns: tuple[str, ...], side: str, spec: FeatureSpec) -> None:
+    names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+    missing = [c for c in columns if c not in names]
     if missing:
         raise DataError(f"{side} of {spec.name}", f"missing column(s) {missing}")
 
@@ -283,10 +394,18 @@ class _Values:
     numeric: bool
 
     @classmethod
-    def of(cls, column: pd.Series) -> _Values:
+    def of(cls, column: Column) -> _Values:
+        if isinstance(column, pa.ChunkedArray):
+            return cls._from_arrow(column)
         dtype = column.dtype
         if isinstance(dtype, pd.ArrowDtype) or dtype == object:
-            return cls._from_arrow(column)
+            try:  # Arrow keeps null (missing) and NaN (a float) apart; so does an object column of None and nan
+                arrow = pa.chunked_array([pa.array(column, from_pandas=False)])
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arrow = None
+            if arrow is not None and _is_number(arrow.type):
+                return cls._from_arrow(arrow)
+            return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
         if pd.api.types.is_bool_dtype(dtype):
             return cls(column.to_numpy(dtype=bool, na_value=False), column.isna().to_numpy(), numeric=False)
         if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
@@ -298,19 +417,22 @@ class _Values:
         return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
 
     @classmethod
-    def _from_arrow(cls, column: pd.Series) -> _Values:
-        """Arrow keeps null (missing) and NaN (a float) apart; so does an object column of None and nan."""
-        try:
-            arrow = pa.array(column, from_pandas=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
-        null = arrow.is_null().to_numpy(zero_copy_only=False)
-        kind = arrow.type
+    def _from_arrow(cls, column: pa.ChunkedArray) -> _Values:
+        """Numbers, booleans and strings straight from Arrow (null is not NaN there); other types through pandas."""
+        kind = column.type
+        null = column.is_null().to_numpy() if column.null_count else np.zeros(len(column), dtype=bool)
         if pa.types.is_integer(kind):
-            return cls(arrow.fill_null(0).cast(pa.int64()).to_numpy(), null, numeric=True)
+            try:
+                return cls(column.fill_null(0).cast(pa.int64()).to_numpy(), null, numeric=True)
+            except pa.ArrowInvalid:  # a uint64 beyond int64
+                return cls.of(_series(column))
         if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-            return cls(arrow.cast(pa.float64()).fill_null(0.0).to_numpy(), null, numeric=True)
-        return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
+            return cls(column.cast(pa.float64()).fill_null(0.0).to_numpy(), null, numeric=True)
+        if pa.types.is_boolean(kind):
+            return cls(column.fill_null(False).to_numpy(), null, numeric=False)
+        if _is_text(kind) or pa.types.is_null(kind):
+            return cls(np.asarray(column.to_numpy(), dtype=object), null, numeric=False)
+        return cls.of(_series(column))
 
     def take(self, row: np.ndarray, present: np.ndarray) -> _Values:
         """The values at `row` per cell; a cell without a row (`present` false) is null."""
@@ -321,6 +443,9 @@ class _Values:
             return _Values(self.data[row], self.null[row], self.numeric)
         at = np.where(present, row, 0)
         return _Values(self.data[at], self.null[at] | ~present, self.numeric)
+
+    def at(self, rows: np.ndarray) -> _Values:
+        return _Values(self.data[rows], self.null[rows], self.numeric)
 
     def unusual(self) -> np.ndarray:
         """Where the value is not a finite number: null, NaN or an infinity."""
@@ -353,14 +478,18 @@ class _Values:
         return shown
 
 
+def _is_number(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
+
+
 def _agree(online: _Values, offline: _Values, tolerance: Tolerance) -> np.ndarray:
     """Per cell: do the two values agree? Numbers by class, then `|online - offline| <= abs + rel * |offline|`."""
     if online.numeric and offline.numeric:
         within = _within(online.data, offline.data, tolerance)
-        if not (online.unusual().any() or offline.unusual().any()):
-            return np.asarray(within, dtype=bool)
-        online_class, offline_class = online.classes(), offline.classes()
-        return np.asarray((online_class == offline_class) & ((offline_class != _FINITE) | within), dtype=bool)
+        odd = np.flatnonzero(online.unusual() | offline.unusual())
+        if len(odd):  # a null, NaN or infinity on either side: the value classes alone decide
+            within[odd] = online.at(odd).classes() == offline.at(odd).classes()
+        return within
     both_null = online.null & offline.null
     neither_null = ~online.null & ~offline.null
     with np.errstate(invalid="ignore"):

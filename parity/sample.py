@@ -21,6 +21,7 @@ import decimal
 import hashlib
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,8 @@ from parity.spec import FeatureSpec
 
 NULL_KEY = "\x00null"
 """The text a null key value hashes as. The NUL byte keeps it apart from any real key a feature uses."""
+
+Frame = TypeVar("Frame", pd.DataFrame, pa.Table)
 
 _TWO_63 = 2.0**63
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -44,23 +47,29 @@ def cell_hash(feature: str, keys: pd.DataFrame, window_start: pd.Series) -> np.n
     return np.asarray(hashed, dtype=np.uint64)
 
 
-def in_sample(feature: str, frame: pd.DataFrame, key_columns: Sequence[str], rate: float) -> np.ndarray:
-    """Boolean mask of the rows whose cell is in the `rate` sample of `feature`: `hash / 2**64 < rate`."""
+def in_sample(feature: str, frame: pd.DataFrame | pa.Table, key_columns: Sequence[str], rate: float) -> np.ndarray:
+    """Boolean mask of the rows whose cell is in the `rate` sample of `feature`: `hash / 2**64 < rate`.
+    `frame` is a pandas frame or an Arrow table (only its cell columns are converted, to hash them)."""
     if not 0.0 < rate <= 1.0:
         raise ValueError(f"sample rate {rate} must be in (0, 1]")
-    missing = [c for c in (*key_columns, "window_start") if c not in frame.columns]
+    names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+    missing = [c for c in (*key_columns, "window_start") if c not in names]
     if missing:
         raise DataError(f"{feature} output", f"missing cell column(s) {missing}; expected keys and window_start")
     if rate == 1.0:
         return np.ones(len(frame), dtype=bool)
+    if isinstance(frame, pa.Table):
+        frame = frame.select([*key_columns, "window_start"]).to_pandas()
     hashes = cell_hash(feature, frame[list(key_columns)], frame["window_start"])
     # h / 2**64 < rate  <=>  h < rate * 2**64  <=>  h < ceil(rate * 2**64) for integer h; rate * 2**64 is exact.
     return hashes < np.uint64(math.ceil(rate * 2.0**64))
 
 
-def draw_sample(frame: pd.DataFrame, spec: FeatureSpec, rate: float) -> pd.DataFrame:
-    """The rows of `frame` whose cell is in the `rate` sample of `spec`'s feature (panes of a cell stay together)."""
-    return frame.loc[in_sample(spec.name, frame, spec.keys, rate)]
+def draw_sample(frame: Frame, spec: FeatureSpec, rate: float) -> Frame:
+    """The rows of `frame` whose cell is in the `rate` sample of `spec`'s feature (panes of a cell stay together),
+    as a frame of the same kind."""
+    chosen = in_sample(spec.name, frame, spec.keys, rate)
+    return frame.filter(pa.array(chosen)) if isinstance(frame, pa.Table) else frame.loc[chosen]
 
 
 def cell_index(frame: pd.DataFrame, key_columns: Sequence[str]) -> pd.MultiIndex:
@@ -83,18 +92,18 @@ def utc_timestamps(column: pd.Series) -> pd.Series:
     return stamps.astype("datetime64[us, UTC]")
 
 
-def window_micros(window_start: pd.Series) -> np.ndarray:
-    """`window_start` as int64 microseconds since the epoch, UTC. Integers are taken to be microseconds already."""
+def window_micros(window_start: pd.Series | pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """`window_start` as int64 microseconds since the epoch, UTC. Integers are taken to be microseconds already.
+    An Arrow column (what the readers produce) is converted without going through pandas."""
+    if isinstance(window_start, pa.ChunkedArray | pa.Array):
+        return _arrow_micros(window_start)
     column = window_start
     if isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype(column.cat.categories.dtype)
     if column.isna().any():
         raise DataError("window_start", f"{int(column.isna().sum())} row(s) have no window_start; every cell needs one")
     if isinstance(column.dtype, pd.ArrowDtype):
-        arrow = pa.array(column)
-        if pa.types.is_timestamp(arrow.type):  # Arrow stores timestamps as UTC instants
-            arrow = arrow.cast(pa.timestamp("us", tz=arrow.type.tz)).cast(pa.int64())
-        return np.asarray(arrow.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return _arrow_micros(pa.array(column))
     kind = column.dtype.kind
     if kind in "iu":
         return np.asarray(column, dtype=np.int64)
@@ -107,6 +116,18 @@ def window_micros(window_start: pd.Series) -> np.ndarray:
     if kind == "O":
         return window_micros(pd.Series(pd.to_datetime(column, utc=True)))
     raise DataError("window_start", f"dtype {column.dtype} is neither int64 microseconds nor a timestamp")
+
+
+def _arrow_micros(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow timestamp (any unit; Arrow stores UTC instants) or integer column as int64 microseconds."""
+    kind = column.type
+    if not (pa.types.is_timestamp(kind) or pa.types.is_integer(kind)):
+        return window_micros(column.to_pandas())
+    if column.null_count:
+        raise DataError("window_start", f"{column.null_count} row(s) have no window_start; every cell needs one")
+    if pa.types.is_timestamp(kind):
+        column = column.cast(pa.timestamp("us", tz=kind.tz)).cast(pa.int64())
+    return np.asarray(column.to_numpy(), dtype=np.int64)
 
 
 def key_text(column: pd.Series) -> np.ndarray:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from compare_frames import MINUTE, as_online, feature_spec
 from hypothesis import given, settings
@@ -427,3 +428,139 @@ def test_online_without_pane_index_raises_data_error() -> None:
     offline = offline_frame(["a"], [1.0])
     with pytest.raises(DataError, match="pane_index"):
         compare(offline, offline, spec)
+
+
+# --- Arrow tables, as the readers hand them over -------------------------------------------------------
+
+
+def arrow_offline(keys: pa.Array, values: pa.Array, starts: list[int] | None = None) -> pa.Table:
+    stamps = pa.array(starts if starts is not None else [0] * len(keys), pa.int64()).cast(pa.timestamp("us", "UTC"))
+    return pa.table({"geohash6": keys, "window_start": stamps, "value": values})
+
+
+def arrow_online(offline: pa.Table, panes: list[int] | None = None) -> pa.Table:
+    """`offline` as the realtime job writes it, with the given pane indexes (0 for every row by default)."""
+    index = pa.array(panes if panes is not None else [0] * offline.num_rows, pa.int64())
+    return offline.append_column("pane_index", index)
+
+
+def test_arrow_tables_give_every_status_with_multi_pane_online_rows() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a", "b", "c", None]), pa.array([1.0, 2.0, 3.0, None]))
+    extra = arrow_offline(pa.array(["a", "d"]), pa.array([9.0, 4.0]))
+    online = arrow_online(  # rows a, b, a, b, b, null key, a (9.0), d; a's last pane is 2, b's last is written twice
+        pa.concat_tables([offline.take([0, 1, 0, 1, 1, 3]), extra]), panes=[0, 0, 1, 1, 1, 0, 2, 0]
+    )
+    comparison = compare(offline, online, spec)
+    assert status_of(comparison, "a") == CellStatus.VALUE_MISMATCH
+    assert status_of(comparison, "b") == CellStatus.DUPLICATE_ONLINE
+    assert status_of(comparison, "c") == CellStatus.MISSING_ONLINE
+    assert status_of(comparison, "d") == CellStatus.MISSING_OFFLINE
+    assert status_of(comparison, None) == CellStatus.MATCH
+    row = comparison.cells.set_index("geohash6").loc["a"]
+    assert (row["value_online"], row["value_offline"]) == (9.0, 1.0)
+
+
+def test_arrow_null_and_nan_values_are_different_classes() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a", "b", "c", "d"]), pa.array([None, NAN, None, INF]))
+    online = arrow_online(arrow_offline(pa.array(["a", "b", "c", "d"]), pa.array([None, NAN, NAN, INF])))
+    comparison = compare(offline, online, spec)
+    assert [status_of(comparison, key) for key in "abcd"] == [
+        CellStatus.MATCH, CellStatus.MATCH, CellStatus.VALUE_MISMATCH, CellStatus.MATCH
+    ]
+    row = comparison.cells.set_index("geohash6").loc["c"]
+    assert pd.isna(row["value_offline"]) and math.isnan(row["value_online"])
+
+
+def test_arrow_integer_keys_online_join_string_keys_offline() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["7", "8", None]), pa.array([1.0, 2.0, 3.0]))
+    online = arrow_online(arrow_offline(pa.array([7, 8, None], pa.int32()), pa.array([1.0, 2.0, 3.0])))
+    assert compare(offline, online, spec).counts[CellStatus.MATCH] == 3
+
+
+@pytest.mark.parametrize("text", [pa.large_string(), pa.string_view()])
+def test_arrow_string_keys_of_any_string_type_join_plain_strings(text: pa.DataType) -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a", "b", None]), pa.array([1.0, 2.0, 3.0]))
+    online = arrow_online(arrow_offline(pa.array(["b", None, "a"], text), pa.array([2.0, 3.0, 1.0])))
+    comparison = compare(offline, online, spec)
+    assert comparison.counts[CellStatus.MATCH] == 3
+    assert sorted(comparison.cells["geohash6"].dropna()) == ["a", "b"]
+
+
+def test_arrow_float_keys_treat_nan_as_the_null_key() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array([None, 1.0]), pa.array([1.0, 2.0]))
+    online = arrow_online(arrow_offline(pa.array([NAN, 1.0]), pa.array([1.0, 2.0])))
+    assert compare(offline, online, spec).counts[CellStatus.MATCH] == 2
+
+
+def test_arrow_dictionary_keys_join_plain_string_keys() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a", "b", None]), pa.array([1.0, 2.0, 3.0]))
+    online = arrow_online(arrow_offline(pa.array(["b", "a", None]).dictionary_encode(), pa.array([2.0, 1.0, 3.0])))
+    assert compare(offline, online, spec).counts[CellStatus.MATCH] == 3
+
+
+def test_arrow_integer_values_are_compared_exactly() -> None:
+    spec = feature_spec(tolerances=[Tolerance(abs=0.5)])
+    big = 2**62 + 1
+    offline = arrow_offline(pa.array(["a", "b"]), pa.array([big, None], pa.int64()))
+    online = arrow_online(arrow_offline(pa.array(["a", "b"]), pa.array([big - 1, None], pa.int64())))
+    comparison = compare(offline, online, spec)
+    assert (status_of(comparison, "a"), status_of(comparison, "b")) == (CellStatus.VALUE_MISMATCH, CellStatus.MATCH)
+
+
+def test_arrow_string_values_compare_by_equality_and_null_equals_null() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a", "b", "c"]), pa.array(["x", None, "y"]))
+    online = arrow_online(arrow_offline(pa.array(["a", "b", "c"]), pa.array(["x", None, "z"])))
+    comparison = compare(offline, online, spec)
+    assert [status_of(comparison, key) for key in "abc"] == [
+        CellStatus.MATCH, CellStatus.MATCH, CellStatus.VALUE_MISMATCH
+    ]
+
+
+def test_arrow_null_pane_index_raises_data_error() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a"]), pa.array([1.0]))
+    online = offline.append_column("pane_index", pa.array([None], pa.int64()))
+    with pytest.raises(DataError, match="pane_index"):
+        compare(offline, online, spec)
+
+
+def test_arrow_null_window_start_raises_data_error() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a"]), pa.array([1.0]))
+    online = arrow_online(offline).set_column(1, "window_start", pa.array([None], pa.timestamp("us", "UTC")))
+    with pytest.raises(DataError, match="1 row.s. have no window_start"):
+        compare(offline, online, spec)
+
+
+def test_arrow_table_missing_a_value_column_raises_data_error_naming_it() -> None:
+    spec = feature_spec()
+    offline = arrow_offline(pa.array(["a"]), pa.array([1.0]))
+    with pytest.raises(DataError, match=r"missing column\(s\) \['value'\]"):
+        compare(offline, arrow_online(offline).drop_columns(["value"]), spec)
+
+
+def test_benchmark_tables_give_the_planted_divergence_and_duckdb_agrees() -> None:
+    # the benchmark's tables (1-4 panes per cell, null and NaN values, a null key, duplicated last panes),
+    # small: parity over Arrow, parity over the same rows in pandas and DuckDB's own SQL must find the same cells
+    import duckdb
+
+    from bench.compare_bench import DUCKDB_QUERY, SPEC, tables
+
+    offline, online, planted = tables(60_000)
+    comparison = compare(offline, online, SPEC)
+    assert comparison.compared - comparison.matched == planted
+    assert comparison.counts[CellStatus.DUPLICATE_ONLINE] == 6
+    nullable = {pa.float64(): pd.Float64Dtype()}.get
+    in_pandas = compare(offline.to_pandas(types_mapper=nullable), online.to_pandas(types_mapper=nullable), SPEC)
+    assert in_pandas.counts == comparison.counts
+    with duckdb.connect() as connection:
+        connection.register("offline_table", offline)
+        connection.register("online_table", online)
+        assert connection.execute(DUCKDB_QUERY).fetchall()[0][0] == planted

@@ -3,6 +3,7 @@
 Generated offline frames have one row per cell over a small key alphabet (null included) and a few window
 starts, with values drawn from finite floats, NaN, +/-inf and null (a nullable Float64 column). Online frames
 take a subset of those cells, perturb some values, add cells of their own and give each cell one to three panes.
+Either side may be handed over as an Arrow table, as the readers produce it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from compare_frames import MINUTE, as_offline, as_online, feature_spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parity.compare import compare
+from parity.compare import Comparison, compare
 from parity.result import CellStatus
 from parity.sample import in_sample, window_micros
 from parity.spec import Tolerance
@@ -172,3 +174,48 @@ def test_a_fixed_feature_and_rate_select_the_same_cells_on_both_sides(
     online_choice = chosen(online, in_sample(feature, online, ["geohash6"], rate))
     for cell in offline_choice.keys() & online_choice.keys():
         assert offline_choice[cell] == online_choice[cell]
+
+
+def _arrow(frame: pd.DataFrame, layout: str) -> pa.Table:
+    """`frame` as the readers hand it over: an Arrow table, in one of the layouts the sources produce."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if layout == "timestamps":  # window_start as Spark and Parquet type it; large strings; int32 panes
+        table = table.set_column(
+            table.column_names.index("window_start"),
+            "window_start",
+            table.column("window_start").cast(pa.timestamp("us", tz="UTC")),
+        )
+        table = table.set_column(0, table.column_names[0], table.column(0).cast(pa.large_string()))
+        if "pane_index" in table.column_names:
+            at = table.column_names.index("pane_index")
+            table = table.set_column(at, "pane_index", table.column(at).cast(pa.int32()))
+    if layout == "batches":  # many record batches, as Spark's toArrow() and multi-row-group files give
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=3), schema=table.schema)
+    return table
+
+
+def _sorted_cells(comparison: Comparison) -> pd.DataFrame:
+    cells = comparison.cells.astype({"geohash6": object, "status": object})
+    return cells.sort_values(["geohash6", "window_start"], na_position="first", ignore_index=True)
+
+
+@FAST
+@given(
+    data=st.data(),
+    offline=offline_frames(),
+    tolerance=TOLERANCES,
+    layouts=st.tuples(*[st.sampled_from(["pandas", "plain", "timestamps", "batches"])] * 2),
+)
+def test_arrow_tables_compare_exactly_as_the_same_rows_in_pandas(
+    data: st.DataObject, offline: pd.DataFrame, tolerance: Tolerance, layouts: tuple[str, str]
+) -> None:
+    spec = feature_spec(tolerances=[tolerance])
+    online = data.draw(online_frames(offline))
+    offline_side, online_side = (
+        frame if layout == "pandas" else _arrow(frame, layout)
+        for frame, layout in zip((offline, online), layouts, strict=True)
+    )
+    expected = compare(offline, online, spec)
+    got = compare(offline_side, online_side, spec)
+    assert got.counts == expected.counts
+    pd.testing.assert_frame_equal(_sorted_cells(got), _sorted_cells(expected))

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from compare_frames import MINUTE, as_online, feature_spec
 
@@ -159,3 +160,30 @@ def test_draw_sample_picks_the_same_cells_on_both_sides_whatever_their_dtypes() 
         (k, int(w)) for k, w in zip(picked_online["geohash6"], window_micros(picked_online["window_start"]))
     }
     assert 0 < len(as_cells) < 3_000
+
+
+def test_an_arrow_table_samples_the_cells_its_pandas_frame_samples() -> None:
+    spec = feature_spec(name="ride_requests")
+    frame = as_online(cells(3_000), spec)
+    frame.loc[::50, "geohash6"] = None
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.set_column(1, "window_start", table.column("window_start").cast(pa.timestamp("us", "UTC")))
+    assert np.array_equal(in_sample(spec.name, table, spec.keys, 0.25), in_sample(spec.name, frame, spec.keys, 0.25))
+    picked = draw_sample(table, spec, 0.25)
+    assert isinstance(picked, pa.Table)
+    assert 0 < picked.num_rows < table.num_rows
+    assert picked.column("geohash6").to_pylist() == draw_sample(frame, spec, 0.25)["geohash6"].tolist()
+
+
+def test_arrow_window_starts_of_any_unit_are_microseconds_utc() -> None:
+    micros = [0, MINUTE, 1_767_225_600_000_000]
+    for unit, scale in (("s", 1_000_000), ("ms", 1_000), ("us", 1), ("ns", 1)):
+        values = [m // scale for m in micros] if unit != "ns" else [m * 1_000 for m in micros]
+        column = pa.chunked_array([pa.array(values, pa.int64()).cast(pa.timestamp(unit, "UTC"))])
+        assert window_micros(column).tolist() == micros
+    assert window_micros(pa.chunked_array([pa.array(micros, pa.int64())])).tolist() == micros
+
+
+def test_arrow_null_window_start_raises_data_error() -> None:
+    with pytest.raises(DataError, match="1 row"):
+        window_micros(pa.chunked_array([pa.array([0, None], pa.timestamp("us", "UTC"))]))
