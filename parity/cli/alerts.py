@@ -44,8 +44,15 @@ def alerts_test(
     from parity.alerts import send_test
     from parity.settings import load_settings
 
-    deliveries = send_test(rule, load_settings(project if project is not None else ctx.obj))
+    settings = load_settings(project if project is not None else ctx.obj)
+    deliveries = send_test(rule, settings)
     for delivery in deliveries:
         typer.echo(str(delivery))
-    if not all(delivery.sent for delivery in deliveries):
+    failed = [delivery for delivery in deliveries if not delivery.sent]
+    if failed:
+        from parity.alerts.rules import load_rules
+
+        path = next(r.path for r in load_rules(settings.alerts) if r.name == rule)
+        typer.echo(f"error: {path}: {len(failed)} of {len(deliveries)} channels of rule "
+                   f"{rule} did not take the test notification (see above)", err=True)
         raise typer.Exit(EXIT_ERROR)

@@ -72,6 +72,9 @@ def test_alerts_test_exits_zero_only_when_every_channel_took_the_notification(pr
                    env={"PARITY_SLACK_WEBHOOK_URL": ""})
     assert unset.returncode == 2
     assert "not sent test to slack:$PARITY_SLACK_WEBHOOK_URL: skipped" in unset.stdout
+    rule_file = project / "alerts" / "oncall.yaml"
+    assert unset.stderr.splitlines() == [
+        f"error: {rule_file}: 1 of 2 channels of rule oncall did not take the test notification (see above)"]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
