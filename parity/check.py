@@ -12,11 +12,11 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,10 @@ from parity.result import Cause, CellDiff, CellStatus, CheckResult, GeohashCount
 from parity.settings import Settings
 from parity.spec import US, FeatureSpec, format_duration
 from parity.watermark import arrival_cutoff_us
+
+if TYPE_CHECKING:
+    from parity.events import EventRead
+    from parity.quality import QualityReport
 
 ONLINE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index")
 ON_TIME = "ON_TIME"  # the `pane_timing` of a window's on-time pane (Beam's PaneInfoTiming name, `parity.realtime`)
@@ -45,11 +49,6 @@ def _stage(name: str, feature: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
     log.info("stage_done stage=%s feature=%s seconds=%.2f", name, feature, time.perf_counter() - started)
-
-
-def _staged(name: str, feature: str, work: Callable[[], T]) -> T:
-    with _stage(name, feature):
-        return work()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +218,7 @@ def check_cells(
     )
     from parity.compare import compare
     from parity.diagnose import diagnose
-    from parity.events import read_event_range
+    from parity.events import event_files, read_event_range
     from parity.in_time import in_time_query
     from parity.offline import event_range, recompute
     from parity.quality import validate_events, validate_online
@@ -234,23 +233,29 @@ def check_cells(
     in_time = in_time_query(tree, spec.source, (spec.allowed_lateness_us,))
     run_id = new_run_id(spec.name, span.start_us, span.end_us)
     event_start, event_end = event_range(spec.window, span.start_us, span.end_us)
-    with _stage("read_inputs", spec.name):
-        read = read_event_range(settings.event_log, spec.source, event_start, event_end)
-        events = read.events
-        if events.num_rows == 0:
-            raise DataError(str(settings.event_log / spec.source),
-                            f"no events between {iso(event_start)} and {iso(event_end)}")
-        online_read = read_online(spec, settings, span.start_us, span.end_us)
-        online = online_read.rows
-    # Validation (pandas, in this process) runs while Spark recomputes (in the JVM): neither waits for the other.
-    # The online suite needs the offline result (a key may be null online where it is null offline): it runs after.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parity-validate") as pool:
-        validating = pool.submit(
-            _staged, "validate_events", spec.name, lambda: validate_events(spec, settings, events, read.misplaced)
-        )
+    # Reading the inputs and validating the events (Arrow and pandas, in this process) run while Spark recomputes
+    # (in the JVM): neither waits for the other. The online suite needs the offline result (a key may be null
+    # online where it is null offline): it runs after.
+    no_events = DataError(str(settings.event_log / spec.source),
+                          f"no events between {iso(event_start)} and {iso(event_end)}")
+    if not event_files(settings.event_log, spec.source, event_start, event_end):
+        raise no_events
+
+    def read_and_validate() -> tuple[EventRead, OnlineRead, QualityReport]:
+        with _stage("read_inputs", spec.name):
+            read = read_event_range(settings.event_log, spec.source, event_start, event_end)
+            if read.events.num_rows == 0:
+                raise no_events
+            online_read = read_online(spec, settings, span.start_us, span.end_us)
+        with _stage("validate_events", spec.name):
+            return read, online_read, validate_events(spec, settings, read.events, read.misplaced)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parity-read") as pool:
+        reading = pool.submit(read_and_validate)
         with _stage("recompute", spec.name):
             offline = recompute(spec, settings, span.start_us, span.end_us, in_time=in_time)
-        quality = validating.result()
+        read, online_read, quality = reading.result()
+    events, online = read.events, online_read.rows
     with _stage("validate_online", spec.name):
         quality += validate_online(spec, online, online_read.strays, offline)
     with _stage("compare", spec.name):
