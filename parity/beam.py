@@ -84,10 +84,25 @@ class LogOutputs(beam.PTransform):  # type: ignore[type-arg]
         self._keep = keep
 
     def expand(self, outputs: Any) -> Any:
-        root, writer, keys, values = self._root, self._writer, self._keys, self._values
         return (
             outputs
             | "PaneRows" >> beam.ParDo(PaneRows(self._feature, self._keys, self._values, self._size, self._keep, self._rate))
+            | "WritePanes" >> WritePanes(self._root, self._writer, self._keys, self._values)
+        )
+
+
+class WritePanes(beam.PTransform):  # type: ignore[type-arg]
+    """Pane rows (dicts of keys, values and `PANE_COLUMNS`, as `PaneRows` makes them) -> Parquet files under
+    `root` (the feature's folder), one folder per hour of `window_start`. Also the fast replay's writer."""
+
+    def __init__(self, root: str, writer: str, keys: tuple[str, ...], values: tuple[str, ...]) -> None:
+        super().__init__()
+        self._root, self._writer, self._keys, self._values = root, writer, keys, values
+
+    def expand(self, rows: Any) -> Any:
+        root, writer, keys, values = self._root, self._writer, self._keys, self._values
+        return (
+            rows
             | "OncePerPane" >> beam.WindowInto(
                 window.GlobalWindows(),
                 trigger=trigger.Repeatedly(trigger.AfterCount(1)),
