@@ -82,11 +82,17 @@ def stream(
     start: Annotated[str, typer.Option(help="First window start, ISO-8601 UTC.")] = "",
     end: Annotated[str, typer.Option(help="End of the range (exclusive), ISO-8601 UTC.")] = "",
     all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
+    mode: Annotated[str, typer.Option(help="fast (batch, late-data rule up front) or faithful (TestStream); "
+                                           "default: faithful below 20,000 events, fast from there.")] = "",
     project: ProjectOption = Path("."),
 ) -> None:
-    """Replay the event log to a feature's Beam job in streaming mode; writes the windows starting in [start, end). Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z`."""
+    """Replay the event log to a feature's Beam job; writes the windows starting in [start, end). Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z --mode fast`."""
+    from parity.realtime import FAST_FROM_EVENTS, Mode, default_mode
     from parity.settings import load_settings
 
+    modes = {m.value: m for m in Mode}
+    if mode and mode not in modes:
+        raise UsageError(f"--mode: {mode!r} is not one of {', '.join(modes)}")
     settings = load_settings(project)
     start_us, end_us = window_range(start, end)
     specs = features_named(settings.project, features, all_)
@@ -97,10 +103,14 @@ def stream(
     for spec in specs:
         lo, hi = event_range(spec.window, start_us, end_us)
         events = read_events(settings.event_log, spec.source, lo, hi)
+        chosen = modes[mode] if mode else default_mode(events.num_rows)
+        if not mode:
+            typer.echo(f"{spec.name}: {events.num_rows} events: {chosen.value} mode (faithful below "
+                       f"{FAST_FROM_EVENTS:,} events, fast from there; choose with --mode)", err=True)
         # This range owns the windows starting in it; edge windows it only partly replays are not written.
-        result = run_stream(spec, settings, events, windows=(start_us, end_us))
+        result = run_stream(spec, settings, events, windows=(start_us, end_us), mode=chosen)
         typer.echo(f"{spec.name}: {result.events_in} events -> {result.rows} rows "
-                   f"in {result.elapsed_s:.1f}s ({result.path})")
+                   f"in {result.elapsed_s:.1f}s ({result.mode.value} mode, {result.path})")
 
 
 @app.command()
