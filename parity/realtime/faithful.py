@@ -32,7 +32,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from parity.beam import LogOutputs
 from parity.errors import JobError
-from parity.realtime.job import event_rows, load_job, one_line, pipeline_options, window_into
+from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, pipeline_options, window_into
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 from parity.watermark import TICK_US
@@ -40,7 +40,6 @@ from parity.watermark import TICK_US
 # Events per pipeline (see `segment_bounds`). 60k events of available_drivers took 39-42 CPU s in segments of
 # 4k-15k, 60 s in segments of 30k; YAML jobs cost ~1-2 s more per pipeline, so not much smaller.
 SEGMENT_EVENTS = 10_000
-ARRIVAL_ORDER = [("ingest_time", "ascending"), ("event_time", "ascending"), ("event_id", "ascending")]
 
 Batch = tuple[int | None, list[window.TimestampedValue[Any]]]
 

@@ -35,6 +35,8 @@ from parity.settings import Settings
 from parity.spec import FeatureSpec, project_path
 
 REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
+# The order a stream meets the events in: by arrival, ties by event time and id.
+ARRIVAL_ORDER = [("ingest_time", "ascending"), ("event_time", "ascending"), ("event_id", "ascending")]
 # Runners that would fetch the Prism binary from the network before running (none is reachable here).
 _DOWNLOADING_RUNNERS = {"DirectRunner", "SwitchingDirectRunner", "PrismRunner"}
 
@@ -77,15 +79,29 @@ def event_row_type(schema: pa.Schema) -> type[tuple[Any, ...]]:
     """A `typing.NamedTuple` named `Event` mirroring the Arrow schema, registered with Beam's RowCoder.
 
     Timestamps become int microseconds (UTC). Required columns are non-null; every other column is Optional.
-    Raises ValueError for a column type it cannot map (lists, structs, decimals).
+    Raises ValueError for a column type it cannot map (lists, structs, decimals). One schema, one type.
     """
-    fields: list[tuple[str, Any]] = []
-    for field in schema:
-        python_type = _python_type(field)
-        fields.append((field.name, python_type if field.name in REQUIRED_COLUMNS else python_type | None))
-    row_type = typing.NamedTuple("Event", fields)  # type: ignore[misc]
-    coder_registry.register_coder(row_type, RowCoder)
-    return row_type
+    return _event_type(tuple((field.name, _python_type(field).__name__) for field in schema))
+
+
+# Event types by their fields ((name, Python type name), ...): a type made once per schema, found again when a
+# pickled Event (a job's step without type hints encodes its elements with pickle) is loaded, in any process.
+_EVENT_TYPES: dict[tuple[tuple[str, str], ...], type[tuple[Any, ...]]] = {}
+_TYPES: dict[str, type] = {kind.__name__: kind for kind in (int, float, bool, str, bytes)}
+
+
+def _event_type(fields: tuple[tuple[str, str], ...]) -> type[tuple[Any, ...]]:
+    if fields not in _EVENT_TYPES:
+        typed = [(name, _TYPES[kind] if name in REQUIRED_COLUMNS else _TYPES[kind] | None) for name, kind in fields]
+        row_type = typing.NamedTuple("Event", typed)  # type: ignore[misc]
+        row_type.__reduce__ = lambda row: (_event, (fields, tuple(row)))  # type: ignore[assignment,method-assign,arg-type]
+        coder_registry.register_coder(row_type, RowCoder)
+        _EVENT_TYPES[fields] = row_type
+    return _EVENT_TYPES[fields]
+
+
+def _event(fields: tuple[tuple[str, str], ...], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return _event_type(fields)._make(values)  # type: ignore[attr-defined,no-any-return]
 
 
 def event_rows(table: pa.Table | pa.RecordBatch, event_type: type[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
