@@ -126,7 +126,7 @@ class WindowsFireOnce(trigger.TriggerDriver):
     fires once, ON_TIME, with every value of the key in it, stamped at the window's end (OUTPUT_AT_EOW).
 
     Beam's FnApiRunner drives such a grouping through its general streaming trigger machinery (state, timers
-    and a class built per state access for every key and window): over half of a fast replay's time went there.
+    and a class built per state access for every key and window): half of a profiled fast replay's time went there.
     """
 
     def process_elements(self, state: Any, windowed_values: Any, output_watermark: Any, input_watermark: Any = None) -> Any:
