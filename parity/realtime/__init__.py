@@ -67,7 +67,7 @@ from parity.spec import FeatureSpec
 from parity.watermark import TICK_US
 
 __all__ = [
-    "FAST_FROM_EVENTS", "REQUIRED_COLUMNS", "SEGMENT_EVENTS", "Batch", "Mode", "Segment", "StreamResult",
+    "FAST_FROM_EVENTS", "REQUIRED_COLUMNS", "SEGMENT_EVENTS", "STREAM_CHUNK_US", "Batch", "Mode", "Segment", "StreamResult",
     "default_mode", "event_row_type", "event_rows", "late_events", "load_job", "pipeline_options", "replay",
     "replay_batches", "replay_segments", "run_stream", "segment_bounds", "watermark_epoch", "window_into",
 ]
@@ -76,6 +76,8 @@ _STAGING = "staging"  # the hidden folder of a stream in progress: `.staging-<ho
 # From this many events `parity stream` replays in the fast mode unless told otherwise: the faithful mode
 # takes about 10-20 s for 20k events here, the fast mode a few seconds.
 FAST_FROM_EVENTS = 20_000
+# `parity stream` replays a range an hour of windows at a time: memory follows the hour, not the range.
+STREAM_CHUNK_US = HOUR_US
 
 
 class Mode(enum.Enum):

@@ -3,6 +3,7 @@ both modes write the same ON_TIME and final values into the online log, a bad mo
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pyarrow.dataset as ds
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-START, END = "2026-11-26T08:00:00Z", "2026-11-26T08:20:00Z"
+START, END = "2026-11-26T07:50:00Z", "2026-11-26T08:15:00Z"  # two hours of windows: two chunks
 
 
 def parity(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -29,13 +30,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for folder in ("realtime_jobs", "offline_queries"):
         shutil.copytree(REPO / folder, root / folder)
     (root / "pyproject.toml").write_text('[tool.parity]\nevent_log = "events"\nonline_log = "online"\n')
-    done = parity(root, "generate", "--start", START, "--duration", "25m", "--rate", "60", "--seed", "5")
+    done = parity(root, "generate", "--start", START, "--duration", "30m", "--rate", "60", "--seed", "5")
     assert done.returncode == 0, done.stderr
     return root
 
 
 def values(folder: Path) -> tuple[dict[Any, Any], dict[Any, Any]]:
-    rows = sorted(ds.dataset(folder, format="parquet").to_table().to_pylist(), key=lambda r: r["pane_index"])
+    rows = sorted(ds.dataset(folder, format="parquet", exclude_invalid_files=True).to_table().to_pylist(),
+                  key=lambda r: r["pane_index"])
     on_time = {(r["geohash6"], r["window_start"]): r["requests"] for r in rows if r["pane_timing"] == "ON_TIME"}
     final = {(r["geohash6"], r["window_start"]): r["requests"] for r in rows}
     return on_time, final
@@ -44,7 +46,7 @@ def values(folder: Path) -> tuple[dict[Any, Any], dict[Any, Any]]:
 def test_stream_chooses_the_mode_by_size_and_says_so_on_stderr(project: Path) -> None:
     done = parity(project, "stream", "ride_requests", "--start", START, "--end", END)
     assert done.returncode == 0, done.stderr
-    assert "faithful mode (faithful below 20,000 events" in done.stderr  # ~1,500 events: the reference replay
+    assert "events: faithful mode (faithful below 20,000 events" in done.stderr  # ~1,800 events: the reference replay
     assert "(faithful mode," in done.stdout
 
 
@@ -60,6 +62,27 @@ def test_stream_modes_write_the_same_on_time_and_final_values(project: Path) -> 
     assert "(fast mode," in fast.stdout
     assert values(online) == reference
     assert reference[0]
+
+
+def test_stream_replays_a_range_an_hour_at_a_time_with_the_values_of_one_replay(project: Path, tmp_path: Path) -> None:
+    from parity.events import read_events
+    from parity.offline import event_range
+    from parity.realtime import Mode, run_stream
+    from parity.settings import load_settings
+    from parity.spec import load_feature
+
+    online = project / "online" / "ride_requests"
+    shutil.rmtree(online, ignore_errors=True)
+    done = parity(project, "stream", "ride_requests", "--start", START, "--end", END, "--mode", "fast")
+    assert done.returncode == 0, done.stderr
+    chunked = values(online)
+    assert {start.hour for _, start in chunked[1]} == {7, 8}  # windows of both hours were written
+    settings = load_settings(project)
+    spec = load_feature("ride_requests", settings.project)
+    start_us, end_us = (int(dt.datetime.fromisoformat(t).timestamp() * 1e6) for t in (START, END))
+    whole = run_stream(spec, settings, read_events(settings.event_log, spec.source, *event_range(spec.window, start_us, end_us)),
+                       windows=(start_us, end_us), mode=Mode.FAST, out_dir=tmp_path / "whole")
+    assert values(whole.path) == chunked
 
 
 def test_stream_rejects_an_unknown_mode_in_one_line(project: Path) -> None:
