@@ -1,7 +1,7 @@
 """The fast replay: the job run in batch on Beam's FnApiRunner, with the late-data rule applied up front.
 
-The streaming replay (`parity.realtime.faithful`) spends most of its time in the streaming DirectRunner's
-per-batch bookkeeping. What a window's panes hold depends only on when its events arrived relative to the
+The streaming replay (`parity.realtime.faithful`) feeds the streaming DirectRunner batch after batch of
+arrivals, segment after segment. What a window's panes hold depends only on when its events arrived relative to the
 window's end, and that is known in advance: `parity.watermark` says which events the ON_TIME pane holds
 (arrived before the window's end, `on_time_cutoff_us`) and which the last pane holds (arrived before the
 window's cutoff, `arrival_cutoff_us`). So the fast mode reads the events from Parquet in Arrow record
@@ -23,7 +23,10 @@ faithful mode fires n late panes (one per batch of late arrivals reaching the ce
 with `pane_index` 1 (0 without ON_TIME pane) instead of n (n - 1); (2) a late pane that repeats the ON_TIME
 value (a late duplicate delivery, a late event the job filters out after the cell fired) is not written;
 (3) `emitted_at` is when the batch run logged the pane, not a replayed moment. Final and ON_TIME values are
-the same (tests/realtime/test_fast_replay.py checks them against the faithful mode). A job that re-windows
+the same (tests/realtime/test_fast_replay*.py check them against the faithful mode; floats to 1e-12, as a
+mean's sum may add in another order). The events go in arrival order, and while the pipeline runs, the
+framework's windows are grouped by `WindowsFireOnce` (Beam's batch semantics, without its streaming trigger
+machinery). A job that re-windows
 its elements (re-stamps them and applies its own `WindowInto`) replaces the framework's windows; the fast
 mode's cutoffs follow the framework's windows, so its late data may then differ from the faithful mode's.
 """
