@@ -84,15 +84,33 @@ class LogOutputs(beam.PTransform):  # type: ignore[type-arg]
         self._keep = keep
 
     def expand(self, outputs: Any) -> Any:
-        root, writer, keys, values = self._root, self._writer, self._keys, self._values
         return (
             outputs
             | "PaneRows" >> beam.ParDo(PaneRows(self._feature, self._keys, self._values, self._size, self._keep, self._rate))
-            | "OncePerPane" >> beam.WindowInto(
-                window.GlobalWindows(),
-                trigger=trigger.Repeatedly(trigger.AfterCount(1)),
-                accumulation_mode=trigger.AccumulationMode.DISCARDING,
-            )
+            | "WritePanes" >> WritePanes(self._root, self._writer, self._keys, self._values)
+        )
+
+
+class WritePanes(beam.PTransform):  # type: ignore[type-arg]
+    """Pane rows (dicts of keys, values and `PANE_COLUMNS`, as `PaneRows` makes them) -> Parquet files under
+    `root` (the feature's folder), one folder per hour of `window_start`. Also the fast replay's writer, with
+    `batch=True`: a batch pipeline writes once at its end, without the per-firing trigger (which costs the
+    batch runner a trigger-state round per row)."""
+
+    def __init__(self, root: str, writer: str, keys: tuple[str, ...], values: tuple[str, ...], *, batch: bool = False) -> None:
+        super().__init__()
+        self._root, self._writer, self._keys, self._values, self._batch = root, writer, keys, values, batch
+
+    def expand(self, rows: Any) -> Any:
+        root, writer, keys, values = self._root, self._writer, self._keys, self._values
+        once = beam.WindowInto(window.GlobalWindows()) if self._batch else beam.WindowInto(
+            window.GlobalWindows(),
+            trigger=trigger.Repeatedly(trigger.AfterCount(1)),
+            accumulation_mode=trigger.AccumulationMode.DISCARDING,
+        )
+        return (
+            rows
+            | "OncePerPane" >> once
             | "Write" >> fileio.WriteToFiles(
                 path=root,
                 destination=lambda row: partition_of(row["window_start"]),

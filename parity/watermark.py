@@ -25,3 +25,10 @@ def arrival_cutoff_us(window_end_us: int, allowed_lateness_us: int) -> int:
     when window bounds and lateness are whole ticks.
     """
     return window_end_us + allowed_lateness_us + TICK_US
+
+
+def on_time_cutoff_us(window_end_us: int) -> int:
+    """Exclusive upper bound on `ingest_time` for an event to be in the ON_TIME pane of the window ending at
+    `window_end_us`: the pane fires once the watermark reaches the window's end, before the events of the
+    tick that moved it there, so it holds the events with `arrival_tick(ingest) < window_end`."""
+    return -(-window_end_us // TICK_US) * TICK_US

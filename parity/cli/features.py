@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -103,25 +104,48 @@ def stream(
     start: Annotated[str, typer.Option(help="First window start, ISO-8601 UTC.")] = "",
     end: Annotated[str, typer.Option(help="End of the range (exclusive), ISO-8601 UTC.")] = "",
     all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
+    mode: Annotated[str, typer.Option(help="fast (batch, late-data rule up front) or faithful (TestStream); "
+                                           "default: faithful below 20,000 events, fast from there.")] = "",
     project: ProjectOption = Path("."),
 ) -> None:
-    """Replay the event log to a feature's Beam job in streaming mode; writes the windows starting in [start, end). Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z`."""
+    """Replay the event log to a feature's Beam job; writes the windows starting in [start, end). Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z --mode fast`.
+
+    The range is replayed an hour of windows at a time (each hour reads only the events its windows need), so
+    memory follows the hour, not the range.
+    """
+    from parity.realtime import FAST_FROM_EVENTS, STREAM_CHUNK_US, Mode, default_mode
     from parity.settings import load_settings
 
+    modes = {m.value: m for m in Mode}
+    if mode and mode not in modes:
+        raise UsageError(f"--mode: {mode!r} is not one of {', '.join(modes)}")
     settings = load_settings(project)
     start_us, end_us = window_range(start, end)
     specs = features_named(settings.project, features, all_)
-    from parity.events import read_events
+    import pyarrow.parquet as pq
+
+    from parity.events import event_files, read_events
     from parity.offline import event_range
     from parity.realtime import run_stream
 
     for spec in specs:
         lo, hi = event_range(spec.window, start_us, end_us)
-        events = read_events(settings.event_log, spec.source, lo, hi)
-        # This range owns the windows starting in it; edge windows it only partly replays are not written.
-        result = run_stream(spec, settings, events, windows=(start_us, end_us))
-        typer.echo(f"{spec.name}: {result.events_in} events -> {result.rows} rows "
-                   f"in {result.elapsed_s:.1f}s ({result.path})")
+        chosen = modes.get(mode)
+        if chosen is None:
+            about = sum(pq.read_metadata(file).num_rows for file in event_files(settings.event_log, spec.source, lo, hi))
+            chosen = default_mode(about)
+            typer.echo(f"{spec.name}: about {about} events: {chosen.value} mode (faithful below "
+                       f"{FAST_FROM_EVENTS:,} events, fast from there; choose with --mode)", err=True)
+        events_in = rows = 0
+        elapsed = 0.0
+        path = settings.online_log / spec.name
+        bounds = [start_us, *range(start_us - start_us % STREAM_CHUNK_US + STREAM_CHUNK_US, end_us, STREAM_CHUNK_US), end_us]
+        for chunk in itertools.pairwise(bounds):
+            # This chunk owns the windows starting in it; edge windows it only partly replays are not written.
+            result = run_stream(spec, settings, read_events(settings.event_log, spec.source, *event_range(spec.window, *chunk)),
+                                windows=chunk, mode=chosen)
+            events_in, rows, elapsed, path = events_in + result.events_in, rows + result.rows, elapsed + result.elapsed_s, result.path
+        typer.echo(f"{spec.name}: {events_in} events -> {rows} rows in {elapsed:.1f}s ({chosen.value} mode, {path})")
 
 
 @app.command()
