@@ -65,8 +65,9 @@ SOURCE = "ride_events"
 _STAGE = re.compile(r"stage=(\w+)\b.*?seconds=([0-9.]+)")
 
 
-def main(runs: int = 3, rate_per_min: int = 330) -> dict[str, object]:
-    """Build the project, time both paths per feature; print a table and return the numbers."""
+def main(runs: int = 3, rate_per_min: int = 330, only: tuple[str, ...] = ()) -> dict[str, object]:
+    """Build the project, time both paths per feature; print a table and return the numbers. `only`: some of the
+    `feature:scenario` pairs (all by default)."""
     root = Path(tempfile.mkdtemp(prefix="parity-check-bench-"))
     try:
         settings = make_project(root, rate_per_min)
@@ -79,6 +80,7 @@ def main(runs: int = 3, rate_per_min: int = 330) -> dict[str, object]:
             (scenario, name): write_online(spec, scenarios[scenario], start_us, end_us, share)
             for scenario, share in SCENARIOS.items()
             for name, spec in specs.items()
+            if not only or f"{name}:{scenario}" in only
         }
         results: dict[str, object] = {
             "events": _event_rows(settings),
@@ -260,5 +262,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=int, default=330, help="events per minute")
+    parser.add_argument("--only", nargs="*", default=[], metavar="FEATURE:SCENARIO",
+                        help=f"e.g. ride_requests:clean (features {', '.join(FEATURES)}; scenarios {', '.join(SCENARIOS)})")
     arguments = parser.parse_args()
-    main(arguments.runs, arguments.rate)
+    main(arguments.runs, arguments.rate, tuple(arguments.only))

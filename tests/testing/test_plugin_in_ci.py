@@ -1,4 +1,4 @@
-"""The "Put this in your CI" example of docs/readme-verify.md, run as a feature repository would run it: its test
+"""The "Put this in your CI" example of docs/porting.md, run as a feature repository would run it: its test
 file in a project holding the examples, beside the test `parity new` scaffolds for a new feature, and `pytest` in a
 fresh process with `parity.testing` as the plugin that provides `parity_spark`."""
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DOC = REPO / "docs" / "readme-verify.md"
+DOC = REPO / "docs" / "porting.md"
 
 
 def ci_example() -> str:
