@@ -20,7 +20,7 @@ import json
 from collections.abc import Sequence
 
 from parity.port.plan import AggKind, Aggregate, Plan
-from parity.port.translate import Py, SqlType
+from parity.port.sqltypes import Py, SqlType
 from parity.spec import format_duration
 
 DISTINCT_ROWS = "distinct_rows"  # the Combine field of a deduplicating query: the set of distinct event rows

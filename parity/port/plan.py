@@ -25,7 +25,8 @@ from sqlglot.errors import SqlglotError
 
 from parity.errors import PortRefused
 from parity.generate import SCHEMA
-from parity.port.translate import Column, Py, Refused, Scope, SqlType, conjunction, sql_of, truth, value
+from parity.port.sqltypes import Column, Py, Refused, Scope, SqlType, sql_of
+from parity.port.translate import conjunction, truth, value
 from parity.query import WINDOW_COLUMNS, ctes_in, parse_query, real_tables, window_call, window_durations
 
 APPROX_DISTINCT = ("no exact streaming equivalent; port it as an exact distinct count or declare a tolerance")

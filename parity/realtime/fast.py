@@ -132,12 +132,14 @@ class WindowsFireOnce(trigger.TriggerDriver):
     and a class built per state access for every key and window): half of a profiled fast replay's time went there.
     """
 
+    # `_windows_fire_once` installs this driver for batch groupings only, where Beam calls `process_entire_key`;
+    # the streaming entry points are never reached, and say so if they ever are.
     def process_elements(self, state: Any, windowed_values: Any, output_watermark: Any, input_watermark: Any = None) -> Any:
-        raise NotImplementedError("batch only: the FnApiRunner groups an entire key at once")
+        raise RuntimeError("WindowsFireOnce drives batch groupings only (Beam called its streaming entry point)")
 
     def process_timer(self, window_id: Any, name: Any, time_domain: Any, timestamp: Any, state: Any,
                       input_watermark: Any = None) -> Any:
-        raise NotImplementedError("batch only: the FnApiRunner groups an entire key at once")
+        raise RuntimeError("WindowsFireOnce drives batch groupings only (Beam called its timer entry point)")
 
     def process_entire_key(self, key: Any, windowed_values: Any) -> Iterator[WindowedValue]:
         by_window: dict[Any, list[Any]] = {}

@@ -13,7 +13,8 @@ from pyspark.sql import types as T
 
 from parity.geo import geohash
 from parity.port import spark as spark_fns
-from parity.port.translate import Column, Refused, SqlType, truth, value
+from parity.port.sqltypes import Column, Refused, SqlType
+from parity.port.translate import truth, value
 from parity.query import parse_query
 
 SCOPE = {
