@@ -378,13 +378,13 @@ def test_a_string_column_only_null_rules_read_reaches_great_expectations_as_its_
     import parity.quality
 
     given: list[pd.DataFrame] = []
-    validate = parity.quality._validate
+    validate = parity.quality.validate
 
     def spy(suite: Suite, frame: pd.DataFrame, rules: list) -> list[FailedExpectation]:  # type: ignore[type-arg]
         given.append(frame)
         return validate(suite, frame, rules)
 
-    monkeypatch.setattr(parity.quality, "_validate", spy)
+    monkeypatch.setattr(parity.quality, "validate", spy)
     events = ride_events(2_000)
     ids = events.column("event_id").to_pylist()
     ids[5] = None

@@ -31,19 +31,17 @@ no progress bars) and is imported lazily, because importing it takes seconds.
 from __future__ import annotations
 
 import enum
-import functools
 import math
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parity.errors import DataError, SpecError
+from parity.quality.gx import SAMPLE_VALUES, iso, validate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,9 +57,6 @@ CLOCK_SKEW_MOSTLY = 0.99
 SKEW_COLUMN = "event_time_ahead_of_ingest_s"
 OFF_GRID_COLUMN = "window_start_off_grid_us"
 LENGTH_COLUMN = "window_length_us"
-_SAMPLE_VALUES = 3
-_GX_LOCK = threading.Lock()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DERIVED_FROM = {
     SKEW_COLUMN: ("event_time", "ingest_time"),
     OFF_GRID_COLUMN: ("window_start",),
@@ -139,7 +134,7 @@ class _SpecExpectationEntry(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
+class Rule:
     """An expectation of a suite, with the sentence a report shows and how to print its column's values."""
 
     expectation: Expectation
@@ -199,11 +194,11 @@ def validate_online(
 
 
 def _report(
-    suite: Suite, frame: pd.DataFrame, rules: list[_Rule], layout: tuple[pd.DataFrame, _Rule], began: float
+    suite: Suite, frame: pd.DataFrame, rules: list[Rule], layout: tuple[pd.DataFrame, Rule], began: float
 ) -> QualityReport:
     """The suite's rules over `frame`, plus the rule that its reader set nothing aside (`layout`)."""
     failed, evaluated = _run(suite, frame, rules)
-    failed += _validate(suite, layout[0], [layout[1]])
+    failed += validate(suite, layout[0], [layout[1]])
     return QualityReport(
         passed=not failed,
         failed=tuple(failed),
@@ -214,21 +209,21 @@ def _report(
     )
 
 
-def _run(suite: Suite, frame: pd.DataFrame, rules: list[_Rule]) -> tuple[list[FailedExpectation], int]:
+def _run(suite: Suite, frame: pd.DataFrame, rules: list[Rule]) -> tuple[list[FailedExpectation], int]:
     runnable = [rule for rule in rules if set(rule.columns) <= set(frame.columns)]
-    return _validate(suite, frame, runnable), len(runnable)
+    return validate(suite, frame, runnable), len(runnable)
 
 
-def _custom_rules(spec: FeatureSpec, suite: Suite) -> list[_Rule]:
+def _custom_rules(spec: FeatureSpec, suite: Suite) -> list[Rule]:
     return [_custom_rule(entry) for entry in spec.expectations if entry.on is suite]
 
 
-def _none_of(rows: pd.DataFrame, description: str, show: Callable[[Any], str]) -> tuple[pd.DataFrame, _Rule]:
+def _none_of(rows: pd.DataFrame, description: str, show: Callable[[Any], str]) -> tuple[pd.DataFrame, Rule]:
     """`rows` a reader set aside as breaking the layout, and the rule that there are none, with a few shown."""
     from great_expectations.expectations.core.expect_table_row_count_to_equal import ExpectTableRowCountToEqual
 
-    examples = tuple(show(row) for _, row in rows.head(_SAMPLE_VALUES).iterrows())
-    return rows, _Rule(ExpectTableRowCountToEqual(value=0), description, (), examples=examples)
+    examples = tuple(show(row) for _, row in rows.head(SAMPLE_VALUES).iterrows())
+    return rows, Rule(ExpectTableRowCountToEqual(value=0), description, (), examples=examples)
 
 
 def _shown_time(value: Any) -> str:
@@ -236,7 +231,7 @@ def _shown_time(value: Any) -> str:
 
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return "null"
-    return _iso(int(pd.Timestamp(value).value // 1_000)) if not isinstance(value, int) else _iso(value)
+    return iso(int(pd.Timestamp(value).value // 1_000)) if not isinstance(value, int) else iso(value)
 
 
 def parse_expectations(entries: Sequence[Any], shown: str) -> tuple[SpecExpectation, ...]:
@@ -292,7 +287,7 @@ def parse_expectations(entries: Sequence[Any], shown: str) -> tuple[SpecExpectat
 # --- suites derived from the spec ------------------------------------------------------------------------------
 
 
-def _events_rules(skew_bound_us: int) -> list[_Rule]:
+def _events_rules(skew_bound_us: int) -> list[Rule]:
     from great_expectations.expectations.core.expect_column_values_to_be_between import (
         ExpectColumnValuesToBeBetween,
     )
@@ -302,12 +297,12 @@ def _events_rules(skew_bound_us: int) -> list[_Rule]:
 
     # event_time: the reader keeps only non-null times in range; its nulls and misplaced rows are their own rule.
     rules = [
-        _Rule(ExpectColumnValuesToNotBeNull(column=name), f"{name} is never null", (name,))
+        Rule(ExpectColumnValuesToNotBeNull(column=name), f"{name} is never null", (name,))
         for name in ("event_id", "ingest_time")
     ]
     bound_s = skew_bound_us / 1_000_000
     rules.append(
-        _Rule(
+        Rule(
             ExpectColumnValuesToBeBetween(column=SKEW_COLUMN, max_value=bound_s, mostly=CLOCK_SKEW_MOSTLY),
             f"event_time at most {bound_s:g}s ahead of ingest_time for {CLOCK_SKEW_MOSTLY:.0%} of events "
             "(skewed device clocks push the streaming watermark ahead)",
@@ -317,7 +312,7 @@ def _events_rules(skew_bound_us: int) -> list[_Rule]:
     return rules
 
 
-def _online_rules(spec: FeatureSpec, nullable_keys: set[str]) -> list[_Rule]:
+def _online_rules(spec: FeatureSpec, nullable_keys: set[str]) -> list[Rule]:
     from great_expectations.expectations.core.expect_column_values_to_be_between import (
         ExpectColumnValuesToBeBetween,
     )
@@ -327,7 +322,7 @@ def _online_rules(spec: FeatureSpec, nullable_keys: set[str]) -> list[_Rule]:
 
     # window_start: the reader keeps only non-null starts in range; its nulls are strays, a rule of their own.
     rules = [
-        _Rule(
+        Rule(
             ExpectColumnValuesToNotBeNull(column=name),
             f"{name} is never null" + (" (the offline result has no null key there)" if name in spec.keys else ""),
             (name,),
@@ -339,14 +334,14 @@ def _online_rules(spec: FeatureSpec, nullable_keys: set[str]) -> list[_Rule]:
     rules += [_column_exists(name, f"key column {name} is present") for name in sorted(nullable_keys)]
     window = spec.window
     rules.append(
-        _Rule(
+        Rule(
             ExpectColumnValuesToBeBetween(column=OFF_GRID_COLUMN, min_value=0, max_value=0),
             f"window_start on the window grid: a multiple of the slide ({window.slide_us} us) since the epoch",
             (OFF_GRID_COLUMN,),
         )
     )
     rules.append(
-        _Rule(
+        Rule(
             ExpectColumnValuesToBeBetween(column=LENGTH_COLUMN, min_value=window.size_us, max_value=window.size_us),
             f"window_end - window_start is the window size ({window.size_us} us, {window.describe()})",
             (LENGTH_COLUMN,),
@@ -355,20 +350,20 @@ def _online_rules(spec: FeatureSpec, nullable_keys: set[str]) -> list[_Rule]:
     return rules
 
 
-def _custom_rule(entry: SpecExpectation) -> _Rule:
+def _custom_rule(entry: SpecExpectation) -> Rule:
     from great_expectations import expectations as gxe
 
     expectation = getattr(gxe, entry.expectation)(**entry.kwargs)
     description = f"feature expectation {entry.expectation}"
     if entry.expectation == "ExpectColumnToExist":
-        return _Rule(expectation, description, (), exists=entry.kwargs["column"])
+        return Rule(expectation, description, (), exists=entry.kwargs["column"])
     kwargs = entry.kwargs
     columns = [kwargs[name] for name in ("column", "column_A", "column_B") if isinstance(kwargs.get(name), str)]
     columns += [name for name in kwargs.get("column_list", []) if isinstance(name, str)]
-    return _Rule(expectation, description, tuple(columns), whole_table=not columns)
+    return Rule(expectation, description, tuple(columns), whole_table=not columns)
 
 
-def _with_presence(rules: list[_Rule]) -> list[_Rule]:
+def _with_presence(rules: list[Rule]) -> list[Rule]:
     """Every column a rule needs must exist; a missing one is reported once, by ExpectColumnToExist."""
     present = {rule.exists for rule in rules if rule.exists}
     needed: list[str] = []
@@ -380,13 +375,13 @@ def _with_presence(rules: list[_Rule]) -> list[_Rule]:
     return [_column_exists(name, f"column {name} is present") for name in needed] + rules
 
 
-def _column_exists(name: str, description: str) -> _Rule:
+def _column_exists(name: str, description: str) -> Rule:
     from great_expectations.expectations.core.expect_column_to_exist import ExpectColumnToExist
 
-    return _Rule(ExpectColumnToExist(column=name), description, (), exists=name)
+    return Rule(ExpectColumnToExist(column=name), description, (), exists=name)
 
 
-def _needed_columns(rules: list[_Rule]) -> set[str] | None:
+def _needed_columns(rules: list[Rule]) -> set[str] | None:
     """The input columns a suite reads (None: all of them). Great Expectations hashes every column it is given."""
     if any(rule.whole_table for rule in rules):
         return None
@@ -397,7 +392,7 @@ def _needed_columns(rules: list[_Rule]) -> set[str] | None:
     return needed
 
 
-def _null_masked(rules: list[_Rule]) -> set[str]:
+def _null_masked(rules: list[Rule]) -> set[str]:
     """The columns that only not-null rules read: Great Expectations is given their null masks (NaN where null,
     0.0 elsewhere), not their values. A string column costs a Python object a row to convert and then to hash
     for the batch fingerprint Great Expectations takes of every frame: at 200k events, `event_id` was most of
@@ -485,120 +480,6 @@ def _microseconds(column: pd.Series, suite: Suite, name: str) -> pd.Series:
     return pd.Series(values, index=column.index)
 
 
-# --- running Great Expectations ------------------------------------------------------------------------------
-
-
-def _ephemeral_context() -> Any:
-    """An in-memory context: nothing written to disk, analytics and progress bars off."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    config = DataContextConfig(
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-    )
-    return gx.get_context(mode="ephemeral", project_config=config)
-
-
-@functools.cache
-def _batch_definitions() -> dict[Suite, Any]:
-    """One in-memory context per process, with a whole-dataframe batch definition per suite.
-
-    Made once: every object added to a context is serialized into its (in-memory) stores, a third of what a
-    validation costs when made per check. The suites themselves are not added; they are validated directly.
-    """
-    context = _ephemeral_context()
-    return {
-        suite: context.data_sources.add_pandas(f"parity_{suite}")
-        .add_dataframe_asset(str(suite))
-        .add_batch_definition_whole_dataframe("range")
-        for suite in Suite
-    }
-
-
-def _validate(suite: Suite, frame: pd.DataFrame, rules: list[_Rule]) -> list[FailedExpectation]:
-    """Run one suite over one frame, by the validator a ValidationDefinition runs (it fetches and fingerprints the
-    frame once; `batch.validate` would do it twice), without storing the result in the context."""
-    import great_expectations as gx
-    from great_expectations.validator.v1_validator import Validator
-
-    if not rules:
-        return []
-    expectations = [
-        rule.expectation.copy(update={"meta": {**(rule.expectation.meta or {}), "parity_rule": index}})
-        for index, rule in enumerate(rules)
-    ]
-    with _GX_LOCK:  # one shared context: checks on several threads validate one at a time
-        validator = Validator(
-            batch_definition=_batch_definitions()[suite],
-            batch_parameters={"dataframe": frame},
-            result_format={"result_format": "BASIC", "partial_unexpected_count": _SAMPLE_VALUES},
-        )
-        result = validator.validate_expectation_suite(
-            gx.ExpectationSuite(name=f"parity_{suite}", expectations=expectations)
-        )
-    failed = []
-    outcomes: list[Any] = result.results
-    for outcome in outcomes:
-        if not outcome.success:
-            index = outcome.expectation_config.meta["parity_rule"]
-            failed.append((index, _failure(suite, rules[index], outcome)))
-    return [failure for _, failure in sorted(failed, key=lambda pair: pair[0])]
-
-
-def _failure(suite: Suite, rule: _Rule, outcome: Any) -> FailedExpectation:
-    config = outcome.expectation_config
-    kwargs = {name: _plain(value) for name, value in config.kwargs.items() if name != "batch_id"}
-    details = outcome.result or {}
-    count = details.get("unexpected_count")
-    percent = details.get("unexpected_percent")
-    error = _exception_message(outcome.exception_info)
-    if error:
-        observed = f"could not evaluate: {error}"
-    elif config.type == "expect_column_to_exist":
-        observed = "column is missing"
-    elif count is not None:
-        samples = details.get("partial_unexpected_list") or []
-        samples = [None] * len(samples) if rule.nulls_only else samples  # nulls, whatever a null mask holds
-        shown = ", ".join(_iso(int(v)) if rule.timestamps else repr(_plain(v)) for v in samples[:_SAMPLE_VALUES])
-        observed = f"{count} of {details.get('element_count')} rows unexpected ({percent:.3g}%)"
-        observed += f", e.g. {shown}" if shown else ""
-    elif rule.examples:
-        rows = _plain(details.get('observed_value'))
-        observed = f"{rows} row{'' if rows == 1 else 's'}, e.g. {'; '.join(rule.examples)}"
-    elif "observed_value" in details:
-        observed = f"observed {_plain(details['observed_value'])!r}"
-    else:
-        observed = "expectation not met"
-    return FailedExpectation(
-        suite=suite,
-        expectation=config.type,
-        column=kwargs.get("column") if isinstance(kwargs.get("column"), str) else None,
-        kwargs=kwargs,
-        observed=observed,
-        unexpected_count=int(count) if count is not None else None,
-        unexpected_percent=float(percent) if percent is not None else None,
-        description=rule.description,
-    )
-
-
-def _exception_message(info: Any) -> str:
-    """Great Expectations reports errors either flat or keyed by metric; the first message, one line."""
-    if not isinstance(info, dict):
-        return ""
-    candidates = [info, *(value for value in info.values() if isinstance(value, dict))]
-    for candidate in candidates:
-        if candidate.get("raised_exception") or candidate.get("exception_message"):
-            message = str(candidate.get("exception_message") or "error")
-            return message.strip().splitlines()[0][:300] if message.strip() else "error"
-    return ""
-
-
 # --- small local translations ----------------------------------------------------------------------------------
 
 
@@ -621,16 +502,3 @@ def _entry_problem(error: Mapping[str, Any]) -> str:
     if error["type"] == "model_type":
         return "each entry is a mapping {expectation: ..., kwargs: {...}, on: events|online}"
     return str(error["msg"])
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and floats that are whole numbers, as JSON-friendly Python values."""
-    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):
-        value = value.item()
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
-
-
-def _iso(us: int) -> str:
-    return (_EPOCH + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
