@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 FEATURES = ("ride_requests", "available_drivers", "avg_eta", "demand_supply")
 DAY_START = "2026-11-26T00:00:00Z"
 PAGE = os.sysconf("SC_PAGE_SIZE")
+OUT = REPO / "bench" / "out"  # each stage's whole output, day-<stage>.log (which hours breached, and why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,8 @@ def run_stage(name: str, args: list[str], project: Path, events: int) -> Stage:
     output, _ = process.communicate()
     sampler.join()
     stage = Stage(name, time.perf_counter() - began, peak[0] / 2**20, events, process.returncode)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"day-{name.split(' (')[0].replace(' ', '-').replace('--', '')}.log").write_text(output)
     tail = "\n".join(output.splitlines()[-4:])
     print(f"{name:<28} {stage.seconds:8.1f} s  {stage.events_per_s:10,.0f} events/s  "
           f"peak {stage.peak_rss_mb:7,.0f} MB  exit {stage.exit_code}\n    {tail.replace(chr(10), chr(10) + '    ')}",
