@@ -35,42 +35,34 @@ def value(node: exp.Expr, scope: Scope) -> Py:
 
 def truth(node: exp.Expr, scope: Scope) -> Py:
     """A Python bool that is True exactly when the SQL predicate `node` is TRUE (NULL and FALSE are not)."""
-    node = _unparen(node)
-    if isinstance(node, exp.And | exp.Or):
-        left, right = truth(node.this, scope), truth(node.expression, scope)
-        word = "and" if isinstance(node, exp.And) else "or"
-        return _joined(f"{_bool_operand(left, word)} {word} {_bool_operand(right, word)}", left, right, atomic=False)
-    if isinstance(node, exp.Not):
-        return falsity(node.this, scope)
-    if isinstance(node, exp.Is):
-        return _is(node, scope, negate=False)
-    if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
-        return _comparison_truth(node, scope, negate=False)
-    if isinstance(node, exp.In):
-        return _in_truth(node, scope, negate=False)
-    if isinstance(node, exp.Boolean):
-        return Py(str(bool(node.this)), SqlType.BOOLEAN, False)
-    return _is_true(value(node, scope), node)
+    return _predicate(node, scope, negate=False)
 
 
 def falsity(node: exp.Expr, scope: Scope) -> Py:
     """A Python bool that is True exactly when the SQL predicate `node` is FALSE (not when it is NULL)."""
+    return _predicate(node, scope, negate=True)
+
+
+def _predicate(node: exp.Expr, scope: Scope, negate: bool) -> Py:
+    """`truth` (negate False) or `falsity` (negate True): De Morgan for AND/OR, NOT swaps the two."""
     node = _unparen(node)
     if isinstance(node, exp.And | exp.Or):
-        left, right = falsity(node.this, scope), falsity(node.expression, scope)
-        word = "or" if isinstance(node, exp.And) else "and"
+        left, right = _predicate(node.this, scope, negate), _predicate(node.expression, scope, negate)
+        word = "and" if isinstance(node, exp.And) != negate else "or"
         return _joined(f"{_bool_operand(left, word)} {word} {_bool_operand(right, word)}", left, right, atomic=False)
     if isinstance(node, exp.Not):
-        return truth(node.this, scope)
+        return _predicate(node.this, scope, not negate)
     if isinstance(node, exp.Is):
-        return _is(node, scope, negate=True)
+        return _is(node, scope, negate=negate)
     if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
-        return _comparison_truth(node, scope, negate=True)
+        return _comparison_truth(node, scope, negate=negate)
     if isinstance(node, exp.In):
-        return _in_truth(node, scope, negate=True)
+        return _in_truth(node, scope, negate=negate)
     if isinstance(node, exp.Boolean):
-        return Py(str(not node.this), SqlType.BOOLEAN, False)
+        return Py(str(bool(node.this) != negate), SqlType.BOOLEAN, False)
     result = value(node, scope)
+    if not negate:
+        return _is_true(result, node)
     _need(result, node, SqlType.BOOLEAN)
     text = f"{result.operand()} is False" if result.nullable else f"not {result.operand()}"
     return _like(result, text, atomic=False)
