@@ -23,9 +23,11 @@ import pandas as pd
 import pyarrow as pa
 
 from parity.errors import DataError
+from parity.frames import NULLABLE
 from parity.result import Cause, CellDiff, CellStatus, CheckResult, GeohashCounts, Verdict, WhatIf, WindowCounts
 from parity.settings import Settings
-from parity.spec import US, FeatureSpec, format_duration
+from parity.spec import FeatureSpec
+from parity.units import HOUR_US, US, format_duration, iso
 from parity.watermark import arrival_cutoff_us
 
 if TYPE_CHECKING:
@@ -34,11 +36,6 @@ if TYPE_CHECKING:
 
 ONLINE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index")
 ON_TIME = "ON_TIME"  # the `pane_timing` of a window's on-time pane (Beam's PaneInfoTiming name, `parity.realtime`)
-# Nullable pandas dtypes keep a null value distinct from NaN (a plain float64 column cannot).
-_NULLABLE = {
-    pa.float64(): pd.Float64Dtype(), pa.float32(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype(),
-    pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
-}
 WORST_CELLS = 20
 T = TypeVar("T")
 log = logging.getLogger("parity.check")
@@ -58,10 +55,6 @@ class CheckRange:
     start_us: int
     end_us: int
     unsettled: str | None
-
-
-def iso(us: int) -> str:
-    return dt.datetime.fromtimestamp(us / US, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_run_id(feature: str, start_us: int, end_us: int) -> str:
@@ -101,7 +94,7 @@ def settle(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) ->
 
 
 # How far around the checked range the window-shift diagnosis looks for online windows (`parity.diagnose`).
-AROUND_US = 15 * 3600 * US
+AROUND_US = 15 * HOUR_US
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +134,7 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
             if not pa.types.is_timestamp(kind):
                 raise DataError(str(settings.online_log / spec.name / part.name),
                                 f"online column {column!r} has type {kind}; expected timestamp[us, tz=UTC]")
-        frame = part.table.to_pandas(types_mapper=_NULLABLE.get)
+        frame = part.table.to_pandas(types_mapper=NULLABLE.get)
         frame[FILE_COLUMN] = part.name
         starts = utc_timestamps(frame["window_start"])
         stray = starts.isna()

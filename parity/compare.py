@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from parity.errors import DataError, QueryError
+from parity.frames import NULLABLE_KEYS
 from parity.result import CellStatus
 from parity.sample import NULL_KEY, key_text, window_micros
 from parity.spec import FeatureSpec, Tolerance
@@ -57,11 +58,6 @@ _FINITE, _NULL, _NAN, _POS_INF, _NEG_INF = range(5)
 
 Frame: TypeAlias = pd.DataFrame | pa.Table
 Column: TypeAlias = pd.Series | pa.ChunkedArray
-# Arrow integers and booleans with nulls would become floats or objects in pandas; these dtypes keep them exact
-_NULLABLE = {
-    **{kind: pd.Int64Dtype() for kind in (pa.int8(), pa.int16(), pa.int32(), pa.int64())},
-    pa.bool_(): pd.BooleanDtype(),
-}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -270,7 +266,7 @@ def _series(column: Column) -> pd.Series:
     NaN key are one null, as in `parity.sample.key_text`)."""
     if isinstance(column, pd.Series):
         return column
-    return column.to_pandas(types_mapper=_NULLABLE.get)
+    return column.to_pandas(types_mapper=NULLABLE_KEYS.get)
 
 
 def _factorize_pair(offline: pd.Series, online: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:

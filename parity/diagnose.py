@@ -36,16 +36,16 @@ import numpy as np
 import pandas as pd
 
 from parity.compare import compare
+from parity.geo import BASE32
 from parity.result import Cause, CellStatus, Diagnosis
 from parity.sample import key_text, window_micros
-from parity.spec import US, FeatureSpec, format_duration
+from parity.spec import FeatureSpec
+from parity.units import HOUR_US, format_duration
 
 CAUSE_COLUMN = "cause"
 FILE_COLUMN = "_file"  # the online output file a row was read from (`parity.check.read_online`)
 MIN_CELLS = 3
-HOUR_US = 3600 * US
 MAX_ZONE_HOURS = 14
-GEOHASH_ALPHABET = frozenset("0123456789bcdefghjkmnpqrstuvwxyz")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -337,7 +337,7 @@ def _key_transforms(only_online: set[str], only_offline: set[str]) -> list[_KeyT
     transforms = []
     online_lengths = {len(k) for k in only_online}
     offline_lengths = {len(k) for k in only_offline}
-    geohashes = all(set(k) <= GEOHASH_ALPHABET for k in only_online | only_offline)
+    geohashes = all(set(k) <= BASE32 for k in only_online | only_offline)
     if geohashes and len(online_lengths) == 1 and len(offline_lengths) == 1 and online_lengths != offline_lengths:
         (on,), (off,) = online_lengths, offline_lengths
         if on < off:

@@ -27,10 +27,10 @@ import pyarrow.parquet as pq
 
 from parity.errors import DataError
 from parity.publish import HIDDEN_PREFIXES, clean_leftovers, publish, publish_text, published
+from parity.units import HOUR_US
 
 REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
-HOUR_US = 3_600_000_000
 REASON_COLUMN = "reason"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -18,7 +18,6 @@ All generation is vectorised numpy; the same seed gives the identical table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from parity.events import TIMESTAMP, quarantine_reasons
+from parity.units import US, iso
 
-US = 1_000_000
 MINUTE_US = 60 * US
 
 EVENT_TYPES = ("ride_requested", "ride_accepted", "ride_cancelled", "ride_completed", "driver_ping")
@@ -408,6 +407,4 @@ def describe(table: pa.Table) -> dict[str, Any]:
 
 
 def _iso(us: int | None) -> str | None:
-    if us is None:
-        return None
-    return f"{datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us):%Y-%m-%dT%H:%M:%S.%fZ}"
+    return None if us is None else iso(us)

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 MAX_PRECISION = 12
-BASE32 = frozenset("0123456789bcdefghjkmnpqrstuvwxyz")
-_ALPHABET = np.frombuffer(b"0123456789bcdefghjkmnpqrstuvwxyz", dtype=np.uint8)
+ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"  # the geohash base32 alphabet, the one copy in parity
+BASE32 = frozenset(ALPHABET)
+_ALPHABET = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
 _AXIS_BITS = 5 * MAX_PRECISION // 2  # 30 bits of longitude and 30 of latitude make 12 characters
 _SHIFTS = np.arange(5 * MAX_PRECISION - 5, -1, -5, dtype=np.uint64)  # 55, 50, ..., 0: each character's 5 bits
 

@@ -37,7 +37,7 @@ def history(feature: str, records: list[HourRecord], since_us: int | None) -> Hi
 
 
 def to_json(found: History) -> list[dict[str, Any]]:
-    from parity.check import iso
+    from parity.units import iso
 
     return [
         {"start": iso(r.start_us), "end": iso(r.end_us), "agreement": r.agreement, "verdict": r.verdict.value,
@@ -58,7 +58,7 @@ def sparkline(values: list[float]) -> str:
 
 
 def to_text(found: History) -> str:
-    from parity.check import iso
+    from parity.units import iso
 
     if not found.hours:
         return f"{found.feature}: no checked hours in the ledger; run `parity run {found.feature}` first"

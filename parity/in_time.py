@@ -29,7 +29,7 @@ from functools import partial
 from sqlglot import exp
 
 from parity.query import EVENT_TIME, column_ref, ctes_in, from_sources, real_tables, star_table, window_call
-from parity.spec import format_duration
+from parity.units import format_duration
 from parity.watermark import arrival_cutoff_us
 
 INGEST_TIME = "ingest_time"

@@ -110,7 +110,7 @@ def config_hash(spec: FeatureSpec) -> str:
 def hour_run_id(feature: str, start_us: int, config: str, earlier_checks: int) -> str:
     """The run id of a check of one hour: the same for a retry after a kill (nothing was recorded), new for a
     recheck (`earlier_checks` counts the ledger rows of that hour, any configuration)."""
-    from parity.check import iso
+    from parity.units import iso
 
     digest = hashlib.sha1(f"{feature}:{start_us}:{config}:{earlier_checks}".encode()).hexdigest()[:6]
     return f"{iso(start_us).replace('-', '').replace(':', '')}-{digest}"

@@ -16,7 +16,7 @@ from pathlib import Path
 from parity.alerts.incidents import Incident
 from parity.ledger import HourRecord
 from parity.result import Cause, Verdict
-from parity.spec import US
+from parity.units import US
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

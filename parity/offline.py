@@ -13,7 +13,6 @@ event log or a range without partitions is a `DataError`.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import logging
@@ -41,17 +40,15 @@ from sqlglot import exp
 from parity import query
 from parity.errors import DataError, QueryError
 from parity.events import event_files as listed_event_files
+from parity.frames import NULLABLE
 from parity.geo import register_spark
 from parity.in_time import InTime
 from parity.sample import utc_timestamps
 from parity.settings import Settings
 from parity.spec import FeatureSpec, Window
+from parity.units import iso
 from parity.watermark import arrival_cutoff_us
 
-_NULLABLE = {
-    pa.float64(): pd.Float64Dtype(), pa.float32(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype(),
-    pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
-}
 _MESSAGE_LIMIT = 300
 
 
@@ -173,7 +170,7 @@ def event_files(settings: Settings, source: str, start_us: int, end_us: int) -> 
         raise DataError(str(root), f"no event log for source {source!r}; expected date=YYYY-MM-DD/hour=HH/*.parquet")
     files = listed_event_files(settings.event_log, source, start_us, end_us)  # the Python reader's listing
     if not files:
-        raise DataError(str(root), f"no event partitions cover {_iso(start_us)} .. {_iso(end_us)}")
+        raise DataError(str(root), f"no event partitions cover {iso(start_us)} .. {iso(end_us)}")
     return files
 
 
@@ -309,7 +306,7 @@ def _result_columns(spec: FeatureSpec) -> list[str]:
 def _collect(spark: SparkSession, spec: FeatureSpec, sql: str) -> pd.DataFrame:
     try:
         # Through Arrow with nullable dtypes: toPandas() would turn a NULL double (try_divide's ratio) into NaN.
-        frame: pd.DataFrame = spark.sql(sql).toArrow().to_pandas(types_mapper=_NULLABLE.get)
+        frame: pd.DataFrame = spark.sql(sql).toArrow().to_pandas(types_mapper=NULLABLE.get)
     except (PySparkException, Py4JError) as exc:
         raise QueryError(spec.name, _one_line(exc)) from exc
     for column in query.WINDOW_COLUMNS:
@@ -365,6 +362,3 @@ def _one_line(exc: BaseException) -> str:
     message = re.sub(r"\s+", " ", message)
     return message if len(message) <= _MESSAGE_LIMIT else message[: _MESSAGE_LIMIT - 3] + "..."
 
-
-def _iso(us: int) -> str:
-    return dt.datetime.fromtimestamp(us / 1_000_000, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

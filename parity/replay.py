@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from parity.check import CheckedCells, check_cells, iso, read_online
+from parity.check import CheckedCells, check_cells, read_online
 from parity.result import Cause, CellStatus, CheckResult
 from parity.settings import Settings
 from parity.spec import FeatureSpec
+from parity.units import iso
 
 REPLAY_WRITER = "replay"
 REPLAYS = "_replays"  # a name readers of the recorded log never take for a feature's folder

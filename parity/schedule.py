@@ -84,8 +84,9 @@ def check_and_report(
 ) -> tuple[Outcome, ReportFiles | None]:
     """`run_check`, then its reports. Whatever stops the check becomes a `CheckFailure` (one feature's failure
     never stops the others), unless `debug`. `run_id` replaces the check's own (the ledger names hours itself)."""
-    from parity.check import iso, new_run_id, run_check
+    from parity.check import new_run_id, run_check
     from parity.report import context_for, write_reports
+    from parity.units import iso
 
     try:
         result = run_check(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold)

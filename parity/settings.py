@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parity.errors import ConfigError
+from parity.geo import BASE32
 
 
 class _ToolParity(BaseModel):
@@ -65,7 +66,7 @@ class Settings:
 
 def load_settings(project: Path | str = ".") -> Settings:
     """Read `[tool.parity]` from `<project>/pyproject.toml`; a project without the table gets the defaults."""
-    from parity.spec import parse_duration
+    from parity.units import parse_duration
 
     root = Path(project).resolve()
     if not root.is_dir():
@@ -126,7 +127,6 @@ def load_settings(project: Path | str = ".") -> Settings:
 
 
 REGIONS_FILE = "regions.yaml"
-_GEOHASH_ALPHABET = frozenset("0123456789bcdefghjkmnpqrstuvwxyz")
 
 
 def _regions(
@@ -150,7 +150,7 @@ def _regions(
     regions = []
     for name, prefixes in (table or {}).items():
         for prefix in prefixes:
-            if not isinstance(prefix, str) or not prefix or not set(prefix) <= _GEOHASH_ALPHABET:
+            if not isinstance(prefix, str) or not prefix or not set(prefix) <= BASE32:
                 raise ConfigError(where, f"{field}.{name}".strip("."), f"{prefix!r} is not a geohash prefix")
         regions.append((name, tuple(prefixes)))
     return tuple(regions)

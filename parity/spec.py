@@ -23,37 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from parity.errors import SpecError, UnknownFeatureError
 from parity.quality import SpecExpectation, parse_expectations
+from parity.units import format_duration, parse_duration
 
-US = 1_000_000
-_UNITS = {"us": 1, "ms": 1_000, "s": US, "m": 60 * US, "h": 3600 * US, "d": 86400 * US}
-_DURATION = re.compile(r"^\s*(\d+)\s*(us|ms|s|m|h|d)\s*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_DURATION_US = 366 * 86400 * US  # a window, lateness or timeout longer than a year is a typo
-
-
-def parse_duration(text: str | int) -> int:
-    """`'90s'`, `'1m'`, `'2h'` -> microseconds. A bare integer is seconds."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        if text < 0:
-            raise ValueError(f"duration {text} must not be negative")
-        us = text * US
-    else:
-        match = _DURATION.match(str(text))
-        if not match:
-            raise ValueError(f"bad duration {text!r}; write a whole number and a unit: 30s, 1m, 5m, 2h")
-        us = int(match.group(1)) * _UNITS[match.group(2)]
-    if us > MAX_DURATION_US:
-        raise ValueError(f"duration {str(text)[:20]!r} is longer than a year; write a shorter one")
-    return us
-
-
-def format_duration(us: int) -> str:
-    if us == 0:
-        return "0s"
-    for unit in ("d", "h", "m", "s", "ms"):
-        if us and us % _UNITS[unit] == 0:
-            return f"{us // _UNITS[unit]}{unit}"
-    return f"{us}us"
 
 
 # --- the untrusted edge: pydantic models of the YAML, extra keys forbidden ---------------------------

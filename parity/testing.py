@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 import pytest
 
 from parity.result import Cause, CellDiff, CellStatus, CheckResult
-from parity.spec import parse_duration
+from parity.units import parse_duration
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -188,11 +188,11 @@ def assert_parity(
     as it must) do not fail the test. The check runs in `workdir` (default: a new temporary folder, removed when
     the assertion holds and kept, with its report, when it fails). Returns the check's result.
     """
-    from parity.check import iso
     from parity.events import normalise
     from parity.result import CheckFailure, Verdict
     from parity.settings import load_settings
     from parity.spec import load_feature
+    from parity.units import iso
 
     project_settings = load_settings(project)
     spec = load_feature(feature, project_settings.project)

@@ -26,11 +26,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from parity.alerts.rules import Channel, Severity
+from parity.units import iso
 
 
 class NotificationKind(enum.StrEnum):
@@ -58,7 +58,7 @@ class Message:
 
     @property
     def time_iso(self) -> str:
-        return datetime.fromtimestamp(self.time_us / 1e6, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return iso(self.time_us)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

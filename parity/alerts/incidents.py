@@ -18,13 +18,13 @@ import enum
 import math
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from parity.alerts.channels import Delivery, Message, NotificationKind
 from parity.alerts.confidence import Assessment, Decision, assess, cells_needed
 from parity.alerts.rules import AlertRule, Condition, Measure, Severity
 from parity.result import CheckFailure, CheckResult, Verdict
+from parity.units import iso
 
 _TIE_ORDER = (Condition.BREACH, Condition.FAILED, Condition.BELOW, Condition.SUSPECT)
 
@@ -71,7 +71,7 @@ class Incident:
 
     def __str__(self) -> str:
         """One line for `parity alerts`."""
-        since = f"resolved {_iso(self.resolved_at_us)}" if self.resolved_at_us else f"open since {_iso(self.opened_at_us)}"
+        since = f"resolved {iso(self.resolved_at_us)}" if self.resolved_at_us else f"open since {iso(self.opened_at_us)}"
         checks = f"{self.checks} check{'s' if self.checks != 1 else ''}"
         return (f"{self.feature} [{self.rule}] {self.severity} {self.condition}, {since}, {checks}: {self.summary}"
                 f" (dedup_key {self.dedup_key})")
@@ -211,9 +211,6 @@ def message_for(change: IncidentChange, evidence: Evidence, key: str, now_us: in
         details={**evidence.details, "action": str(change.action), "opened_at_us": incident.opened_at_us},
     )
 
-
-def _iso(us: int) -> str:
-    return datetime.fromtimestamp(us / 1e6, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _change(incident: Incident, action: Action, evidence: Evidence) -> IncidentChange:

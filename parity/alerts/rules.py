@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from parity.errors import AlertRuleError
-from parity.spec import parse_duration
+from parity.units import parse_duration
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

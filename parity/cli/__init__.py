@@ -81,7 +81,7 @@ def window_range(start: str, end: str) -> tuple[int, int]:
 
 
 def duration(text: str, option: str) -> int:
-    from parity.spec import parse_duration
+    from parity.units import parse_duration
 
     try:
         value = parse_duration(text)

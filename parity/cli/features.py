@@ -83,7 +83,7 @@ def generate(
     from parity.events import write_events
     from parity.generate import generate_rides
     from parity.settings import load_settings
-    from parity.spec import parse_duration
+    from parity.units import parse_duration
 
     settings = load_settings(project)
     try:

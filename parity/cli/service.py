@@ -163,7 +163,7 @@ def metrics(
 
 def _scheduled(project: Path, names: list[str] | None, all_: bool, step_us: int) -> list:  # type: ignore[type-arg]
     """The features to run, each of whose windows tiles the step (a check of a step owns whole windows)."""
-    from parity.spec import format_duration
+    from parity.units import format_duration
 
     specs = features_named(project, names, all_)
     for spec in specs:
@@ -174,8 +174,8 @@ def _scheduled(project: Path, names: list[str] | None, all_: bool, step_us: int)
 
 
 def _echo_hour(done: HourChecked) -> None:
-    from parity.check import iso
     from parity.result import CheckFailure
+    from parity.units import iso
 
     outcome = done.outcome
     if isinstance(outcome, CheckFailure):

@@ -14,6 +14,7 @@ import typer
 
 from parity.cli import DEBUG, ProjectOption, UsageError, app
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, DataError
+from parity.units import HOUR_US
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from parity.settings import Settings
     from parity.spec import FeatureSpec
 
-HOUR_US = 3_600_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +49,14 @@ def verify(
     Exit 0 when the feature passes, 1 when it breaches, 2 when it could not be checked (as `parity check`).
     """
     from parity.alerts import record_results, validate_store
-    from parity.check import iso
     from parity.events import read_events
     from parity.offline import event_range
     from parity.realtime import run_stream
     from parity.result import CheckFailure, Verdict
     from parity.schedule import check_and_report
     from parity.settings import load_settings
-    from parity.spec import format_duration, load_feature
+    from parity.spec import load_feature
+    from parity.units import format_duration, iso
 
     if output not in ("text", "json"):
         raise UsageError(f"--format: {output!r} is not one of text, json")
@@ -112,8 +112,7 @@ def recent_span(spec: FeatureSpec, settings: Settings, hours: int) -> Span:
 
 def _nothing_final(spec: FeatureSpec, settings: Settings, span: Span) -> DataError:
     """No event in the windows final so far: the log holds only windows that are not final yet (or none)."""
-    from parity.check import iso
-    from parity.spec import format_duration
+    from parity.units import format_duration, iso
     from parity.watermark import arrival_cutoff_us
 
     wait = format_duration(arrival_cutoff_us(0, spec.allowed_lateness_us))

@@ -39,8 +39,8 @@ import pyarrow.parquet as pq
 
 from parity.errors import DataError
 from parity.publish import clean_leftovers, publish, published
+from parity.units import HOUR_US
 
-HOUR_US = 3_600_000_000
 STREAM_WRITER = "stream"  # the writer `parity stream` publishes as
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LABEL = "%Y%m%dT%H%M%S%fZ"

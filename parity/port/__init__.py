@@ -34,7 +34,8 @@ def port_query(sql_path: Path, project: Path, *, source: str | None = None, late
     (default: the table the query reads)."""
     from parity.port.emit import description_of, emit_spec
     from parity.port.plan import plan_query
-    from parity.spec import load_spec, parse_duration
+    from parity.spec import load_spec
+    from parity.units import parse_duration
 
     shown = _shown(sql_path, project)
     feature = sql_path.stem

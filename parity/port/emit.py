@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from parity.port.plan import AggKind, Aggregate, Plan
 from parity.port.sqltypes import Py, SqlType
-from parity.spec import format_duration
+from parity.units import format_duration
 
 DISTINCT_ROWS = "distinct_rows"  # the Combine field of a deduplicating query: the set of distinct event rows
 DISTINCT_ROW = "event_row"  # the pre-Combine field: one event's distinct columns as a tuple

@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parity.errors import DataError, SpecError
-from parity.quality.gx import SAMPLE_VALUES, iso, validate
+from parity.quality.gx import SAMPLE_VALUES, validate
+from parity.units import iso
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from parity.units import iso
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
 SAMPLE_VALUES = 3  # values shown of a failed expectation
 _GX_LOCK = threading.Lock()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _ephemeral_context() -> Any:
@@ -143,6 +143,3 @@ def plain(value: Any) -> Any:
         return int(value)
     return value
 
-
-def iso(us: int) -> str:
-    return (_EPOCH + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from parity.errors import JobError
-from parity.online.files import HOUR_US, STREAM_WRITER, hours, migrate_flat, write_hours
+from parity.online.files import STREAM_WRITER, hours, migrate_flat, write_hours
 from parity.publish import clean_leftovers, scratch
 from parity.realtime.faithful import (
     SEGMENT_EVENTS,
@@ -64,6 +64,7 @@ from parity.realtime.job import (
 )
 from parity.settings import Settings
 from parity.spec import FeatureSpec
+from parity.units import HOUR_US
 from parity.watermark import TICK_US
 
 __all__ = [

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from parity.result import Cause, WhatIf, WindowCounts
-from parity.spec import parse_duration
+from parity.units import parse_duration
 
 MAX_BARS = 240  # beyond this, consecutive windows are summed into one bar (the caption says how many)
 CAUSE_COLORS = {

@@ -19,7 +19,8 @@ import yaml
 
 from parity.errors import SpecError
 from parity.query import _shown
-from parity.spec import FeatureSpec, format_duration, project_path
+from parity.spec import FeatureSpec, project_path
+from parity.units import format_duration
 
 
 @dataclass(frozen=True, slots=True)

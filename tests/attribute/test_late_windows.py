@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 
 from parity.attribute import windows_with_late_arrivals
-from parity.spec import US, FeatureSpec, Tolerance, Window
+from parity.spec import FeatureSpec, Tolerance, Window
+from parity.units import US
 from parity.watermark import arrival_cutoff_us
 
 MINUTE = 60 * US

@@ -20,7 +20,8 @@ import pytest
 from parity.compare import compare
 from parity.diagnose import CAUSE_COLUMN, FILE_COLUMN, diagnose
 from parity.result import Cause, CellStatus, Diagnosis
-from parity.spec import US, FeatureSpec, Tolerance, Window
+from parity.spec import FeatureSpec, Tolerance, Window
+from parity.units import US
 
 MINUTE = 60 * US
 HOUR = 60 * MINUTE

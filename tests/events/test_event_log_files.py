@@ -17,8 +17,9 @@ import pytest
 
 from parity import events as event_log
 from parity.errors import DataError
-from parity.events import ARRIVALS_INDEX, HOUR_US, TIMESTAMP, event_files, newest_arrival_us, read_events, write_events
+from parity.events import ARRIVALS_INDEX, TIMESTAMP, event_files, newest_arrival_us, read_events, write_events
 from parity.publish import published
+from parity.units import HOUR_US
 
 US = 1_000_000
 T0 = int(datetime(2026, 11, 26, 8, tzinfo=UTC).timestamp()) * US  # 08:00 UTC

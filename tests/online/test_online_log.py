@@ -17,9 +17,10 @@ from parity.check import read_online
 from parity.errors import DataError
 from parity.online import SOURCES, FileSource, OnlinePart, open_source
 from parity.online import files as online_files
-from parity.online.files import HOUR_US, migrate_flat, read_hours, write_hours
+from parity.online.files import migrate_flat, read_hours, write_hours
 from parity.settings import Settings, load_settings
 from parity.spec import load_feature
+from parity.units import HOUR_US
 
 REPO = Path(__file__).resolve().parents[2]
 MINUTE = 60_000_000

@@ -30,7 +30,8 @@ from parity.generate import generate_rides
 from parity.offline import event_range
 from parity.realtime import run_stream
 from parity.settings import Settings, load_settings
-from parity.spec import load_feature, parse_duration
+from parity.spec import load_feature
+from parity.units import parse_duration
 
 
 @pytest.fixture(scope="package")

@@ -24,12 +24,12 @@ from parity import ledger
 from parity.alerts import store
 from parity.alerts.incidents import Incident, IncidentStatus
 from parity.alerts.rules import Condition, Severity
-from parity.check import iso
 from parity.history import SPARKS
 from parity.result import Cause
 from parity.schedule import grid_hours, run_feature
 from parity.settings import Settings, load_settings
-from parity.spec import US, load_feature, parse_duration
+from parity.spec import load_feature
+from parity.units import US, iso, parse_duration
 
 
 @pytest.fixture(scope="module")

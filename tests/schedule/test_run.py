@@ -14,11 +14,11 @@ from scheduled_project import FEATURE, HOURS, REPO, Logs, make_project
 from stored import ledger_rows, results_per_hour
 
 from parity import ledger
-from parity.check import iso
 from parity.result import CheckFailure
 from parity.schedule import Hour, grid_hours, plan, run_feature, since_range
 from parity.settings import Settings, load_settings
-from parity.spec import load_feature, parse_duration
+from parity.spec import load_feature
+from parity.units import iso, parse_duration
 
 STEP = parse_duration("1h")
 

@@ -17,9 +17,9 @@ from killing import FULL, kill_at_random, kill_points
 from scheduled_project import END, FEATURE, HOURS, START
 from stored import ledger_rows, results_per_hour
 
-from parity.check import iso
 from parity.errors import EXIT_ERROR
 from parity.settings import Settings
+from parity.units import iso
 
 ENV = {**os.environ, "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from parity.errors import SpecError, UnknownFeatureError
-from parity.spec import US, load_feature, load_features, parse_duration
+from parity.spec import load_feature, load_features
+from parity.units import US, parse_duration
 
 REPO = Path(__file__).resolve().parents[2]
 
