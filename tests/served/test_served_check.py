@@ -148,3 +148,14 @@ def test_late_panes_behind_a_correct_writer_are_compute_causes_from_the_emitted_
                           compute_causes=cells)
     divergent = result.reads[result.reads["status"] != "match"]
     assert len(divergent) and (divergent["cause"] == Cause.LATE_ARRIVAL.value).all()
+
+
+def test_the_served_block_renders_figures_chart_causes_and_worst_reads() -> None:
+    from parity.report.served import served_block, served_html, served_markdown
+
+    result, _ = _check(World(lag_us=2 * MINUTE_US))
+    block = served_block(result, SPEC.keys, emitted_agreement=1.0)  # type: ignore[arg-type]
+    assert block["causes"]["stale"] > 0 and sum(block["histogram"]["counts"]) == result.reads["freshness_us"].notna().sum()
+    page = served_html(block, SPEC.name)
+    assert page.count("<svg") == 1 and 'id="worst-reads"' in page and "--served --start" in page
+    assert any("stale" in line for line in served_markdown(block))
