@@ -48,6 +48,7 @@ from parity.compare import compare
 from parity.result import Cause, CellStatus
 from parity.spec import FeatureSpec
 from parity.units import iso
+from parity.watermark import TICK_US
 
 READ_COLUMNS = ("read_at", "present", "window_start", "window_end", "written_at")
 LATEST = "latest"
@@ -106,6 +107,23 @@ class ServedResult:
             "freshness_p99_s": _seconds(self.freshness_p99_us), "within_sla": self.within_sla,
             "freshness_sla_s": self.freshness_sla_us / 1e6, "causes": dict(self.causes),
         }
+
+
+def replayed_emission(spec: FeatureSpec, panes: pd.DataFrame) -> np.ndarray:
+    """When each pane of a replay was emitted on the replayed (event) clock, from its window and pane index, by
+    the watermark rule of `parity.watermark`: the ON_TIME pane once the watermark reaches the window's end
+    (`on_time_cutoff_us`), its n late panes spread evenly over the allowed lateness after it (the i-th at
+    `on_time + i * lateness / n`; the replay keeps which late event fired which pane only as an index). The
+    final pane therefore lands by `window_end + lateness`, the latest instant the stream could have written it.
+    `panes`: `window_end` (µs), `pane_index`, `pane_timing` and the key columns. Returns int64 microseconds."""
+    ends = panes["window_end"].astype("int64").to_numpy()
+    on_time = -(-ends // TICK_US) * TICK_US  # on_time_cutoff_us, per row
+    index = panes["pane_index"].astype("int64").to_numpy()
+    first_late = panes.assign(_late=index).groupby([*spec.keys, "window_end"], dropna=False)["_late"]
+    late_panes = (first_late.transform("max") - first_late.transform("min")).to_numpy()
+    rank = index - first_late.transform("min").to_numpy()
+    step = np.where(late_panes > 0, spec.allowed_lateness_us // np.maximum(late_panes, 1), 0)
+    return np.asarray(on_time + rank * step, dtype=np.int64)
 
 
 def served_check(

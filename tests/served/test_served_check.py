@@ -159,3 +159,15 @@ def test_the_served_block_renders_figures_chart_causes_and_worst_reads() -> None
     page = served_html(block, SPEC.name)
     assert page.count("<svg") == 1 and 'id="worst-reads"' in page and "--served --start" in page
     assert any("stale" in line for line in served_markdown(block))
+
+
+def test_replayed_emission_puts_the_on_time_pane_at_the_window_end_and_late_panes_within_the_lateness() -> None:
+    from parity.served import replayed_emission
+    from parity.watermark import on_time_cutoff_us
+
+    end = T0 + MINUTE_US
+    panes = pd.DataFrame({"key": ["a", "a", "a", "b"], "window_end": [end] * 4, "pane_index": [0, 1, 2, 0],
+                          "pane_timing": ["ON_TIME", "LATE", "LATE", "ON_TIME"]})
+    emitted = replayed_emission(SPEC, panes).tolist()
+    assert emitted[0] == emitted[3] == on_time_cutoff_us(end)
+    assert emitted[0] < emitted[1] < emitted[2] == on_time_cutoff_us(end) + SPEC.allowed_lateness_us
