@@ -46,12 +46,11 @@ import pandas as pd
 
 from parity.compare import compare
 from parity.result import Cause, CellStatus
-from parity.spec import FeatureSpec
+from parity.spec import LATEST, FeatureSpec, Served
 from parity.units import iso
 from parity.watermark import TICK_US
 
 READ_COLUMNS = ("read_at", "present", "window_start", "window_end", "written_at")
-LATEST = "latest"
 _READ = "_read"
 
 
@@ -62,22 +61,6 @@ class StoreCause(enum.StrEnum):
     MISSING_IN_STORE = "missing_in_store"
     OUT_OF_ORDER_WRITE = "out_of_order_write"
     STORE_VALUE_MISMATCH = "store_value_mismatch"
-
-
-@dataclass(frozen=True, slots=True)
-class ServedRules:
-    """The spec's `served:` terms. `empty` is the value a model gets for a key without events in the due window
-    (`None` means null), or `LATEST`. Defaults: `delay` one slide of the window, `freshness` delay + one slide
-    (a value read on time is never older than that), `empty` 0."""
-
-    delay_us: int
-    freshness_us: int
-    empty: object = 0
-
-    @classmethod
-    def default(cls, spec: FeatureSpec) -> ServedRules:
-        slide = spec.window.slide_us
-        return cls(delay_us=slide, freshness_us=2 * slide)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +111,7 @@ def replayed_emission(spec: FeatureSpec, panes: pd.DataFrame) -> np.ndarray:
 
 def served_check(
     spec: FeatureSpec,
-    rules: ServedRules,
+    rules: Served,
     reads: pd.DataFrame,
     offline: pd.DataFrame,
     stream: pd.DataFrame,
@@ -178,7 +161,7 @@ def _asof(left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str], on: str,
     return joined.drop(columns="_on").sort_values(_READ).reset_index(drop=True)
 
 
-def _expected(spec: FeatureSpec, rules: ServedRules, frame: pd.DataFrame, offline: pd.DataFrame) -> pd.DataFrame:
+def _expected(spec: FeatureSpec, rules: Served, frame: pd.DataFrame, offline: pd.DataFrame) -> pd.DataFrame:
     """Add `due_end`, the truth's latest window up to it (`_truth_end`, `v_truth`) and what was expected."""
     slide = spec.window.slide_us
     frame["due_end"] = (frame["read_at"].astype("int64") - rules.delay_us) // slide * slide
@@ -207,7 +190,7 @@ def _expected(spec: FeatureSpec, rules: ServedRules, frame: pd.DataFrame, offlin
     return frame
 
 
-def _served_values(spec: FeatureSpec, rules: ServedRules, frame: pd.DataFrame) -> pd.DataFrame:
+def _served_values(spec: FeatureSpec, rules: Served, frame: pd.DataFrame) -> pd.DataFrame:
     """What the model got, under the reader's convention: a window older than due reads as the empty value."""
     present = frame["present"]
     valued = rules.empty != LATEST
@@ -341,7 +324,7 @@ def _compute_lookup(spec: FeatureSpec, frame: pd.DataFrame, compute_causes: pd.D
     return [Cause.UNEXPLAINED.value if _missing(c) or c == "" else str(c) for c in causes.tolist()]
 
 
-def _result(spec: FeatureSpec, rules: ServedRules, frame: pd.DataFrame, clock: str) -> ServedResult:
+def _result(spec: FeatureSpec, rules: Served, frame: pd.DataFrame, clock: str) -> ServedResult:
     matched = int((frame["status"] == CellStatus.MATCH.value).sum())
     compared = len(frame)
     ages = frame["freshness_us"].dropna().to_numpy(dtype=float)

@@ -26,6 +26,7 @@ from parity.quality import SpecExpectation, parse_expectations
 from parity.units import format_duration, parse_duration
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LATEST = "latest"  # `served.empty`: the latest window that has a row
 
 
 # --- the untrusted edge: pydantic models of the YAML, extra keys forbidden ---------------------------
@@ -42,6 +43,28 @@ class _Tolerance(_Strict):
 
 class _Value(_Strict):
     tolerance: _Tolerance = Field(default_factory=_Tolerance)
+
+
+class _Served(_Strict):
+    """What a model reading the online store should get (`parity.served`)."""
+
+    delay: str | int | None = None  # how long after a window closes its value may take to be served
+    freshness: str | int | None = None  # the SLA on read_at - window_end of the value served
+    empty: float | int | bool | str | None = 0  # the value of a key without events in the due window, or "latest"
+
+    @field_validator("delay", "freshness")
+    @classmethod
+    def _duration(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("empty")
+    @classmethod
+    def _empty(cls, value: object) -> object:
+        if isinstance(value, str) and value != LATEST:
+            raise ValueError(f"write a value such as 0, null, or {LATEST!r} (the latest window that has a row)")
+        return value
 
 
 class _Window(_Strict):
@@ -87,6 +110,7 @@ class _Spec(_Strict):
     # Checked by parity.quality.parse_expectations. Entries are Any: its errors name the entry and the key.
     expectations: list[Any] = Field(default_factory=list)
     description: str = ""
+    served: _Served = Field(default_factory=_Served)
 
     @field_validator("feature", "source")
     @classmethod
@@ -168,6 +192,22 @@ class Tolerance:
 
 
 @dataclass(frozen=True, slots=True)
+class Served:
+    """What a model reading the online store should get at `read_at` (`parity.served`): the offline value of the
+    latest window ending by `read_at - delay_us`; for a key without events in it, `empty` (a value, or `LATEST`:
+    the latest window that has a row). `freshness_us` is the SLA on the age of a value served. Defaults
+    (`Served.default`): delay one slide of the window, freshness delay + one slide, empty 0."""
+
+    delay_us: int
+    freshness_us: int
+    empty: object = 0
+
+    @classmethod
+    def default(cls, window: Window) -> Served:
+        return cls(delay_us=window.slide_us, freshness_us=2 * window.slide_us)
+
+
+@dataclass(frozen=True, slots=True)
 class FeatureSpec:
     name: str
     source: str
@@ -185,6 +225,11 @@ class FeatureSpec:
     expectations: tuple[SpecExpectation, ...]  # validated against Great Expectations when the spec is loaded
     description: str
     what_if_lateness_us: tuple[int, ...] | None = None  # None: the project's ladder, or WHAT_IF_LATENESS
+    served: Served | None = None  # None: `Served.default(window)`
+
+    @property
+    def served_rules(self) -> Served:
+        return self.served if self.served is not None else Served.default(self.window)
 
     @property
     def tolerance(self) -> dict[str, Tolerance]:
@@ -254,7 +299,15 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
         transform_ref=raw.transform_ref,
         expectations=parse_expectations(raw.expectations, shown),
         description=raw.description,
+        served=_served(raw.served, Window(size_us=size, slide_us=slide)),
     )
+
+
+def _served(raw: _Served, window: Window) -> Served:
+    default = Served.default(window)
+    delay = default.delay_us if raw.delay is None else parse_duration(raw.delay)
+    freshness = delay + window.slide_us if raw.freshness is None else parse_duration(raw.freshness)
+    return Served(delay_us=delay, freshness_us=freshness, empty=raw.empty)
 
 
 def project_path(project: Path, relative: str) -> Path:

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from parity.result import Cause
-from parity.served import ServedRules, StoreCause, served_check
-from parity.spec import FeatureSpec, Tolerance, Window
+from parity.served import StoreCause, served_check
+from parity.spec import FeatureSpec, Served, Tolerance, Window
 from parity.units import MINUTE_US, US
 
 SPEC = FeatureSpec(
@@ -95,7 +95,7 @@ class World:
 
 def _check(world: World, empty: object = 0) -> tuple[object, pd.DataFrame]:
     offline, stream, reads = world.build()
-    rules = ServedRules(delay_us=MINUTE_US, freshness_us=2 * MINUTE_US, empty=empty)
+    rules = Served(delay_us=MINUTE_US, freshness_us=2 * MINUTE_US, empty=empty)
     result = served_check(SPEC, rules, reads, offline, stream, clock="simulated")
     return result, result.reads
 
@@ -144,7 +144,7 @@ def test_late_panes_behind_a_correct_writer_are_compute_causes_from_the_emitted_
     offline, stream, reads = world.build()
     cells = stream.groupby(["key", "window_end"]).size().reset_index(name="panes")
     cells["cause"] = [Cause.LATE_ARRIVAL.value if n > 1 else "" for n in cells["panes"]]
-    result = served_check(SPEC, ServedRules(MINUTE_US, 2 * MINUTE_US), reads, offline, stream, clock="simulated",
+    result = served_check(SPEC, Served(MINUTE_US, 2 * MINUTE_US), reads, offline, stream, clock="simulated",
                           compute_causes=cells)
     divergent = result.reads[result.reads["status"] != "match"]
     assert len(divergent) and (divergent["cause"] == Cause.LATE_ARRIVAL.value).all()

@@ -159,3 +159,22 @@ def test_a_symlink_inside_the_project_is_allowed(project: Path) -> None:
     spec = load_feature("clicks", project)
     assert spec.transform_ref == "realtime_jobs/clicks.py:Clicks"
     assert spec.offline_query == project / "offline_queries" / "clicks.sql"
+
+
+def test_served_terms_default_to_one_slide_of_delay_and_freshness_one_slide_later(project: Path) -> None:
+    write(project, GOOD)
+    served = load_feature("clicks", project).served_rules
+    assert (served.delay_us, served.freshness_us, served.empty) == (60 * US, 120 * US, 0)
+
+
+def test_served_terms_are_read_from_the_spec(project: Path) -> None:
+    write(project, GOOD + "served: {delay: 30s, freshness: 3m, empty: latest}\n")
+    served = load_feature("clicks", project).served_rules
+    assert (served.delay_us, served.freshness_us, served.empty) == (30 * US, 180 * US, "latest")
+
+
+def test_a_served_empty_word_other_than_latest_names_the_field(project: Path) -> None:
+    write(project, GOOD + "served: {empty: newest}\n")
+    with pytest.raises(SpecError) as raised:
+        load_feature("clicks", project)
+    assert "served.empty" in str(raised.value) and "latest" in str(raised.value)
