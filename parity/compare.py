@@ -35,6 +35,7 @@ Python loop per row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TypeAlias
 
 import numpy as np
@@ -44,13 +45,17 @@ import pyarrow.compute as pc
 
 from parity.errors import DataError, QueryError
 from parity.frames import NULLABLE_KEYS
+from parity.online.files import writer_of
 from parity.result import CellStatus
 from parity.sample import NULL_KEY, key_text, window_micros
 from parity.spec import FeatureSpec, Tolerance
 
+FILE_COLUMN = "_file"  # the online file a row was read from, when the reader says (`parity.check.read_online`)
 _STATUSES = tuple(CellStatus)
 _CODE = {status: np.int8(i) for i, status in enumerate(_STATUSES)}
 _INT64_MIN = np.iinfo(np.int64).min
+_INT64_MAX = int(np.iinfo(np.int64).max)
+_TWO_53 = 2.0**53
 _COMBINE_LIMIT = 2**62
 
 # value classes: only FINITE values are compared with the tolerance formula
@@ -106,7 +111,7 @@ def compare(offline: Frame, online: Frame, spec: FeatureSpec) -> Comparison:
     if len(cell.offline) and np.bincount(cell.offline, minlength=n_cells).max() > 1:
         raise QueryError(spec.name, f"the result repeats cells; GROUP BY exactly {', '.join(spec.cell_columns)}")
     pane = _pane_index(_column(online, "pane_index"), spec)
-    online_row, last_panes = _last_panes(cell.online, pane, n_cells)
+    online_row, last_panes = _last_panes(cell.online, pane, n_cells, _writers(online))
     rows = _Rows(offline_row, online_row)
     window_start = rows.pick(offline_micros, online_micros)
     key_columns = {
@@ -191,18 +196,21 @@ class _Rows:
 def _key_codes(offline: Column, online: Column) -> tuple[_Codes, pd.Series]:
     """Codes of one key column: 0 for null on either side (so null == null), 1.. for the values, and the values.
 
-    Two Arrow columns of strings, or of integers, are encoded by Arrow as they are; two pandas columns of one
-    dtype are factorised as they are (object columns only if they hold nothing but strings); otherwise both
-    sides are first normalised to text as the sampler does (`parity.sample.key_text`)."""
+    Two Arrow columns of strings, or of integers, are encoded by Arrow as they are, and so are two pandas
+    columns of nothing but strings (pandas factorises object strings as C strings: `"a\x00b"` would be `"a"`);
+    two pandas columns of one other dtype are factorised as they are; otherwise both sides are first
+    normalised to text as the sampler does (`parity.sample.key_text`: a null, a boolean and a string never
+    share a text)."""
+    if not isinstance(offline, pa.ChunkedArray) or not isinstance(online, pa.ChunkedArray):
+        offline, online = _strings(offline), _strings(online)
     if isinstance(offline, pa.ChunkedArray) and isinstance(online, pa.ChunkedArray):
         same = _same_arrow_type(offline, online)
         if same is not None:
             return _encode_pair(*same)
     offline, online = _series(offline), _series(online)
-    if offline.dtype == online.dtype:
+    if offline.dtype == online.dtype and offline.dtype != object and not isinstance(offline.dtype, pd.StringDtype):
         offline_codes, online_codes, uniques = _factorize_pair(offline, online)
-        if uniques.dtype != object or pd.api.types.infer_dtype(uniques, skipna=True) in ("string", "empty"):
-            return _Codes(offline_codes + 1, online_codes + 1, len(uniques) + 1), uniques
+        return _Codes(offline_codes + 1, online_codes + 1, len(uniques) + 1), uniques
     offline_codes, online_codes, uniques = _factorize_pair(pd.Series(key_text(offline)), pd.Series(key_text(online)))
     marker = np.flatnonzero(uniques.to_numpy() == NULL_KEY)
     if len(marker):  # the normalised null is a null again
@@ -211,6 +219,18 @@ def _key_codes(offline: Column, online: Column) -> tuple[_Codes, pd.Series]:
             codes[codes > marker[0]] -= 1
         uniques = uniques.drop(index=marker[0]).reset_index(drop=True)
     return _Codes(offline_codes + 1, online_codes + 1, len(uniques) + 1), uniques
+
+
+def _strings(column: Column) -> Column:
+    """A pandas column of nothing but strings (and nulls) as Arrow strings; any other column as it is."""
+    if isinstance(column, pd.Series) and (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+        try:
+            strings = pa.array(column, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return column
+        if _is_text(strings.type) or (pa.types.is_null(strings.type) and len(strings) == 0):
+            return pa.chunked_array([strings.cast(pa.large_string())])
+    return column
 
 
 def _same_arrow_type(
@@ -352,19 +372,44 @@ def _pane_index(column: Column, spec: FeatureSpec) -> np.ndarray:
         raise DataError(f"online output of {spec.name}", "pane_index must be a non-null integer") from exc
 
 
-def _last_panes(online_cell: np.ndarray, pane: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell: the online row of its last pane (-1 if none) and how many rows carry that last pane."""
+def _last_panes(
+    online_cell: np.ndarray, pane: np.ndarray, n_cells: int, writer: tuple[np.ndarray, int] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: the online row of its last pane (-1 if none) and how many rows are a final pane: the rows
+    carrying the highest `pane_index` of their writer (`writer`: a code per row and the number of codes;
+    None: one writer). A cell two writers wrote has two final panes, whatever their indexes."""
     row = np.full(n_cells, -1, dtype=np.int64)
     rows_per_cell = np.bincount(online_cell, minlength=n_cells)
     if len(online_cell) == 0 or rows_per_cell.max() <= 1:  # one pane per cell: it is the last
         row[online_cell] = np.arange(len(online_cell))
         return row, rows_per_cell
-    top = np.full(n_cells, _INT64_MIN, dtype=np.int64)
-    np.maximum.at(top, online_cell, pane)
-    last = np.flatnonzero(pane == top[online_cell])
+    group, n_groups = online_cell, n_cells
+    if writer is not None and writer[1] > 1:
+        group, n_groups = online_cell * writer[1] + writer[0], n_cells * writer[1]
+    top = np.full(n_groups, _INT64_MIN, dtype=np.int64)
+    np.maximum.at(top, group, pane)
+    last = np.flatnonzero(pane == top[group])
+    if group is not online_cell:  # the cell's row is its final pane of the highest index
+        last = last[np.argsort(pane[last], kind="stable")]
     last_cell = online_cell[last]
     row[last_cell] = last
     return row, np.bincount(last_cell, minlength=n_cells)
+
+
+def _writers(online: Frame) -> tuple[np.ndarray, int] | None:
+    """The writer of each online row (`parity.online.files.writer_of` its `_file`) as a code, and how many
+    writers there are; None when the rows do not say which file they came from."""
+    names = online.column_names if isinstance(online, pa.Table) else online.columns
+    if FILE_COLUMN not in names:
+        return None
+    files = _column(online, FILE_COLUMN)
+    if isinstance(files, pa.ChunkedArray):
+        files = files.to_pandas()
+    categorical = files.astype("category") if not isinstance(files.dtype, pd.CategoricalDtype) else files
+    writer_codes, writers = pd.factorize(np.array([writer_of(str(f)) for f in categorical.cat.categories], dtype=object))
+    file_codes = categorical.cat.codes.to_numpy()
+    codes = np.where(file_codes >= 0, np.append(writer_codes, 0)[file_codes], 0).astype(np.int64)
+    return codes, max(len(writers), 1)
 
 
 def _column(frame: Frame, name: str) -> Column:
@@ -383,11 +428,14 @@ def _require(frame: Frame, columns: tuple[str, ...], side: str, spec: FeatureSpe
 
 @dataclass(frozen=True, slots=True)
 class _Values:
-    """One value column as a plain numpy array plus a null mask. `data` is float64 or int64 for numbers."""
+    """One value column as a plain numpy array plus a null mask. `data` is float64 or int64 for numbers;
+    `exact`, when set, holds per row the number itself (a Python int or Decimal) where `data` cannot (a uint64
+    beyond int64, a decimal past 2**53), None elsewhere."""
 
     data: np.ndarray
     null: np.ndarray
     numeric: bool
+    exact: np.ndarray | None = None
 
     @classmethod
     def of(cls, column: Column) -> _Values:
@@ -404,12 +452,10 @@ class _Values:
             return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
         if pd.api.types.is_bool_dtype(dtype):
             return cls(column.to_numpy(dtype=bool, na_value=False), column.isna().to_numpy(), numeric=False)
-        if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
-            wide = np.float64 if dtype.kind == "f" else np.int64
-            return cls(column.to_numpy(dtype=wide), np.zeros(len(column), dtype=bool), numeric=True)
-        if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):  # Float64, Int64: masked
-            wide = np.float64 if pd.api.types.is_float_dtype(dtype) else np.int64
-            return cls(column.to_numpy(dtype=wide, na_value=0), column.isna().to_numpy(), numeric=True)
+        if isinstance(dtype, np.dtype) and dtype.kind in "iuf" or (
+            pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)  # Float64, Int64: masked
+        ):
+            return cls._from_arrow(pa.chunked_array([pa.array(column, from_pandas=dtype.kind != "f")]))
         return cls(column.to_numpy(dtype=object), column.isna().to_numpy(), numeric=False)
 
     @classmethod
@@ -418,11 +464,12 @@ class _Values:
         kind = column.type
         null = column.is_null().to_numpy() if column.null_count else np.zeros(len(column), dtype=bool)
         if pa.types.is_integer(kind):
-            try:
-                return cls(column.fill_null(0).cast(pa.int64()).to_numpy(), null, numeric=True)
-            except pa.ArrowInvalid:  # a uint64 beyond int64
-                return cls.of(_series(column))
-        if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            if pa.types.is_uint64(kind) and (pc.max(column).as_py() or 0) > _INT64_MAX:
+                return cls._beyond_float(column, null)
+            return cls(column.fill_null(0).cast(pa.int64()).to_numpy(), null, numeric=True)
+        if pa.types.is_decimal(kind):
+            return cls._beyond_float(column, null)
+        if pa.types.is_floating(kind):
             return cls(column.cast(pa.float64()).fill_null(0.0).to_numpy(), null, numeric=True)
         if pa.types.is_boolean(kind):
             return cls(column.fill_null(False).to_numpy(), null, numeric=False)
@@ -430,18 +477,42 @@ class _Values:
             return cls(np.asarray(column.to_numpy(), dtype=object), null, numeric=False)
         return cls.of(_series(column))
 
+    @classmethod
+    def _beyond_float(cls, column: pa.ChunkedArray, null: np.ndarray) -> _Values:
+        """A decimal or a uint64 column beyond int64: float64 data, and the exact number where it is past 2**53."""
+        data = np.asarray(column.cast(pa.float64(), safe=False).fill_null(0.0).to_numpy(), dtype=np.float64)
+        big = np.flatnonzero(np.abs(data) >= _TWO_53)
+        if len(big) == 0:
+            return cls(data, null, numeric=True)
+        exact = np.full(len(data), None, dtype=object)
+        exact[big] = column.take(pa.array(big)).to_pylist()
+        return cls(data, null, numeric=True, exact=exact)
+
     def take(self, row: np.ndarray, present: np.ndarray) -> _Values:
         """The values at `row` per cell; a cell without a row (`present` false) is null."""
         if len(self.data) == 0:
             empty = np.zeros(len(row), dtype=self.data.dtype)
             return _Values(empty, np.ones(len(row), dtype=bool), self.numeric)
-        if present.all():
-            return _Values(self.data[row], self.null[row], self.numeric)
-        at = np.where(present, row, 0)
-        return _Values(self.data[at], self.null[at] | ~present, self.numeric)
+        at = row if present.all() else np.where(present, row, 0)
+        null = self.null[at] if present.all() else self.null[at] | ~present
+        return _Values(self.data[at], null, self.numeric, None if self.exact is None else self.exact[at])
 
     def at(self, rows: np.ndarray) -> _Values:
-        return _Values(self.data[rows], self.null[rows], self.numeric)
+        return _Values(self.data[rows], self.null[rows], self.numeric, None if self.exact is None else self.exact[rows])
+
+    def big(self) -> np.ndarray:
+        """Where the value is a finite number of magnitude 2**53 or more: float64 no longer holds every integer."""
+        if self.data.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                return np.asarray((np.abs(self.data) >= _TWO_53) & np.isfinite(self.data) & ~self.null, dtype=bool)
+        return np.asarray(((self.data >= 2**53) | (self.data <= -(2**53))) & ~self.null, dtype=bool)
+
+    def number(self, i: int) -> Fraction:
+        """The value at row `i`, exactly."""
+        if self.exact is not None and self.exact[i] is not None:
+            return Fraction(self.exact[i])
+        value = self.data[i]
+        return Fraction(int(value)) if self.data.dtype.kind in "iu" else Fraction(float(value))
 
     def unusual(self) -> np.ndarray:
         """Where the value is not a finite number: null, NaN or an infinity."""
@@ -461,8 +532,15 @@ class _Values:
         return kind
 
     def column(self) -> pd.api.extensions.ExtensionArray | np.ndarray:
-        """The values as a pandas column that keeps null apart from NaN."""
+        """The values as a pandas column that keeps null apart from NaN; numbers float64 cannot hold (`exact`)
+        as an object column of the numbers themselves."""
         kind = self.data.dtype.kind
+        if self.exact is not None:
+            shown = self.data.astype(object)
+            held = np.flatnonzero(np.not_equal(self.exact, None))
+            shown[held] = self.exact[held]
+            shown[self.null] = None
+            return shown
         if kind == "f":
             return pd.arrays.FloatingArray(self.data, self.null)
         if kind in "iu":
@@ -482,7 +560,11 @@ def _agree(online: _Values, offline: _Values, tolerance: Tolerance) -> np.ndarra
     """Per cell: do the two values agree? Numbers by class, then `|online - offline| <= abs + rel * |offline|`."""
     if online.numeric and offline.numeric:
         within = _within(online.data, offline.data, tolerance)
-        odd = np.flatnonzero(online.unusual() | offline.unusual())
+        unusual = online.unusual() | offline.unusual()
+        for i in np.flatnonzero((online.big() | offline.big()) & ~unusual):  # past 2**53: float64 is not exact
+            within[i] = abs(online.number(i) - offline.number(i)) <= (
+                Fraction(tolerance.abs) + Fraction(tolerance.rel) * abs(offline.number(i)))
+        odd = np.flatnonzero(unusual)
         if len(odd):  # a null, NaN or infinity on either side: the value classes alone decide
             within[odd] = online.at(odd).classes() == offline.at(odd).classes()
         return within

@@ -5,8 +5,12 @@ A cell is `(feature, key..., window_start)`. Its sampling hash is a 64-bit SipHa
 process, on every machine and for every dtype the two engines happen to produce:
 
 - each key value becomes text: strings as they are; integers, and floats holding a whole number, as the
-  integer (`5`, `5.0`, `np.int32(5)` and `"5"` are one key); other floats as Python's `repr`; booleans as
-  `True`/`False`; timestamps as integer microseconds UTC; null (None, NaN, NA, NaT) as `NULL_KEY`;
+  integer (`5`, `5.0`, `np.int32(5)` and `"5"` are one key, and `2**64 - 1` is never `-1`); other floats as
+  Python's `repr`; timestamps as integer microseconds UTC. Values that are not a number or a string begin
+  with `MARK` (U+0001), which no string key keeps: null (None, NaN, NA, NaT) is `NULL_KEY`, booleans are
+  `TRUE_KEY`/`FALSE_KEY`, and a string that begins with `MARK` or holds a NUL byte anywhere is written as
+  `MARK` + `s` + the hex of its UTF-8 (pandas hashes and factorises object strings as C strings, so `"a\x00b"`
+  would otherwise be `"a"`). A null is never the string `"\x00null"`, and `True` is never `"True"`;
 - `window_start` becomes integer microseconds since the epoch, UTC, from int64 microseconds or any
   `datetime64` unit, tz-aware or naive (naive is read as UTC).
 
@@ -26,12 +30,17 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from parity.errors import DataError
 from parity.spec import FeatureSpec
 
-NULL_KEY = "\x00null"
-"""The text a null key value hashes as. The NUL byte keeps it apart from any real key a feature uses."""
+MARK = "\x01"
+"""The first character of every normalised key that is not a plain string; no string key keeps it."""
+NULL_KEY = MARK + "null"
+"""The text a null key value hashes as (see `key_text`)."""
+TRUE_KEY, FALSE_KEY = MARK + "true", MARK + "false"
+"""The texts of the boolean keys: never the strings `True` and `False`."""
 
 Frame = TypeVar("Frame", pd.DataFrame, pa.Table)
 
@@ -137,7 +146,7 @@ def key_text(column: pd.Series) -> np.ndarray:
     null = column.isna().to_numpy(dtype=bool)
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        text = np.where(column.to_numpy(dtype=bool, na_value=False), "True", "False").astype(object)
+        text = np.where(column.to_numpy(dtype=bool, na_value=False), TRUE_KEY, FALSE_KEY).astype(object)
     elif pd.api.types.is_integer_dtype(dtype):
         text = column.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype), na_value=0).astype(str).astype(object)
     elif pd.api.types.is_float_dtype(dtype):
@@ -148,15 +157,37 @@ def key_text(column: pd.Series) -> np.ndarray:
     elif isinstance(dtype, pd.StringDtype) or (
         isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype)
     ):
-        text = column.to_numpy(dtype=object, na_value=NULL_KEY)
+        text = _escaped(column.to_numpy(dtype=object, na_value=""))
     else:
         values = column.to_numpy(dtype=object)
         if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
             text = values.copy()
+            text[null] = ""
+            text = _escaped(text)
         else:
             text = np.array([_scalar_text(v) for v in values], dtype=object)
     text[null] = NULL_KEY
     return text
+
+
+def _escaped(text: np.ndarray) -> np.ndarray:
+    """Strings (no nulls), those that begin with `MARK` or hold a NUL written as `_escape` does."""
+    if len(text) == 0:
+        return text
+    strings = pa.array(text, type=pa.large_string())
+    odd = pc.or_(pc.starts_with(strings, MARK), pc.match_substring(strings, "\x00"))
+    if not pc.any(odd).as_py():
+        return text
+    marked = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
+    text[marked] = [_escape(value) for value in text[marked]]
+    return text
+
+
+def _escape(value: str) -> str:
+    """A string key as text: itself, or `MARK` + `s` + its UTF-8 in hex when it begins with `MARK` or holds a NUL."""
+    if value.startswith(MARK) or "\x00" in value:
+        return f"{MARK}s{value.encode('utf-8', 'surrogatepass').hex()}"
+    return value
 
 
 def _float_text(values: np.ndarray) -> np.ndarray:
@@ -179,9 +210,9 @@ def _scalar_text(value: object) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return NULL_KEY
     if isinstance(value, str):
-        return value
+        return _escape(value)
     if isinstance(value, bool | np.bool_):
-        return "True" if value else "False"
+        return TRUE_KEY if value else FALSE_KEY
     if isinstance(value, int | np.integer):
         return str(int(value))
     if isinstance(value, float | np.floating):

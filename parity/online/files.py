@@ -87,6 +87,22 @@ def hours(start_us: int, end_us: int) -> range:
     return range(first, end_us, HOUR_US) if end_us > start_us else range(0)
 
 
+def writer_of(name: str) -> str:
+    """The writer of an online file, from its name (a path relative to the feature's folder, or a bare name):
+    the `<writer>` of a claiming file `<writer>.<start>.<end>.g<generation>.parquet`; `STREAM_WRITER` for the
+    flat `windows-<start>--<end>.parquet`; for any other `<writer>-<part>.parquet` (a pipeline's pane files)
+    what comes before the last `-`; else the name without `.parquet`. Two files of one writer hold panes of
+    one output (the last pane counts); two writers of one cell are a duplicate (`parity.compare`)."""
+    base = name.rsplit("/", 1)[-1]
+    claiming = _CLAIMING.match(base)
+    if claiming:
+        return claiming["writer"]
+    if _FLAT_CLAIM.match(base):
+        return STREAM_WRITER
+    stem = base.removesuffix(".parquet")
+    return stem.rpartition("-")[0] or stem
+
+
 def check_writer(writer: str) -> str:
     if not _WRITER.match(writer):
         raise ValueError(f"writer id {writer!r} must be letters, digits, '_' or '-'")
