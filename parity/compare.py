@@ -2,11 +2,14 @@
 
 A cell is `(key..., window_start)`. The online frame is the realtime output as written, several panes per cell;
 under ACCUMULATING panes the realtime value of a cell is its last pane, the row with the highest `pane_index`.
+When the rows say which file they came from (a `_file` column), the last pane is taken per writer
+(`parity.online.files.writer_of`): a cell that two writers wrote has two final panes, one each.
 The two sides are joined full-outer and null-safe (a null key equals a null key) on the keys and `window_start`,
 and every cell gets exactly one `CellStatus`, first rule that applies:
 
 1. `missing_online`: no online row for the cell;
-2. `duplicate_online`: more than one online row carries the cell's highest `pane_index`;
+2. `duplicate_online`: more than one online row is a final pane (two rows of one writer carry its highest
+   `pane_index`, or two writers wrote the cell);
 3. `missing_offline`: no offline row for the cell;
 4. `value_mismatch`: some value column disagrees (below);
 5. `match`.
@@ -17,7 +20,10 @@ NaN == NaN, +inf == +inf), or both are finite and
     |online - offline| <= abs + rel * |offline|
 
 with the feature's `Tolerance(abs, rel)` for that column, computed without overflow (a zero tolerance is exact
-equality, integers are subtracted exactly where int64 holds the difference); a finite number never equals a
+equality, integers are subtracted exactly where int64 holds the difference, and wherever either side is 2**53
+or more in magnitude, where float64 no longer holds every integer, the two numbers (int64, uint64, decimal or
+float, as they are) are compared exactly as fractions: uint64 `2**64 - 1` is never int64 `-1`, and int64
+`2**53 + 1` is never float64 `2**53`); a finite number never equals a
 non-finite one, and neither equals null. A plain float64 column cannot hold null, so a NaN there is NaN; carry nulls in a nullable
 dtype (`Float64`, `Int64`, Arrow, or `object` with None) to keep them apart. Non-numeric values agree when
 both are null or both are equal.
@@ -25,9 +31,10 @@ both are null or both are equal.
 Each side is a pandas frame or an Arrow table (what the readers produce: Spark's `toArrow()`, Parquet); Arrow
 columns are read as Arrow, not converted to pandas first. The join works on one int64 code per cell. A key
 column is coded by its distinct values: two Arrow columns of strings (or of integers) by Arrow, the offline
-side dictionary-encoded and the online rows looked up in that dictionary; pandas columns factorised on each
-side, the two small sets of distinct values then unified; and where the two sides' types differ, both are
-first normalised as in `parity.sample`, so `5` online is `"5"` offline. `window_start`, in integer
+side dictionary-encoded and the online rows looked up in that dictionary (pandas columns of strings too);
+other pandas columns factorised on each side, the two small sets of distinct values then unified; and where
+the two sides' types differ, both are first normalised as in `parity.sample`, so `5` online is `"5"` offline,
+while a null, a boolean and a string never share a text (`True` is not `"True"`). `window_start`, in integer
 microseconds UTC, is coded by its step on the slide grid. Every step is an Arrow or numpy array operation, no
 Python loop per row.
 """

@@ -37,6 +37,7 @@ import pandas as pd
 
 from parity.compare import compare
 from parity.geo import BASE32
+from parity.online.files import writer_of
 from parity.result import Cause, CellStatus, Diagnosis
 from parity.sample import key_text, window_micros
 from parity.spec import FeatureSpec
@@ -134,14 +135,19 @@ def duplicate_output(evidence: Evidence) -> Finding | None:
     row_cell = pd.MultiIndex.from_arrays([keys.codes[1][keys.codes[1] >= 0], window_micros(rows["window_start"])])
     rows = rows.assign(_cell=wanted_cell.get_indexer(row_cell))
     rows = rows[rows["_cell"] >= 0]
-    last = rows.groupby("_cell")["pane_index"].transform("max")
+    writer = rows[FILE_COLUMN].astype(str).map(writer_of)  # final panes are per writer (`parity.compare`)
+    last = rows.groupby(["_cell", writer])["pane_index"].transform("max")
     finals = rows[rows["pane_index"] == last]
     files_per_cell = finals.groupby("_cell")[FILE_COLUMN].nunique()
     across = files_per_cell[files_per_cell > 1]
     parts = []
     if len(across):
         files = sorted({str(f) for f in finals.loc[finals["_cell"].isin(across.index), FILE_COLUMN]})
-        parts.append(f"{len(across)} cells have final panes in {len(files)} overlapping output files ({', '.join(files)})")
+        example = finals[finals["_cell"] == across.index[0]]
+        values = "; ".join(f"{file}: " + ", ".join(f"{v}={row[v]}" for v in spec.values)
+                           for file, row in zip(example[FILE_COLUMN].astype(str), example.to_dict("records"), strict=True))
+        parts.append(f"{len(across)} cells have final panes in {len(files)} overlapping output files "
+                     f"({', '.join(files)}); e.g. {values}")
     within = len(wanted) - len(across)
     if within:
         one = finals.loc[~finals["_cell"].isin(across.index), FILE_COLUMN]

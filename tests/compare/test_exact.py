@@ -144,3 +144,15 @@ def test_panes_of_one_writer_in_several_files_take_the_last() -> None:
     offline, online = _two_writers()
     one_writer = online.iloc[:2].copy()
     assert compare(offline, one_writer, feature_spec()).counts[CellStatus.MATCH] == 1
+
+
+def test_the_duplicate_output_diagnosis_names_both_writers_files_and_values() -> None:
+    from parity.diagnose import CAUSE_COLUMN, Evidence, duplicate_output
+    from parity.result import Cause
+
+    offline, online = _two_writers()
+    cells = compare(offline, online, feature_spec()).cells.assign(**{CAUSE_COLUMN: Cause.UNEXPLAINED.value})
+    finding = duplicate_output(Evidence(feature_spec(), cells, offline, online, 0, 60_000_000))
+    assert finding is not None and finding.cause is Cause.DUPLICATE_OUTPUT and finding.fits.all()
+    assert "value=5.0" in finding.detail and "value=9.0" in finding.detail and "replay." in finding.detail
+    assert "value=3.0" not in finding.detail  # writer A's earlier pane is not a final one
