@@ -150,7 +150,8 @@ def test_duplicate_final_panes_across_files_name_the_overlapping_files() -> None
     _, found = run(offline, pd.concat([first, second], ignore_index=True))
     assert found == (Diagnosis(Cause.DUPLICATE_OUTPUT, 16,
                                "16 cells have final panes in 2 overlapping output files "
-                               "(windows-a.parquet, windows-b.parquet)"),)
+                               "(windows-a.parquet, windows-b.parquet); "
+                               "e.g. windows-a.parquet: v=9; windows-b.parquet: v=9"),)
 
 
 def test_empty_text_where_the_other_side_is_null_is_null_semantics() -> None:
