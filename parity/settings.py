@@ -135,13 +135,15 @@ def _regions(
     """Regions from `[tool.parity] regions` or `regions.yaml` (one of the two): name -> geohash prefixes."""
     import yaml
 
+    from parity.yamlfile import load_yaml
+
     where, field = str(pyproject), "regions"
     if regions_file.is_file():
         if table is not None:
             raise ConfigError(str(pyproject), "regions", f"regions are also defined in {regions_file}; keep one")
         where, field = str(regions_file), ""
         try:
-            loaded = yaml.safe_load(regions_file.read_text())
+            loaded = load_yaml(regions_file.read_text())
         except yaml.YAMLError as exc:
             raise ConfigError(where, "", f"malformed YAML: {getattr(exc, 'problem', exc)}") from exc
         if not isinstance(loaded, dict) or not all(isinstance(v, list) for v in loaded.values()):

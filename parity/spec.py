@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from parity.errors import SpecError, UnknownFeatureError
 from parity.quality import SpecExpectation, parse_expectations
 from parity.units import format_duration, parse_duration
+from parity.yamlfile import load_yaml
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LATEST = "latest"  # `served.empty`: the latest window that has a row
@@ -245,7 +246,7 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
     """Read and validate one spec file. Errors name the file, the field and the fix."""
     shown = _relative(path, project)
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_yaml(path.read_text())
     except OSError as exc:
         raise SpecError(shown, "", f"cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from parity.errors import AlertRuleError
 from parity.units import parse_duration
+from parity.yamlfile import load_yaml
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -234,7 +235,7 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
     if not _RULE_NAME.match(name):
         raise AlertRuleError(str(path), "", "rule file names are lowercase letters, digits, - and _ (the rule's name)")
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_yaml(path.read_text())
     except OSError as exc:
         raise AlertRuleError(str(path), "", f"cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

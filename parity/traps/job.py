@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from parity.errors import SpecError
 from parity.query import _shown
 from parity.spec import FeatureSpec, project_path
 from parity.units import format_duration
+from parity.yamlfile import load_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +90,7 @@ def read_job(spec: FeatureSpec, project: Path) -> Job:
     """
     spec_file = _shown(spec.path, project)
     if spec.transform_yaml is not None:
-        return Job(spec_file, tuple(_yaml_facts(yaml.safe_load(spec.transform_yaml), spec_file)))
+        return Job(spec_file, tuple(_yaml_facts(load_yaml(spec.transform_yaml), spec_file)))
     assert spec.transform_ref is not None
     relative = spec.transform_ref.split(":")[0]
     try:

@@ -90,3 +90,16 @@ def test_bad_time(project: Path) -> None:
 def test_check_unknown_feature_exits_2(project: Path) -> None:
     done = parity(project, "check", "nope", "--start", "2026-11-26T08:00Z", "--end", "2026-11-26T09:00Z")
     assert_one_line_error(done, "unknown feature 'nope'")
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["[" * 20_000 + "]" * 20_000, "".join("  " * depth + f"k{depth}:\n" for depth in range(20_000)) + "  " * 20_000 + "x"],
+    ids=["flow", "block"],
+)
+def test_lint_names_a_spec_nested_too_deep(project: Path, document: str) -> None:
+    (project / "realtime_jobs" / "ride_requests.yaml").write_text(document)
+    done = parity(project, "lint")
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "RecursionError" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if "ride_requests.yaml" in line]
+    assert len(lines) == 1 and "nested more than 100 levels deep" in lines[0], done.stderr
