@@ -544,7 +544,7 @@ class _Values:
         kind = self.data.dtype.kind
         if self.exact is not None:
             shown = self.data.astype(object)
-            held = np.flatnonzero(np.not_equal(self.exact, None))
+            held = np.flatnonzero([number is not None for number in self.exact])
             shown[held] = self.exact[held]
             shown[self.null] = None
             return shown
@@ -568,7 +568,7 @@ def _agree(online: _Values, offline: _Values, tolerance: Tolerance) -> np.ndarra
     if online.numeric and offline.numeric:
         within = _within(online.data, offline.data, tolerance)
         unusual = online.unusual() | offline.unusual()
-        for i in np.flatnonzero((online.big() | offline.big()) & ~unusual):  # past 2**53: float64 is not exact
+        for i in np.flatnonzero((online.big() | offline.big()) & ~unusual).tolist():  # past 2**53: float64 is not exact
             within[i] = abs(online.number(i) - offline.number(i)) <= (
                 Fraction(tolerance.abs) + Fraction(tolerance.rel) * abs(offline.number(i)))
         odd = np.flatnonzero(unusual)

@@ -19,7 +19,7 @@ MAX_DEPTH = 100
 """The deepest nesting of mappings and sequences a parity YAML file may have; real ones use under ten."""
 
 
-class TooDeep(yaml.MarkedYAMLError):
+class TooDeep(yaml.MarkedYAMLError):  # type: ignore[misc]
     """A document nested deeper than `MAX_DEPTH` (or deep enough to exhaust Python's recursion)."""
 
 
@@ -36,19 +36,19 @@ def load_yaml(source: str | Path) -> Any:
         loader.dispose()
 
 
-class _BoundedLoader(yaml.SafeLoader):
+class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
     """`yaml.SafeLoader` counting how deep it composes."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH and self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
                 raise TooDeep(problem=f"nested more than {MAX_DEPTH} levels deep; flatten the document",
                               problem_mark=self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
