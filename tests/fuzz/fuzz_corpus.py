@@ -44,6 +44,9 @@ RULES = ("oncall", "page_on_breach", "warn_on_suspect")
 EVENT_FILE = "events/ride_events/date=*/hour=10/*.parquet"
 ONLINE_FILE = "online/ride_requests/date=*/hour=*/*.parquet"  # the online log's hour layout
 SECRET = "https://hooks.slack.com/services/T0FUZZ/B0FUZZ/s3cr3tFuzzValue"
+# Nested 20,000 deep, flow and block style: Python's recursion would give out reading them (`parity.yamlfile`).
+DEEP_FLOW = b"[" * 20_000 + b"]" * 20_000
+DEEP_BLOCK = "".join("  " * depth + f"k{depth}:\n" for depth in range(20_000)).encode() + b"  " * 20_000 + b"x\n"
 
 TableEdit = Callable[[pa.Table], pa.Table]
 
@@ -173,6 +176,7 @@ def spec_cases() -> Iterator[Case]:
             ("bom", b"\xef\xbb\xbf" + text.encode()), ("duplicate-key", (text + "\nsource: other\n").encode()),
             ("truncated-half", text[: len(text) // 2].encode()), ("truncated-third", text[: len(text) // 3].encode()),
             ("null-document", b"~\n"), ("deep", b"[" * 200 + b"]" * 200),
+            ("deep-20000-flow", DEEP_FLOW), ("deep-20000-block", DEEP_BLOCK),
         )
         for kind, raw in whole:
             # a BOM and a repeated key are read; a truncated document may still be a whole spec
@@ -362,6 +366,9 @@ def settings_cases() -> Iterator[Case]:
                       ("tool-not-table", b"tool = 3\n"), ("parity-not-table", b"[tool]\nparity = 3\n")):
         yield Case(f"settings-{kind}", Area.SETTINGS, Expect.REJECT, (path,),
                    ("TOML", "toml", "tool", "parity", "UTF-8", "utf-8", "table"), writes=((path, raw),))
+    for kind, raw in (("deep-20000-flow", DEEP_FLOW), ("deep-20000-block", DEEP_BLOCK)):
+        yield Case(f"settings-regions-{kind}", Area.SETTINGS, Expect.REJECT, ("regions.yaml",), ("YAML", "nested"),
+                   writes=(("regions.yaml", raw),))
 
 
 def _toml(value: Any) -> str:
@@ -543,6 +550,14 @@ def online_cases() -> Iterator[Case]:
         _cast("requests", pa.float64())(t)), Expect.ANY, ("requests",))
     yield _online("requests-negative", _every_nth("requests", -5), Expect.ANY, ("requests",))
     yield _online("requests-huge", _every_nth("requests", 2**62), Expect.ANY, ("requests",))
+    # past 2**53 and beyond int64: compared exactly, never wrapped or rounded (`parity.compare`)
+    yield _online("requests-uint64-max", lambda t: _every_nth("requests", 2**64 - 1, pa.uint64())(
+        _cast("requests", pa.uint64())(t)), Expect.ANY, ("requests",))
+    yield _online("requests-2-53-plus-1", _every_nth("requests", 2**53 + 1), Expect.ANY, ("requests",))
+    yield _online("requests-decimal-38", _cast("requests", pa.decimal128(38, 0)), Expect.ANY, ("requests",))
+    # keys that used to share a text with another key (`parity.sample.key_text`)
+    for kind, key in (("nul-null", "\x00null"), ("mark-null", "\x01null"), ("true-text", "True"), ("nul-inside", "9q8\x00yy")):
+        yield _online(f"geohash6-{kind}", _every_nth("geohash6", key), Expect.ANY, ("geohash6",))
     yield _online("extra-column", lambda t: t.append_column("surprise", pa.array(["x"] * len(t))), Expect.ANY,
                   ("surprise",))
     for column in ("window_start", "window_end"):
@@ -642,7 +657,8 @@ def alert_cases() -> Iterator[Case]:
             mutated["channels"][index] = {"type": "slack", "url": SECRET}
             yield case(f"channel{index}-slack-secret-url", mutated, ("url", "url_env"), secret=SECRET)
         for kind, raw in (("empty", b""), ("list", b"- a\n"), ("unclosed", b"when: {breach\n"),
-                          ("binary", b"\x00\xff\xfe"), ("tab", b"when:\n\tbreach: critical\n")):
+                          ("binary", b"\x00\xff\xfe"), ("tab", b"when:\n\tbreach: critical\n"),
+                          ("deep-20000-flow", DEEP_FLOW), ("deep-20000-block", DEEP_BLOCK)):
             yield case(f"document-{kind}", None, ("YAML", "yaml", "mapping", "UTF-8", "utf-8", "when"), raw=raw)
     yield Case("alert-bad-file-name", Area.ALERT, Expect.REJECT, ("alerts/Bad Name.yaml",), ("file name", "name"),
                writes=(("alerts/Bad Name.yaml", (REPO / "alerts/oncall.yaml").read_bytes()),), rule="oncall")
