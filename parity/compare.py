@@ -233,7 +233,7 @@ def _strings(column: Column) -> Column:
     if isinstance(column, pd.Series) and (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
         try:
             strings = pa.array(column, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             return column
         if _is_text(strings.type) or (pa.types.is_null(strings.type) and len(strings) == 0):
             return pa.chunked_array([strings.cast(pa.large_string())])
@@ -452,7 +452,7 @@ class _Values:
         if isinstance(dtype, pd.ArrowDtype) or dtype == object:
             try:  # Arrow keeps null (missing) and NaN (a float) apart; so does an object column of None and nan
                 arrow = pa.chunked_array([pa.array(column, from_pandas=False)])
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
                 arrow = None
             if arrow is not None and _is_number(arrow.type):
                 return cls._from_arrow(arrow)

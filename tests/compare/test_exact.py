@@ -156,3 +156,70 @@ def test_the_duplicate_output_diagnosis_names_both_writers_files_and_values() ->
     assert finding is not None and finding.cause is Cause.DUPLICATE_OUTPUT and finding.fits.all()
     assert "value=5.0" in finding.detail and "value=9.0" in finding.detail and "replay." in finding.detail
     assert "value=3.0" not in finding.detail  # writer A's earlier pane is not a final one
+
+
+# --- properties ----------------------------------------------------------------------------------------
+
+from fractions import Fraction  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FAST = settings(max_examples=80, deadline=None)
+NEAR = st.one_of(
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.sampled_from([TWO_53 - 1, TWO_53, TWO_53 + 1, TWO_53 + 2, 2**63 - 1, 2**63, 2**64 - 1, -1, 0, -(2**63)]),
+    st.integers(min_value=TWO_53 - 4, max_value=TWO_53 + 4),
+)
+KINDS = ("int64", "uint64", "decimal", "float64")
+
+
+def _typed(value: int, kind: str) -> tuple[pa.Array, Fraction] | None:
+    """`value` as a one-row Arrow array of `kind` and the number that array holds, or None if it cannot."""
+    if kind == "int64":
+        return (pa.array([value], pa.int64()), Fraction(value)) if -(2**63) <= value < 2**63 else None
+    if kind == "uint64":
+        return (pa.array([value], pa.uint64()), Fraction(value)) if 0 <= value < 2**64 else None
+    if kind == "decimal":
+        return pa.array([decimal.Decimal(value)], pa.decimal128(38, 0)), Fraction(value)
+    return pa.array([float(value)], pa.float64()), Fraction(float(value))
+
+
+@FAST
+@given(online=NEAR, offline=NEAR, online_kind=st.sampled_from(KINDS), offline_kind=st.sampled_from(KINDS))
+def test_numbers_of_any_two_types_match_exactly_when_equal(online: int, offline: int, online_kind: str,
+                                                            offline_kind: str) -> None:
+    online_side, offline_side = _typed(online, online_kind), _typed(offline, offline_kind)
+    if online_side is None or offline_side is None:
+        return
+    expected = CellStatus.MATCH if online_side[1] == offline_side[1] else CellStatus.VALUE_MISMATCH
+    assert _status(online_side[0], offline_side[0]) is expected
+    assert _status(offline_side[0], online_side[0]) is expected  # swapping sides mirrors
+    assert _status(offline_side[0], offline_side[0]) is CellStatus.MATCH  # a value always equals itself
+
+
+TYPED_KEYS = [None, True, False, "True", "False", "\x00null", "\x01null", "\x01true", "a\x00b", "a", "", 5, -1,
+              2**64 - 1]
+
+
+def _identity(key: object) -> tuple[str, object]:
+    """What makes two keys one key: their type class and value (a bool is not an int)."""
+    if key is None:
+        return ("null", None)
+    return (type(key).__name__, key)
+
+
+@FAST
+@given(offline_keys=st.lists(st.sampled_from(TYPED_KEYS), unique_by=_identity, max_size=8),
+       online_keys=st.lists(st.sampled_from(TYPED_KEYS), unique_by=_identity, max_size=8))
+def test_keys_join_exactly_when_they_are_the_same_typed_value(offline_keys: list[object],
+                                                               online_keys: list[object]) -> None:
+    spec = feature_spec()
+
+    def side(keys: list[object]) -> pd.DataFrame:
+        return pd.DataFrame({"geohash6": pd.Series(keys, dtype=object), "window_start": pd.Series([0] * len(keys)),
+                             "value": [1.0] * len(keys)})
+
+    shared = {_identity(k) for k in offline_keys} & {_identity(k) for k in online_keys}
+    assert compare(side(offline_keys), as_online(side(online_keys), spec), spec).matched == len(shared)
+    assert compare(side(offline_keys), as_online(side(offline_keys), spec), spec).matched == len(offline_keys)
