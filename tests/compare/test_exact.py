@@ -7,11 +7,14 @@ Each test plants one difference a float64 (or text) round trip used to hide.
 from __future__ import annotations
 
 import decimal
+from fractions import Fraction
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 from compare_frames import as_online, feature_spec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parity.compare import compare
 from parity.result import CellStatus
@@ -159,11 +162,6 @@ def test_the_duplicate_output_diagnosis_names_both_writers_files_and_values() ->
 
 
 # --- properties ----------------------------------------------------------------------------------------
-
-from fractions import Fraction  # noqa: E402
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 FAST = settings(max_examples=80, deadline=None)
 NEAR = st.one_of(
