@@ -12,6 +12,7 @@ import pyarrow as pa
 
 NULLABLE: dict[pa.DataType, object] = {
     **{kind: pd.Int64Dtype() for kind in (pa.int8(), pa.int16(), pa.int32(), pa.int64())},
+    **{kind: pd.UInt64Dtype() for kind in (pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64())},  # 2**64 - 1 exact
     pa.float32(): pd.Float64Dtype(),
     pa.float64(): pd.Float64Dtype(),
     pa.bool_(): pd.BooleanDtype(),

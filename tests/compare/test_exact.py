@@ -221,3 +221,15 @@ def test_keys_join_exactly_when_they_are_the_same_typed_value(offline_keys: list
     shared = {_identity(k) for k in offline_keys} & {_identity(k) for k in online_keys}
     assert compare(side(offline_keys), as_online(side(online_keys), spec), spec).matched == len(shared)
     assert compare(side(offline_keys), as_online(side(offline_keys), spec), spec).matched == len(offline_keys)
+
+
+def test_a_uint64_column_with_nulls_read_through_nullable_stays_exact() -> None:
+    from parity.frames import NULLABLE
+
+    spec = feature_spec()
+    offline = pd.DataFrame({"geohash6": ["a", "b"], "window_start": [0, 0],
+                            "value": pd.array([2**64 - 2, None], dtype="UInt64")})
+    online = pa.table({"geohash6": ["a", "b"], "value": pa.array([2**64 - 1, None], pa.uint64()),
+                       "window_start": pa.array([0, 0], pa.int64()), "pane_index": pa.array([0, 0], pa.int64())})
+    cells = compare(offline, online.to_pandas(types_mapper=NULLABLE.get), spec).cells.sort_values("geohash6")
+    assert [CellStatus(s) for s in cells["status"]] == [CellStatus.VALUE_MISMATCH, CellStatus.MATCH]
