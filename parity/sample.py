@@ -175,9 +175,10 @@ def _escaped(text: np.ndarray) -> np.ndarray:
     if len(text) == 0:
         return text
     strings = pa.array(text, type=pa.large_string())
-    odd = pc.or_(pc.starts_with(strings, MARK), pc.match_substring(strings, "\x00"))
-    if not pc.any(odd).as_py():
+    data = strings.buffers()[2]
+    if data is None or np.frombuffer(data, dtype=np.uint8).min(initial=2) > 1:  # no byte 0 or 1 anywhere
         return text
+    odd = pc.or_(pc.starts_with(strings, MARK), pc.match_substring(strings, "\x00"))
     marked = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
     text[marked] = [_escape(value) for value in text[marked]]
     return text
