@@ -368,12 +368,35 @@ def _keys(select: exp.Select, call: exp.Anonymous, scope: Scope, problems: list[
         if not name.isidentifier():
             raise Refused(projection, "key name is not an identifier")
         with _Collect(problems):
-            keys.append(Field(name, value(group, scope)))
+            keys.append(Field(name, value(_grouped_expression(group, projection, scope), scope)))
     return tuple(keys)
+
+
+def _grouped_expression(group: exp.Expr, projection: exp.Expr, scope: Scope) -> exp.Expr:
+    """What a GROUP BY item groups by: itself, or for an ordinal (`GROUP BY 1`) or a select alias
+    (`GROUP BY geohash6`) the selected expression it names. Spark resolves a name to a source column before an
+    alias: a name that is both (with a different expression) is refused rather than guessed."""
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    if inner == group or _ordinal(group) is not None:
+        return inner
+    assert isinstance(group, exp.Column)
+    if not isinstance(scope, _UnknownScope) and group.name in scope:
+        raise Refused(group, f"GROUP BY {group.name} names both a column of the source and a select alias of "
+                             "another expression; group by the expression itself")
+    return inner
+
+
+def _ordinal(group: exp.Expr) -> int | None:
+    """`n` of `GROUP BY n` (1-based), or None."""
+    if isinstance(group, exp.Literal) and group.is_int:
+        return int(group.this)
+    return None
 
 
 def _projection_of(select: exp.Select, group: exp.Expr) -> exp.Expr | None:
     projection: exp.Expr
+    if (ordinal := _ordinal(group)) is not None:
+        return select.expressions[ordinal - 1] if 1 <= ordinal <= len(select.expressions) else None
     for projection in select.expressions:
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         if inner == group:

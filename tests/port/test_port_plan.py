@@ -32,7 +32,9 @@ def query(value: str = "COUNT(*)", source: str = "", where: str = "", tail: str 
     (query(value="MAX(event_time)"), "reads a timestamp"),
     (query(value="first(city)"), "aggregate first() has no exact streaming combine"),
     (query(value="stddev(eta_seconds)"), "aggregate stddev() has no exact streaming combine"),
-    (query().replace("GROUP BY geohash(lat, lon, 6)", "GROUP BY 1"), "1: grouped by but not selected"),
+    (query().replace("GROUP BY geohash(lat, lon, 6)", "GROUP BY 9"), "9: grouped by but not selected"),
+    (query(value="COUNT(*)").replace("geohash(lat, lon, 6) AS geohash6", "upper(city) AS city").replace(
+        "GROUP BY geohash(lat, lon, 6)", "GROUP BY city"), "names both a column of the source and a select alias"),
     (query().replace("'1 minute')", "'1 minute', '1 minute', '10 seconds')"), "a window start offset is not ported"),
     (query().replace("window(event_time", "window(ingest_time"), "windows over a column other than event_time"),
     (query().replace("window.end AS window_end", "window.end AS ends"), "name it window_end"),
