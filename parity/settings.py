@@ -29,6 +29,7 @@ class _ToolParity(BaseModel):
     what_if_lateness: list[str] | None = None  # the lateness what-if's ladder for every feature without its own
     report_base_url: str | None = None  # where reports/ is served: alerts link to `<url>/<feature>/<run-id>.html`
     regions: dict[str, list[str]] | None = None  # region name -> geohash prefixes (or a regions.yaml beside)
+    event_schema: dict[str, dict[str, str]] | None = None  # source -> column -> Spark SQL type (`parity.schema`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,11 @@ class Settings:
     regions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # for the report's geohash drill-down, in file order
     spark_python: str | None = None  # the executors' Python; None: $PYSPARK_PYTHON, else this interpreter
     spark_conf: tuple[tuple[str, str], ...] = ()  # Spark properties over parity's own, in file order
+    event_schema: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # declared columns per source
+
+    @property
+    def declared_schemas(self) -> dict[str, dict[str, str]]:
+        return {source: dict(columns) for source, columns in self.event_schema}
 
     @property
     def offline_queries(self) -> Path:
@@ -123,7 +129,21 @@ def load_settings(project: Path | str = ".") -> Settings:
         regions=_regions(raw.regions, pyproject, root / REGIONS_FILE),
         spark_python=raw.spark_python,
         spark_conf=_spark_conf(raw.spark_conf, pyproject),
+        event_schema=_event_schema(raw.event_schema, pyproject),
     )
+
+
+def _event_schema(table: dict[str, dict[str, str]] | None, pyproject: Path) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """`[tool.parity.event_schema.<source>]`: every type one `parity.schema` knows."""
+    from parity.schema import arrow_type
+
+    for source, columns in (table or {}).items():
+        for column, kind in columns.items():
+            try:
+                arrow_type(kind)
+            except ValueError as exc:
+                raise ConfigError(str(pyproject), f"event_schema.{source}.{column}", str(exc)) from None
+    return tuple((source, tuple(columns.items())) for source, columns in (table or {}).items())
 
 
 REGIONS_FILE = "regions.yaml"

@@ -24,6 +24,7 @@ def port(
     What cannot be ported is refused, one line per construct, exit 2: never a silently wrong job.
     """
     from parity.port import port_query
+    from parity.schema import event_schema
     from parity.settings import load_settings
 
     settings = load_settings(project)
@@ -31,7 +32,8 @@ def port(
     if not path.is_file():
         raise UsageError(f"{query}: no such file; name an offline query such as offline_queries/<feature>.sql")
     try:
-        ported = port_query(path, settings.project, source=source, lateness=lateness, force=force)
+        ported = port_query(path, settings.project, source=source, lateness=lateness, force=force,
+                            schema_of=lambda name: event_schema(settings.event_log, name, settings.declared_schemas))
     except PortRefused as exc:
         for refusal in exc.refusals:
             typer.echo(f"error: {exc.path}: {refusal}", err=True)
@@ -52,10 +54,12 @@ def new(
     Writes only new files: if any of the three exists, nothing is written (exit 2).
     """
     from parity.port.scaffold import scaffold
+    from parity.schema import known_schema
     from parity.settings import load_settings
 
     settings = load_settings(project)
-    made = scaffold(feature, source, settings.project, lateness)
+    made = scaffold(feature, source, settings.project, lateness,
+                    schema_of=lambda name: known_schema(settings.event_log, name, settings.declared_schemas))
     for path in (made.query, made.spec, made.test):
         typer.echo(f"wrote {path}")
     typer.echo(f"next: edit {made.query.name}, then `parity port {made.query.relative_to(settings.project)} --force`, "

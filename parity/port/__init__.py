@@ -12,8 +12,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
 
 from parity.errors import SpecError
 
@@ -28,10 +31,11 @@ class Ported:
 
 
 def port_query(sql_path: Path, project: Path, *, source: str | None = None, lateness: str = "2m",
-               force: bool = False) -> Ported:
+               force: bool = False, schema_of: Callable[[str], pa.Schema | None] | None = None) -> Ported:
     """`offline_queries/<f>.sql` -> `realtime_jobs/<f>.yaml`. `PortRefused` when the SQL cannot be ported,
     `SpecError` when the spec exists (without `force`) or the SQL cannot be read. `source`: the event source
-    (default: the table the query reads)."""
+    (default: the table the query reads). `schema_of(source)`: its columns (`parity.schema.event_schema`),
+    which type the port's columns; None: every column is of unknown type."""
     from parity.port.emit import description_of, emit_spec
     from parity.port.plan import plan_query
     from parity.spec import load_spec
@@ -52,7 +56,7 @@ def port_query(sql_path: Path, project: Path, *, source: str | None = None, late
         raise SpecError(shown, "", f"cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise SpecError(shown, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
-    plan = plan_query(sql, shown, source)
+    plan = plan_query(sql, shown, source, schema_of)
     text = emit_spec(plan, feature, shown, description_of(sql), lateness)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = target.with_name(f".{target.name}.tmp")

@@ -16,6 +16,7 @@ per construct naming it and why: a job that is silently wrong is worse than no j
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
@@ -24,7 +25,6 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from parity.errors import PortRefused
-from parity.generate import SCHEMA
 from parity.port.sqltypes import Column, Py, Refused, Scope, SqlType, sql_of
 from parity.port.translate import conjunction, truth, value
 from parity.query import WINDOW_COLUMNS, ctes_in, parse_query, real_tables, window_call, window_durations
@@ -78,21 +78,29 @@ class Plan:
         return self.outer if self.outer is not None else self.values
 
 
-_ARROW_TYPES = {
-    pa.string(): SqlType.STRING, pa.float64(): SqlType.DOUBLE, pa.float32(): SqlType.DOUBLE,
-    pa.int64(): SqlType.INT, pa.int32(): SqlType.INT, pa.bool_(): SqlType.BOOLEAN,
-}
+def sql_type(kind: pa.DataType) -> SqlType:
+    """The port's type of an Arrow column type (the project's event schema, `parity.schema`)."""
+    if pa.types.is_timestamp(kind):
+        return SqlType.TIMESTAMP
+    if pa.types.is_integer(kind):
+        return SqlType.INT
+    if pa.types.is_floating(kind):
+        return SqlType.DOUBLE
+    if pa.types.is_decimal(kind):
+        return SqlType.DECIMAL
+    if pa.types.is_boolean(kind):
+        return SqlType.BOOLEAN
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return SqlType.STRING
+    return SqlType.UNKNOWN
 
 
-def source_scope(source: str) -> Scope:
-    """The columns of a source with their types: the ride_events contract; another source's are unknown."""
-    if source != "ride_events":
+def source_scope(schema: pa.Schema | None) -> Scope:
+    """The columns of the source with their types, from the project's event schema; None: every column is
+    a nullable column of unknown type (a project whose events parity has not seen yet)."""
+    if schema is None:
         return _UnknownScope()
-    scope = {}
-    for field in SCHEMA:
-        kind = SqlType.TIMESTAMP if pa.types.is_timestamp(field.type) else _ARROW_TYPES.get(field.type, SqlType.UNKNOWN)
-        scope[field.name] = Column(kind, field.nullable)
-    return scope
+    return {field.name: Column(sql_type(field.type), field.nullable) for field in schema}
 
 
 class _UnknownScope(dict[str, Column]):
@@ -105,10 +113,12 @@ class _UnknownScope(dict[str, Column]):
         return True
 
 
-def plan_query(sql: str, path: str, source: str | None = None) -> Plan:
+def plan_query(sql: str, path: str, source: str | None = None,
+               schema_of: Callable[[str], pa.Schema | None] | None = None) -> Plan:
     """The plan of one offline query, or `PortRefused` listing every construct it cannot port.
 
-    `source` is the event source the query reads; None: the one table it reads (a join is refused anyway)."""
+    `source` is the event source the query reads; None: the one table it reads (a join is refused anyway).
+    `schema_of(source)`: the source's columns (`parity.schema.event_schema`); None: columns of unknown type."""
     tree = parse_query(sql, path)
     refusals = _global_refusals(tree)
     if source is None:
@@ -121,7 +131,8 @@ def plan_query(sql: str, path: str, source: str | None = None) -> Plan:
     if not refusals:
         problems: list[Refused] = []
         try:
-            plan = _plan(tree, source, problems)
+            columns = source_scope(schema_of(source) if schema_of is not None else None)
+            plan = _plan(tree, source, columns, problems)
         except Refused as exc:
             problems.append(exc)
         refusals = [problem.describe() for problem in problems]
@@ -258,7 +269,7 @@ def _owner(node: exp.Expr) -> exp.Select | None:
 # --- the shape ------------------------------------------------------------------------------------------------
 
 
-def _plan(tree: exp.Query, source: str, problems: list[Refused]) -> Plan:
+def _plan(tree: exp.Query, source: str, columns: Scope, problems: list[Refused]) -> Plan:
     ctes = ctes_in(tree)
     select = next(s for s in tree.find_all(exp.Select) if window_call(s) is not None)
     call = window_call(select)
@@ -273,7 +284,7 @@ def _plan(tree: exp.Query, source: str, problems: list[Refused]) -> Plan:
     except ValueError as exc:
         raise Refused(call, str(exc)) from None
 
-    scope, filters, distinct = _events(select, ctes, source)
+    scope, filters, distinct = _events(select, ctes, source, columns)
     wheres = [w.this for w in (_inner_where(select, ctes), select.args.get("where")) if w is not None]
     if (where := select.args.get("where")) is not None:
         with _Collect(problems):
@@ -302,7 +313,8 @@ def _inner_where(select: exp.Select, ctes: dict[str, exp.Query]) -> exp.Where | 
     return where if isinstance(where, exp.Where) else None
 
 
-def _events(select: exp.Select, ctes: dict[str, exp.Query], source: str) -> tuple[Scope, list[Py], tuple[str, ...] | None]:
+def _events(select: exp.Select, ctes: dict[str, exp.Query], source: str,
+            columns: Scope) -> tuple[Scope, list[Py], tuple[str, ...] | None]:
     """What the aggregating SELECT reads: the source, or one CTE/subquery of it that filters or deduplicates."""
     from_ = select.args.get("from_")
     if from_ is None:
@@ -311,22 +323,21 @@ def _events(select: exp.Select, ctes: dict[str, exp.Query], source: str) -> tupl
     if isinstance(read, exp.Table) and not read.db:
         name = read.name.lower()
         if name == source.lower() and name not in ctes:
-            return source_scope(source), [], None
+            return columns, [], None
         if name in ctes:
-            return _inner(ctes[name], source)
+            return _inner(ctes[name], source, columns)
         raise Refused(read, f"reads {read.name}, not the spec's source {source}")
     if isinstance(read, exp.Subquery) and isinstance(read.this, exp.Select):
-        return _inner(read.this, source)
+        return _inner(read.this, source, columns)
     raise Refused(read, "not a table, CTE or subquery; not ported")
 
 
-def _inner(inner: exp.Query, source: str) -> tuple[Scope, list[Py], tuple[str, ...] | None]:
+def _inner(inner: exp.Query, source: str, outer_scope: Scope) -> tuple[Scope, list[Py], tuple[str, ...] | None]:
     if not isinstance(inner, exp.Select):
         raise Refused(inner, "not a plain SELECT; not ported")
     tables = real_tables(inner)
     if len(tables) != 1 or tables[0].name.lower() != source.lower() or inner.args.get("group") is not None:
         raise Refused(inner, f"an inner query that is not a filter or SELECT DISTINCT over {source}; not ported")
-    outer_scope = source_scope(source)
     columns: list[str] = []
     scope: dict[str, Column] = {}
     for projection in inner.expressions:
@@ -357,12 +368,35 @@ def _keys(select: exp.Select, call: exp.Anonymous, scope: Scope, problems: list[
         if not name.isidentifier():
             raise Refused(projection, "key name is not an identifier")
         with _Collect(problems):
-            keys.append(Field(name, value(group, scope)))
+            keys.append(Field(name, value(_grouped_expression(group, projection, scope), scope)))
     return tuple(keys)
+
+
+def _grouped_expression(group: exp.Expr, projection: exp.Expr, scope: Scope) -> exp.Expr:
+    """What a GROUP BY item groups by: itself, or for an ordinal (`GROUP BY 1`) or a select alias
+    (`GROUP BY geohash6`) the selected expression it names. Spark resolves a name to a source column before an
+    alias: a name that is both (with a different expression) is refused rather than guessed."""
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    if inner == group or _ordinal(group) is not None:
+        return inner
+    assert isinstance(group, exp.Column)
+    if not isinstance(scope, _UnknownScope) and group.name in scope:
+        raise Refused(group, f"GROUP BY {group.name} names both a column of the source and a select alias of "
+                             "another expression; group by the expression itself")
+    return inner
+
+
+def _ordinal(group: exp.Expr) -> int | None:
+    """`n` of `GROUP BY n` (1-based), or None."""
+    if isinstance(group, exp.Literal) and group.is_int:
+        return int(group.this)
+    return None
 
 
 def _projection_of(select: exp.Select, group: exp.Expr) -> exp.Expr | None:
     projection: exp.Expr
+    if (ordinal := _ordinal(group)) is not None:
+        return select.expressions[ordinal - 1] if 1 <= ordinal <= len(select.expressions) else None
     for projection in select.expressions:
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         if inner == group:

@@ -8,8 +8,11 @@ Nothing is overwritten: if any of the three files exists, nothing is written.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
 
 from parity.errors import SpecError
 
@@ -46,6 +49,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+
 from parity.testing import assert_parity, events, ride_event
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -70,7 +75,8 @@ class Scaffold:
     test: Path
 
 
-def scaffold(feature: str, source: str, project: Path, lateness: str = "2m") -> Scaffold:
+def scaffold(feature: str, source: str, project: Path, lateness: str = "2m",
+             schema_of: Callable[[str], pa.Schema | None] | None = None) -> Scaffold:
     """Write the three files of a new feature; `SpecError` naming the first that exists (nothing is written)."""
     from parity.port import port_query
 
@@ -86,7 +92,7 @@ def scaffold(feature: str, source: str, project: Path, lateness: str = "2m") -> 
     query.parent.mkdir(parents=True, exist_ok=True)
     query.write_text(QUERY.format(feature=feature, source=source))
     try:
-        port_query(query, project, source=source, lateness=lateness)
+        port_query(query, project, source=source, lateness=lateness, schema_of=schema_of)
     except BaseException:
         query.unlink(missing_ok=True)
         raise

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from parity.generate import SCHEMA
 from parity.spec import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,11 +24,48 @@ def parity(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+SPARK_TYPES = {"string": "string", "double": "double", "bool": "boolean", "timestamp[us, tz=UTC]": "timestamp"}
+
+
+def declared_ride_events() -> str:
+    """`[tool.parity.event_schema.ride_events]`: the demo's columns, declared (the project has no events yet)."""
+    return "[tool.parity.event_schema.ride_events]\n" + "".join(
+        f'{field.name} = "{SPARK_TYPES[str(field.type)]}"\n' for field in SCHEMA)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "offline_queries", tmp_path / "offline_queries")
-    (tmp_path / "pyproject.toml").write_text('[tool.parity]\nevent_log = "events"\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.parity]\nevent_log = "events"\n\n' + declared_ride_events())
     return tmp_path
+
+
+def test_port_without_events_or_a_declared_schema_says_how_to_declare_it(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "offline_queries", tmp_path / "offline_queries")
+    done = parity(tmp_path, "port", "offline_queries/ride_requests.sql")
+    assert done.returncode == 2 and not (tmp_path / "realtime_jobs" / "ride_requests.yaml").exists()
+    assert done.stderr.count("\n") == 1 and "[tool.parity.event_schema.ride_events]" in done.stderr
+
+
+def test_port_types_columns_from_the_projects_own_event_files(tmp_path: Path) -> None:
+    """A project unlike the demo: integer scores summed per team; the type comes from its Parquet files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "data" / "events" / "scores" / "date=2026-11-26" / "hour=08"
+    folder.mkdir(parents=True)
+    stamp = pa.timestamp("us", tz="UTC")
+    pq.write_table(pa.table({"event_id": pa.array(["e1"]), "event_time": pa.array([0], stamp),
+                             "ingest_time": pa.array([0], stamp), "team": pa.array(["red"]),
+                             "score": pa.array([3], pa.int64())}), folder / "part-0.parquet")
+    (tmp_path / "offline_queries").mkdir()
+    (tmp_path / "offline_queries" / "team_score.sql").write_text(
+        "SELECT team, window.start AS window_start, window.end AS window_end, SUM(score) AS total\n"
+        "FROM scores GROUP BY team, window(event_time, '1 hour')\n")
+    done = parity(tmp_path, "port", "offline_queries/team_score.sql")
+    assert done.returncode == 0, done.stderr
+    spec = load_spec(tmp_path / "realtime_jobs" / "team_score.yaml", tmp_path)
+    assert spec.values == ("total",) and spec.tolerance["total"].rel == 0  # an integer sum is exact
 
 
 def test_port_writes_a_spec_that_loads_with_keys_window_values_and_lateness(project: Path) -> None:
@@ -129,6 +167,8 @@ def test_port_of_a_query_outside_offline_queries_names_it_in_the_spec(project: P
 def test_port_reads_the_source_from_the_query(project: Path) -> None:
     sql = (CORPUS / "count_star.sql").read_text().replace("FROM ride_events", "FROM bike_events")
     (project / "offline_queries" / "bike_requests.sql").write_text(sql)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + declared_ride_events().replace("ride_events", "bike_events"))
     done = parity(project, "port", "offline_queries/bike_requests.sql")
     assert done.returncode == 0, done.stderr
     assert load_spec(project / "realtime_jobs" / "bike_requests.yaml", project).source == "bike_events"

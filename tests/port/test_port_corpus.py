@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from parity.errors import PortRefused
+from parity.generate import SCHEMA
 from parity.port.emit import description_of, emit_spec
 from parity.port.plan import plan_query
 from parity.spec import load_spec
@@ -29,7 +30,7 @@ def outcome(shape: str) -> str:
     sql = (CORPUS / f"{shape}.sql").read_text()
     shown = f"offline_queries/{shape}.sql"
     try:
-        plan = plan_query(sql, shown, "ride_events")
+        plan = plan_query(sql, shown, "ride_events", lambda _: SCHEMA)
     except PortRefused as exc:
         return "REFUSED\n" + "\n".join(f"{exc.path}: {line}" for line in exc.refusals) + "\n"
     return emit_spec(plan, shape, shown, description_of(sql), "2m")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from parity.errors import PortRefused
+from parity.generate import SCHEMA
 from parity.port.plan import plan_query
 
 QUERY = ("SELECT geohash(lat, lon, 6) AS geohash6, window.start AS window_start, window.end AS window_end, {value} AS v "
@@ -31,14 +32,16 @@ def query(value: str = "COUNT(*)", source: str = "", where: str = "", tail: str 
     (query(value="MAX(event_time)"), "reads a timestamp"),
     (query(value="first(city)"), "aggregate first() has no exact streaming combine"),
     (query(value="stddev(eta_seconds)"), "aggregate stddev() has no exact streaming combine"),
-    (query().replace("GROUP BY geohash(lat, lon, 6)", "GROUP BY 1"), "1: grouped by but not selected"),
+    (query().replace("GROUP BY geohash(lat, lon, 6)", "GROUP BY 9"), "9: grouped by but not selected"),
+    (query(value="COUNT(*)").replace("geohash(lat, lon, 6) AS geohash6", "upper(city) AS city").replace(
+        "GROUP BY geohash(lat, lon, 6)", "GROUP BY city"), "names both a column of the source and a select alias"),
     (query().replace("'1 minute')", "'1 minute', '1 minute', '10 seconds')"), "a window start offset is not ported"),
     (query().replace("window(event_time", "window(ingest_time"), "windows over a column other than event_time"),
     (query().replace("window.end AS window_end", "window.end AS ends"), "name it window_end"),
 ])
 def test_shape_is_refused_naming_the_construct(sql: str, reason: str) -> None:
     with pytest.raises(PortRefused) as refused:
-        plan_query(sql, "offline_queries/q.sql")
+        plan_query(sql, "offline_queries/q.sql", schema_of=lambda _: SCHEMA)
     assert any(reason in line for line in refused.value.refusals), refused.value.refusals
 
 
@@ -50,6 +53,6 @@ def test_a_table_alias_is_not_a_refusal() -> None:
 def test_every_refused_construct_is_reported_not_only_the_first() -> None:
     sql = query(value="SUM(my_udf(city))", where="WHERE hour(event_time) > 3")
     with pytest.raises(PortRefused) as refused:
-        plan_query(sql, "offline_queries/q.sql")
+        plan_query(sql, "offline_queries/q.sql", schema_of=lambda _: SCHEMA)
     assert len(refused.value.refusals) == 2
     assert "hour()" in refused.value.refusals[0] and "my_udf()" in refused.value.refusals[1]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from parity.generate import SCHEMA
 from parity.port import port_query
 from parity.spec import load_feature
 from parity.traps import find_traps
@@ -30,7 +31,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "pyproject.toml").write_text("[tool.parity]\n")
     for sql in [CORPUS / f"{s}.sql" for s in PORTED] + [REPO / "offline_queries" / f"{s}.sql" for s in EXAMPLES]:
         shutil.copy(sql, root / "offline_queries" / sql.name)
-        port_query(root / "offline_queries" / sql.name, root)
+        port_query(root / "offline_queries" / sql.name, root, schema_of=lambda _: SCHEMA)
     return root
 
 
