@@ -19,8 +19,17 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from parity.alerts import store
-from parity.alerts.channels import Delivery, DeliveryFailed, Message, NotificationKind, missing_secrets, send
-from parity.alerts.rules import AlertRule, Channel, Severity, load_rules
+from parity.alerts.channels import (
+    Channel,
+    Delivery,
+    DeliveryFailed,
+    Message,
+    NotificationKind,
+    Severity,
+    missing_secrets,
+    send,
+)
+from parity.alerts.rules import AlertRule, load_rules
 from parity.alerts.store import Claimant, Notification, NotificationStatus
 from parity.errors import AlertRuleError
 from parity.settings import Settings

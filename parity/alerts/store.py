@@ -33,9 +33,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from parity.alerts.channels import Message
+from parity.alerts.channels import Channel, Message, Severity
 from parity.alerts.incidents import Incident, IncidentStatus
-from parity.alerts.rules import Channel, Condition, Severity
+from parity.alerts.rules import Condition
 from parity.errors import StoreError
 from parity.result import CheckFailure, CheckResult
 
