@@ -37,6 +37,7 @@ from parity.alerts.channels import Channel, Message, Severity
 from parity.alerts.incidents import Incident, IncidentStatus
 from parity.alerts.rules import Condition
 from parity.errors import StoreError
+from parity.redact import redact, redact_url, url_secrets
 from parity.result import CheckFailure, CheckResult
 
 metadata = sa.MetaData()
@@ -181,43 +182,57 @@ CREATE_ATTEMPTS = 3  # creating the tables, see `connect`
 def connect(database: str, tables: sa.MetaData | None = None) -> sa.Engine:
     """An engine on `database` (a SQLAlchemy URL) with parity's tables (and `tables`) created. Dispose it when done.
 
-    Two processes starting at once on a new store both create the tables; on PostgreSQL the slower one fails on the
-    catalogue's unique index (`pg_type_typname_nsp_index`). It tries again and finds them made."""
-    url = sa.make_url(database)
+    Every failure of the store, here or later on the engine, is one `StoreError` naming the store (its
+    password hidden) and the fix; only a constraint's `IntegrityError` passes through, for callers that race
+    on purpose. Two processes starting at once on a new store both create the tables; on PostgreSQL the
+    slower one fails on the catalogue's unique index (`pg_type_typname_nsp_index`). It tries again and finds
+    them made."""
+    url = _url(database)
     if url.drivername == "postgresql":  # SQLAlchemy 2.1 would pick psycopg 3; parity ships psycopg2
         url = url.set(drivername="postgresql+psycopg2")
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, json_serializer=_to_json)
+        _make_folder(database, Path(url.database).parent)
+    try:
+        engine = sa.create_engine(url, json_serializer=_to_json)
+    except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError):
+        raise StoreError(display_name(database), f"no database driver for {url.drivername!r}; parity stores "
+                         "results in sqlite:///path or postgresql://user@host:5432/db") from None
     if url.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     for attempt in range(CREATE_ATTEMPTS):
         try:
             for each in (metadata, tables) if tables is not None else (metadata,):
                 each.create_all(engine)
-            return engine
-        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
+            break
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError) as exc:
             if attempt == CREATE_ATTEMPTS - 1:
                 engine.dispose()
-                raise
+                raise StoreError(display_name(database), _problem(exc, database)) from None
             time.sleep(0.2 * (attempt + 1))
+        except sa.exc.SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(display_name(database), _problem(exc, database)) from None
         except BaseException:
             engine.dispose()
             raise
-    raise AssertionError("unreachable")
+
+    def translate(context: sa.engine.ExceptionContext) -> None:
+        if not isinstance(context.sqlalchemy_exception, sa.exc.IntegrityError):
+            raise StoreError(display_name(database),
+                             _problem(context.sqlalchemy_exception or context.original_exception, database))
+
+    sa.event.listen(engine, "handle_error", translate)
+    return engine
 
 
 @contextlib.contextmanager
 def opened(database: str) -> Iterator[sa.Engine]:
     """`connect`, disposed on exit; any database failure inside becomes one `StoreError` naming the database."""
-    try:
-        engine = connect(database)
-    except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(display_name(database), _problem(exc)) from None
+    engine = connect(database)
     try:
         yield engine
     except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(display_name(database), _problem(exc)) from None
+        raise StoreError(display_name(database), _problem(exc, database)) from None
     finally:
         engine.dispose()
 
@@ -240,21 +255,73 @@ def validate(database: str) -> None:
 
 
 _FIX = "move the file aside to start an empty store, or restore it from a backup"
+_SETTING = "[tool.parity] database in pyproject.toml"
+# What a driver's first line says -> what to do about it (the first match wins; lower case).
+_FIXES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("file is not a database", "malformed", "corrupt"), _FIX),
+    (("password authentication failed", "no password supplied", "authentication failed", "pg_hba.conf"),
+     f"check the user and password in {_SETTING} (or PGPASSWORD, ~/.pgpass)"),
+    (("connection refused", "could not connect", "could not translate host name", "name or service not known",
+      "timeout expired", "no route to host", "server closed the connection", "connection to server"),
+     f"check that the database server is running and reachable at that host and port, or fix {_SETTING}"),
+    (("unable to open database file",), "check that its folder exists and is writable"),
+    (("readonly database", "read-only"), "make the file and its folder writable by this user"),
+    (("database is locked",), "another process holds a lock on it; try again"),
+    (("no space left", "disk is full", "database or disk is full", "disk i/o error"),
+     "free disk space where the store lives"),
+    (("does not exist",), f"create it, or fix the name in {_SETTING}"),
+)
 
 
 def display_name(database: str) -> str:
-    """The database as an error names it: a SQLite file's path, otherwise the URL without its password."""
-    url = sa.make_url(database)
+    """The database as an error names it: a SQLite file's path, otherwise the URL with its passwords hidden."""
+    try:
+        url = sa.make_url(database)
+    except (ValueError, sa.exc.ArgumentError):
+        return _unparsed(database)
     if url.get_backend_name() == "sqlite":
         return url.database or ":memory:"
-    return url.render_as_string(hide_password=True)
+    return redact_url(database)
 
 
-def _problem(exc: sa.exc.SQLAlchemyError) -> str:
+def _url(database: str) -> sa.URL:
+    """`database` parsed; a URL SQLAlchemy cannot read is one `StoreError` that quotes none of it."""
+    try:
+        return sa.make_url(database)
+    except ValueError:  # int() of the port: the text after the host's colon, maybe a piece of the password
+        raise StoreError(_unparsed(database), "its port is not a number; write host:5432, and percent-encode any "
+                         "'/', ':', '@', '?' or '#' in the password") from None
+    except sa.exc.ArgumentError:
+        raise StoreError(_unparsed(database), "not a database URL; write sqlite:///path/parity.db or "
+                         "postgresql://user@host:5432/db") from None
+
+
+def _unparsed(database: str) -> str:
+    scheme = database.split("://", 1)[0] if "://" in database else ""
+    kind = f"a {scheme}:// URL" if scheme.replace("+", "").isalnum() else "a value"
+    return f"[tool.parity] database ({kind}, not shown)"
+
+
+def _make_folder(database: str, folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StoreError(display_name(database), f"cannot create its folder {folder} (a file is in the way); "
+                         f"fix {_SETTING} or move that file") from None
+    except OSError as exc:
+        raise StoreError(display_name(database), f"cannot create its folder {folder} "
+                         f"({exc.strerror or type(exc).__name__}); fix {_SETTING} or the folder's permissions") from None
+
+
+def _problem(exc: BaseException, database: str) -> str:
+    """The driver's first line, with the URL's passwords scrubbed, and what to do about it."""
     cause = getattr(exc, "orig", None) or exc
-    first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    corrupt = ("file is not a database", "malformed", "corrupt")
-    return f"{first}; {_FIX}" if any(word in first for word in corrupt) else first
+    said = str(cause).strip()
+    first = redact(said.splitlines()[0] if said else type(cause).__name__, url_secrets(database))
+    fix = next((fix for words, fix in _FIXES if any(word in first.lower() for word in words)), f"check {_SETTING}")
+    if fix.startswith("check that the database server"):
+        return f"cannot connect ({first}); {fix}"
+    return f"{first}; {fix}"
 
 
 def _to_json(value: Any) -> str:

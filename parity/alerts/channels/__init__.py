@@ -36,6 +36,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from parity.redact import redact
 from parity.units import iso
 
 ENTRY_POINTS = "parity.alert_channels"  # installed packages register channel types under this group
@@ -258,9 +259,9 @@ def send(message: Message, channel: Channel, project: Path, *, again: bool = Fal
     try:
         kind.send(message, channel.options, context)
     except DeliveryFailed as exc:
-        raise DeliveryFailed(_scrub(exc.detail, secrets)) from None
+        raise DeliveryFailed(redact(exc.detail, secrets)) from None
     except Exception as exc:  # noqa: BLE001 (a sender's bug or unforeseen input fails this notification, not the run)
-        said = f": {_scrub(str(exc).splitlines()[0] if str(exc) else '', secrets)}" if not channel.secret_envs else ""
+        said = f": {redact(str(exc).splitlines()[0] if str(exc) else '', secrets)}" if not channel.secret_envs else ""
         raise DeliveryFailed(f"unexpected {type(exc).__name__} in the {channel.type} channel{said}") from None
 
 
@@ -275,12 +276,6 @@ def secret(env: str | None) -> str:
     if not value:
         raise DeliveryFailed(f"environment variable {env} is unset")
     return value
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for value in secrets:
-        text = text.replace(value, "***")
-    return text
 
 
 # The built-in channel types: every module of this package registers its own.

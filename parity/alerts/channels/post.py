@@ -34,7 +34,7 @@ def post_json(url: str, body: dict[str, Any], context: Context, *, where: str,
         with urllib.request.urlopen(request, timeout=context.timeout_s) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"HTTP {exc.code} {exc.reason}") from None
+        raise DeliveryFailed(f"HTTP {exc.code} {_phrase(exc) if context.holds_secrets else exc.reason}") from None
     except urllib.error.URLError as exc:
         raise DeliveryFailed(f"connection failed: {exc.reason}") from None
     except TimeoutError:
@@ -45,3 +45,11 @@ def post_json(url: str, body: dict[str, Any], context: Context, *, where: str,
         raise DeliveryFailed(f"{where} is not a valid URL; fix the value (not shown)") from None
     except http.client.HTTPException as exc:
         raise DeliveryFailed(f"bad HTTP response: {type(exc).__name__}") from None
+
+
+def _phrase(error: urllib.error.HTTPError) -> str:
+    """The standard reason phrase of the error's status code (never the receiver's own words)."""
+    try:
+        return http.HTTPStatus(error.code).phrase
+    except ValueError:
+        return "(non-standard status)"
