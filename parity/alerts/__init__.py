@@ -1,4 +1,4 @@
-"""Alerts: confidence -> rules -> incidents -> store (outbox) -> delivery through channels.
+"""Alerts: confidence -> rules -> incidents -> outbox (rows of the results store) -> delivery through channels.
 
 The API the check and the CLI call:
 

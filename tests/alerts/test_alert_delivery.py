@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from alert_fixtures import Receiver, check_result, write_rule
 
-from parity.alerts import deliver_pending, evaluate_alerts, open_incidents
+from parity.alerts import deliver_pending, evaluate_alerts, open_incidents, outbox
 from parity.alerts import store as alert_store
 from parity.alerts.channels import CHANNELS, Channel, Context, DeliveryFailed, Message, NotificationKind, send
 from parity.alerts.delivery import now_us
+from parity.alerts.outbox import Notification, NotificationStatus
 from parity.alerts.rules import Severity
-from parity.alerts.store import Notification, NotificationStatus
 from parity.settings import Settings
 
 T0 = 1_772_323_200_000_000  # 2026-03-01T00:00:00Z
@@ -35,8 +35,8 @@ DELIVER = Path(__file__).with_name("deliver_once.py")
 def everything_stored(settings: Settings) -> str:
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        text = json.dumps([alert_store.recorded_results(conn), [repr(n) for n in alert_store.list_notifications(conn)],
-                           [repr(a) for a in alert_store.list_attempts(conn)]])
+        text = json.dumps([alert_store.recorded_results(conn), [repr(n) for n in outbox.list_notifications(conn)],
+                           [repr(a) for a in outbox.list_attempts(conn)]])
     engine.dispose()
     return text
 
@@ -78,8 +78,8 @@ channels:
 
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        queued = alert_store.list_notifications(conn)
-        attempts = alert_store.list_attempts(conn)
+        queued = outbox.list_notifications(conn)
+        attempts = outbox.list_attempts(conn)
     engine.dispose()
     assert [(n.channel.type, n.status) for n in queued] == [
         ("slack", NotificationStatus.PENDING), ("jsonl", NotificationStatus.SENT),
@@ -168,7 +168,7 @@ def test_two_processes_delivering_the_same_pending_notifications_send_each_once(
         for index in range(12):
             for channel in (hook, log):
                 queued = message(f"f{index:02d}")
-                alert_store.enqueue(conn, Notification(queued.key, None, channel, queued, NotificationStatus.PENDING,
+                outbox.enqueue(conn, Notification(queued.key, None, channel, queued, NotificationStatus.PENDING,
                                                        T0, None))
                 keys[channel.type].append(queued.key)
     engine.dispose()
@@ -187,8 +187,8 @@ def test_two_processes_delivering_the_same_pending_notifications_send_each_once(
     assert sorted(sent_by) == sorted(keys["webhook"] + keys["jsonl"])
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        assert {n.status for n in alert_store.list_notifications(conn)} == {NotificationStatus.SENT}
-        assert sorted((a.notification_key, a.number, a.outcome) for a in alert_store.list_attempts(conn)) == sorted(
+        assert {n.status for n in outbox.list_notifications(conn)} == {NotificationStatus.SENT}
+        assert sorted((a.notification_key, a.number, a.outcome) for a in outbox.list_attempts(conn)) == sorted(
             (key, 1, "ok") for key in keys["webhook"] + keys["jsonl"])
         assert conn.execute(alert_store.claims.select()).first() is None  # every claim released
     engine.dispose()
@@ -201,8 +201,8 @@ def test_a_claim_held_on_another_host_is_respected_until_its_lease_runs_out(
     queued = message()
     engine = alert_store.connect(settings.database)
     with engine.begin() as conn:
-        alert_store.enqueue(conn, Notification(queued.key, None, hook, queued, NotificationStatus.PENDING, T0, None))
-        alert_store.begin_attempt(conn, queued.key, 1, T0)  # the other host's attempt, in flight
+        outbox.enqueue(conn, Notification(queued.key, None, hook, queued, NotificationStatus.PENDING, T0, None))
+        outbox.begin_attempt(conn, queued.key, 1, T0)  # the other host's attempt, in flight
         conn.execute(alert_store.claims.insert().values(
             notification_key=queued.key, token="other", host="another-host", pid=1, pid_started="1",
             claimed_at_us=T0, expires_at_us=now_us() + 600_000_000))
@@ -215,5 +215,5 @@ def test_a_claim_held_on_another_host_is_respected_until_its_lease_runs_out(
     [taken_over] = deliver_pending(engine, settings)
     assert taken_over.sent and receiver.accepted_keys("/hook") == {queued.key: 1}
     with engine.connect() as conn:
-        assert [(a.number, a.outcome) for a in alert_store.list_attempts(conn)] == [(1, "interrupted"), (2, "ok")]
+        assert [(a.number, a.outcome) for a in outbox.list_attempts(conn)] == [(1, "interrupted"), (2, "ok")]
     engine.dispose()

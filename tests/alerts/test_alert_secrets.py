@@ -32,7 +32,7 @@ import pytest
 import sqlalchemy as sa
 from alert_fixtures import check_result, write_rule
 
-from parity.alerts import evaluate_alerts
+from parity.alerts import evaluate_alerts, outbox
 from parity.alerts import store as alert_store
 from parity.settings import Settings
 
@@ -77,8 +77,8 @@ class QuotingReceiver:
 def everything_stored(database: str) -> str:
     engine = alert_store.connect(database)
     with engine.connect() as conn:
-        text = json.dumps([[repr(n) for n in alert_store.list_notifications(conn)],
-                           [repr(a) for a in alert_store.list_attempts(conn)]])
+        text = json.dumps([[repr(n) for n in outbox.list_notifications(conn)],
+                           [repr(a) for a in outbox.list_attempts(conn)]])
     engine.dispose()
     return text
 
