@@ -71,6 +71,18 @@ def features_named(project: Path, names: list[str] | None, all_: bool) -> list: 
         raise UsageError("name at least one feature, or pass --all")
     return [load_feature(name, project) for name in names]
 
+FORMAT_HELP = "text, or a report format: json, markdown, html, or one registered (parity.report.formats)."
+
+
+def output_format(value: str) -> str:
+    """A `--format` value: `text` (the command's own lines) or a name in the report-format registry."""
+    from parity.report.formats import output_choices
+
+    if value not in output_choices():
+        raise UsageError(f"--format: {value!r} is not one of {', '.join(output_choices())}")
+    return value
+
+
 def window_range(start: str, end: str) -> tuple[int, int]:
     if not start or not end:
         raise UsageError("--start and --end are required")
