@@ -97,7 +97,7 @@ def rerender(settings: Settings, feature: str, run: str | None, formats: tuple[s
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(str(path), f"not a parity report ({type(exc).__name__}: {str(exc)[:120]})") from exc
     if result.feature != feature:
-        raise DataError(str(path), f"feature: {result.feature[:80]!r} is not {feature!r}, the feature whose folder "
+        raise DataError(str(path), f"feature: {str(result.feature)[:80]!r} is not {feature!r}, the feature whose folder "
                                    "holds it; not a report of this feature")
     _checked(run_id, result.run_id, path, "run_id")
     context = context_for(settings, feature)
