@@ -14,7 +14,7 @@ from parity.report.text import to_json
 from parity.result import CheckResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report_results import result  # noqa: E402
+from report_results import result
 
 
 @dataclass(frozen=True)
