@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import DataError
-from parity.publish import FEATURE_NAME, RUN_ID, PublishError, UnsafeName, feature_name, inside, publish_text, run_id
+from parity.publish import (
+    FEATURE_NAME,
+    RUN_ID,
+    PublishError,
+    UnsafeName,
+    clean_leftovers,
+    feature_name,
+    inside,
+    publish_text,
+    run_id,
+)
 from parity.report.formats import FORMATS, writing_order
 from parity.report.html import HistoryPoint, IndexRow, ReportContext, render_index
 from parity.result import CheckResult
@@ -71,6 +81,7 @@ def write_reports(result: CheckResult, reports: Path, context: ReportContext | N
     context = context or ReportContext()
     folder = _report_folder(reports, _checked(feature_name, result.feature, reports, "feature"))
     name = _checked(run_id, result.run_id, folder, "run_id")
+    clean_leftovers(folder)  # what a killed writer left (its temporaries); never a live writer's
     written = {}
     for chosen in writing_order(formats):
         report_format = FORMATS[chosen]
@@ -132,6 +143,7 @@ def write_index(reports: Path) -> Path:
             link=f"{folder.name}/{latest.get('run_id')}.html",
         ))
     _make_folder(reports)
+    clean_leftovers(reports)
     return publish_text(reports / INDEX, render_index(rows))
 
 
