@@ -102,3 +102,22 @@ def test_a_format_cannot_take_another_formats_suffix_or_the_terminals_name() -> 
     with pytest.raises(ValueError, match="text"):
         register("text", CsvReport())
     assert "csv" not in FORMATS
+
+
+def test_the_example_in_docs_extending_registers_a_format_parity_report_uses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
+    text = doc.read_text() if doc.is_file() else ""
+    if "### Add a report format" not in text:
+        pytest.skip("docs/extending.md has no 'Add a report format' section yet (README-snippet.md of h-publish)")
+    section = text.split("### Add a report format", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    try:
+        exec(compile(code, f"{doc}:Add a report format", "exec"), {})  # noqa: S102  the doc's own example
+        root, checked = project_with_a_report(tmp_path)
+        ran = parity(capsys, monkeypatch, "report", "ride_requests", "--format", "csv", "--project", str(root))
+    finally:
+        FORMATS.pop("csv", None)
+    assert ran.code == EXIT_OK, ran.err
+    assert (root / "reports" / "ride_requests" / f"{checked.run_id}.csv").read_text().startswith("feature,")
