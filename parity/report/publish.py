@@ -21,6 +21,7 @@ from parity.publish import (
     feature_name,
     inside,
     publish_text,
+    published,
     run_id,
 )
 from parity.report.formats import FORMATS, writing_order
@@ -103,8 +104,7 @@ def rerender(settings: Settings, feature: str, run: str | None, formats: tuple[s
                         + "; run `parity check` first, or list the folder for the run ids")
     _checked(lambda p: inside(reports, p), path, reports, "report")
     try:
-        body = json.loads(path.read_text())
-        result = CheckResult.from_json(body)
+        result = CheckResult.from_json(json.loads(path.read_text()))
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(str(path), f"not a parity report ({type(exc).__name__}: {str(exc)[:120]})") from exc
     if result.feature != feature:
@@ -127,7 +127,7 @@ def write_index(reports: Path) -> Path:
     for folder in sorted(p for p in reports.iterdir() if p.is_dir()) if reports.is_dir() else []:
         if not FEATURE_NAME.match(folder.name):
             continue
-        recent = sorted(folder.glob("*.json"))[-TREND_REPORTS:]
+        recent = _reports_in(folder)[-TREND_REPORTS:]
         bodies = [body for body in (_read(path) for path in recent) if body is not None]
         if not bodies:
             continue
@@ -173,8 +173,13 @@ def _report_folder(reports: Path, feature: str) -> Path:
 
 def _latest(folder: Path) -> Path | None:
     """Run ids start with their UTC time, so the last name is the latest run."""
-    found = sorted(p for p in folder.glob("*.json") if RUN_ID.match(p.stem)) if folder.is_dir() else []
+    found = _reports_in(folder) if folder.is_dir() else []
     return found[-1] if found else None
+
+
+def _reports_in(folder: Path) -> list[Path]:
+    """The report JSONs of a feature's folder, oldest first: never a writer's temporary, only run ids' names."""
+    return [path for path in published(folder, ".json") if RUN_ID.match(path.stem)]
 
 
 def _read(path: Path) -> dict[str, Any] | None:
