@@ -68,8 +68,9 @@ def run_id(value: object) -> str:
 
 
 def inside(root: Path, path: Path | str) -> Path:
-    """`path` (relative to `root` unless absolute) resolved, symlinks followed, if it stays under `root` (itself
-    resolved: a `root` that is a symlink is allowed), else `UnsafeName`."""
+    """`path` (relative to `root` unless absolute: pass `.absolute()` for a path built from a relative `root`)
+    resolved, symlinks followed, if it stays under `root` (itself resolved: a `root` that is a symlink is
+    allowed), else `UnsafeName`."""
     base = root.resolve()
     candidate = Path(path)
     resolved = (candidate if candidate.is_absolute() else base / candidate).resolve()

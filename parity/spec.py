@@ -247,7 +247,7 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
     """Read and validate one spec file. Errors name the file, the field and the fix."""
     shown = _relative(path, project)
     try:
-        inside(project, path)
+        inside(project, path.absolute())
     except UnsafeName:
         raise SpecError(str(path), "", f"links to {path.resolve()}, outside the project; keep specs inside it") from None
     try:
@@ -323,7 +323,7 @@ def project_path(project: Path, relative: str) -> Path:
     """
     path = Path(os.path.normpath(project / relative))
     try:
-        inside(project, path)
+        inside(project, path.absolute())
     except UnsafeName:
         resolved = path.resolve()
         shown = relative if str(resolved) == str(path) else f"{relative} (-> {resolved})"

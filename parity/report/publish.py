@@ -102,7 +102,7 @@ def rerender(settings: Settings, feature: str, run: str | None, formats: tuple[s
     if path is None or not path.is_file():
         raise DataError(str(path or folder), f"no report of {feature}" + (f" run {run}" if run else "")
                         + "; run `parity check` first, or list the folder for the run ids")
-    _checked(lambda p: inside(reports, p), path, reports, "report")
+    _checked(lambda p: inside(reports, p.absolute()), path, reports, "report")
     try:
         result = CheckResult.from_json(json.loads(path.read_text()))
     except (ValueError, KeyError, TypeError) as exc:
@@ -167,7 +167,7 @@ def _report_folder(reports: Path, feature: str) -> Path:
     """`reports/<feature>`, made if missing, and still under `reports` once resolved (not a link elsewhere)."""
     folder = reports / feature
     _make_folder(folder)
-    _checked(lambda p: inside(reports, p), folder, folder, "folder")
+    _checked(lambda p: inside(reports, p.absolute()), folder, folder, "folder")
     return folder
 
 

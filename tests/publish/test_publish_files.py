@@ -243,3 +243,14 @@ def test_a_feature_name_that_is_a_path_names_no_feature(tmp_path: Path) -> None:
     shutil.copy(REPO / "realtime_jobs" / "ride_requests.yaml", tmp_path / "ride_requests.yaml")
     with pytest.raises(UnknownFeatureError):
         load_feature("../ride_requests", tmp_path)  # realtime_jobs/../ride_requests.yaml exists
+
+
+def test_a_relative_project_still_has_its_spec_links_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from parity.spec import load_feature
+
+    (tmp_path / "project" / "realtime_jobs").mkdir(parents=True)
+    shutil.copy(REPO / "realtime_jobs" / "ride_requests.yaml", tmp_path / "ride_requests.yaml")
+    (tmp_path / "project" / "realtime_jobs" / "ride_requests.yaml").symlink_to(tmp_path / "ride_requests.yaml")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError, match="outside the project"):
+        load_feature("ride_requests", Path("project"))
