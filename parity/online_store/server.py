@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import redis
 
@@ -67,7 +69,7 @@ class LocalServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self) -> LocalServer:
+    def start(self) -> Self:
         """Start the server and wait until it answers PING (raises `OnlineStoreError` when it does not)."""
         if self.running:
             return self
@@ -106,7 +108,7 @@ class LocalServer:
         self.stop()
         self.start()
 
-    def __enter__(self) -> LocalServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
@@ -119,7 +121,7 @@ class LocalServer:
         command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                    "--dir", str(self._folder), "--logfile", str(log), "--daemonize", "no"]
         self._process = subprocess.Popen(command, cwd=self._folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)  # noqa: PLW1509 (one prctl call, libc loaded before the fork)
         client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=0.5)
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
@@ -154,10 +156,19 @@ def _free_port() -> int:
         return port
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: on Linux, receive SIGTERM when the parent dies (however it dies)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
 
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+_LIBC = _libc()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, receive SIGTERM when the parent thread dies (however it dies)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
