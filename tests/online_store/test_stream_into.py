@@ -24,6 +24,7 @@ from parity.online_store.server import LocalServer
 from parity.realtime import Mode, run_stream
 from parity.settings import load_settings
 from parity.spec import load_feature
+from tests.conftest import at, us
 
 REPO = Path(__file__).resolve().parents[2]
 START, END = "2026-11-26T07:52:00Z", "2026-11-26T08:00:00Z"
@@ -110,3 +111,27 @@ def test_a_bad_store_option_is_one_line_before_anything_runs(project: Path, args
     assert code == 2 and not out
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert err.startswith(words) and "pw" not in err
+
+
+@pytest.mark.parametrize(("rule", "window_minute", "requests"), [
+    (ConflictRule.NEWEST_WINDOW, 1, 1),  # the 10:01 window stays
+    (ConflictRule.LAST_ARRIVAL, 0, 3),  # the 10:00 window's late pane, fired after 10:01's, replaced it
+])
+def test_a_late_pane_of_an_older_window_reaches_the_store_by_the_rule(
+        tmp_path: Path, redis_server: LocalServer, store: OnlineStore, rule: ConflictRule, window_minute: int,
+        requests: int, ride_event: Any, event_log_writer: Any, settings_over: Any) -> None:
+    """SF: two requests in 10:00 and one in 10:01 on time; a third 10:00 request arrives at 10:02:40, after the
+    10:01 window fired, within the allowed lateness (2 m): the faithful replay fires 10:00's LATE pane last."""
+    rows = [ride_event("a", at(0, 10), "ride_requested"), ride_event("b", at(0, 20), "ride_requested"),
+            ride_event("c", at(1, 5), "ride_requested"),
+            ride_event("late", at(0, 50), "ride_requested", ingest_time=at(2, 40))]
+    event_log_writer(tmp_path / "events", "ride_events", rows)
+    settings = settings_over(tmp_path / "events")
+    spec = load_feature("ride_requests", settings.project)
+    window = (us(at(0)), us(at(2)))
+    result = run_stream(spec, settings, read_events(settings.event_log, spec.source, *event_range(spec.window, *window)),
+                        windows=window, mode=Mode.FAITHFUL, out_dir=tmp_path / "online", into=StoreTarget(redis_server.url, rule))
+    assert [r["pane_timing"] for r in result.panes().to_pylist()] == ["ON_TIME", "LATE", "ON_TIME"]
+    [held] = store.read("ride_requests", [{"geohash6": "9q8yyk"}])
+    assert held is not None
+    assert (held.window_start_us, held.values) == (us(at(window_minute)), {"requests": requests})
