@@ -2,7 +2,8 @@
 
 Setup (not timed): a local `redis-server` (`parity.online_store.server.LocalServer`, no persistence) and `panes`
 panes of a two-value feature (an int count and a float mean) over `keys` entity keys, in window order.
-Measured, each `runs` times on an emptied database, medians shown:
+Measured, each `runs` times on an emptied database, medians shown, as wall-clock rates and as this process's CPU
+per pane (the client's share, which a shared machine's load does not inflate as much):
 - `pipelined`: `RedisStore.write` of all panes, in pipelined batches of `parity.online_store.redis.BATCH` (one
   round trip per batch), under the newest-window rule (its Lua check on every pane) and under last-arrival;
 - `unpipelined`: the same writes one pane per call (one round trip each), on the first `single` panes;
@@ -36,15 +37,17 @@ def make_panes(count: int, keys: int) -> list[Pane]:
                  (i // keys) * MINUTE, (i // keys + 1) * MINUTE) for i in range(count)]
 
 
-def timed(step: Callable[[], Any], reset: Callable[[], Any], runs: int) -> float:
-    """Median seconds of `step` over `runs` runs, `reset` before each (not timed)."""
-    seconds = []
+def timed(step: Callable[[], Any], reset: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds of this process (the client's share) of `step` over `runs`
+    runs, `reset` before each (not timed)."""
+    seconds, cpu = [], []
     for _ in range(runs):
         reset()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         step()
         seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds)
+        cpu.append(time.process_time() - started_cpu)
+    return statistics.median(seconds), statistics.median(cpu)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -77,20 +80,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         store.close()
         raw.close()
     rates = {
-        "pipelined_newest_window_panes_per_s": args.panes / newest,
-        "pipelined_last_arrival_panes_per_s": args.panes / last,
-        "unpipelined_panes_per_s": args.single / single,
-        "read_pipelined_keys_per_s": args.keys / read,
+        "pipelined_newest_window_panes_per_s": args.panes / newest[0],
+        "pipelined_last_arrival_panes_per_s": args.panes / last[0],
+        "unpipelined_panes_per_s": args.single / single[0],
+        "read_pipelined_keys_per_s": args.keys / read[0],
     }
+    client_us = {
+        "pipelined_newest_window_client_cpu_us_per_pane": newest[1] / args.panes * 1e6,
+        "pipelined_last_arrival_client_cpu_us_per_pane": last[1] / args.panes * 1e6,
+        "unpipelined_client_cpu_us_per_pane": single[1] / args.single * 1e6,
+        "read_pipelined_client_cpu_us_per_key": read[1] / args.keys * 1e6,
+    }
+    cpu = list(client_us.values())
     speedup = rates["pipelined_newest_window_panes_per_s"] / rates["unpipelined_panes_per_s"]
     print(f"redis-server {version} on 127.0.0.1, batches of {BATCH}, {args.panes:,} panes over {args.keys:,} keys, "
           f"median of {args.runs} (load {os.getloadavg()[0]:.1f}):")
-    print(f"  write, pipelined, newest-window : {rates['pipelined_newest_window_panes_per_s']:>10,.0f} panes/s")
-    print(f"  write, pipelined, last-arrival  : {rates['pipelined_last_arrival_panes_per_s']:>10,.0f} panes/s")
-    print(f"  write, one round trip per pane  : {rates['unpipelined_panes_per_s']:>10,.0f} panes/s "
-          f"(pipelined is {speedup:.1f}x)")
-    print(f"  read, pipelined                 : {rates['read_pipelined_keys_per_s']:>10,.0f} keys/s")
-    return {**rates, "pipelined_speedup": speedup, "panes": args.panes, "keys": args.keys, "batch": BATCH,
+    print(f"  write, pipelined, newest-window : {rates['pipelined_newest_window_panes_per_s']:>10,.0f} panes/s, "
+          f"client CPU {cpu[0]:.0f} µs/pane")
+    print(f"  write, pipelined, last-arrival  : {rates['pipelined_last_arrival_panes_per_s']:>10,.0f} panes/s, "
+          f"client CPU {cpu[1]:.0f} µs/pane")
+    print(f"  write, one round trip per pane  : {rates['unpipelined_panes_per_s']:>10,.0f} panes/s, "
+          f"client CPU {cpu[2]:.0f} µs/pane (pipelined is {speedup:.1f}x faster)")
+    print(f"  read, pipelined                 : {rates['read_pipelined_keys_per_s']:>10,.0f} keys/s, "
+          f"client CPU {cpu[3]:.0f} µs/key")
+    return {**rates, **client_us, "pipelined_speedup": speedup, "panes": args.panes, "keys": args.keys, "batch": BATCH,
             "redis_version": version, "load_1m": os.getloadavg()[0]}
 
 
