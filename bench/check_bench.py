@@ -147,7 +147,7 @@ def write_online(
     online["emitted_at"] = online["window_end"] + pd.Timedelta(seconds=3)
     # from_pandas: a null offline value (NaN in the collected float column) is written as null, as Beam writes None.
     table = pa.Table.from_pandas(online, preserve_index=False)
-    write_hours(settings.online_log / spec.name, "bench", table, (start_us, end_us))
+    write_hours(Path(settings.online_log) / spec.name, "bench", table, (start_us, end_us))
     return {"cells": len(truth), "shifted": len(shifted), "removed": len(removed)}
 
 

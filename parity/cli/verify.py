@@ -50,7 +50,7 @@ def verify(
     """
     from parity.alerts import record_results, validate_store
     from parity.events import read_events
-    from parity.offline import event_range
+    from parity.feature import event_range
     from parity.realtime import run_stream
     from parity.result import CheckFailure, Verdict
     from parity.schedule import check_and_report

@@ -59,8 +59,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, spark: SparkSession) -> Se
         ("bad_sql", {"geohash6": [CELLS[0]], "requests": pa.array([1], pa.int64())}),
         ("ride_requests", {"geohash6": [CELLS[0]]}),  # no `requests` column
     ):
-        (settings.online_log / feature).mkdir(parents=True)
-        pq.write_table(online_rows(values), settings.online_log / feature / "panes.parquet")
+        (Path(settings.online_log) / feature).mkdir(parents=True)
+        pq.write_table(online_rows(values), Path(settings.online_log) / feature / "panes.parquet")
     return settings
 
 
@@ -101,7 +101,7 @@ def test_range_without_events(project: Settings, capsys: pytest.CaptureFixture[s
 def test_online_log_with_missing_columns(project: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, error = parity_check(project, capsys, "ride_requests", "--start", START, "--end", END)
     assert code == EXIT_ERROR
-    assert error == f"error: {project.online_log / 'ride_requests' / 'panes.parquet'}: online log lacks column(s) requests"
+    assert error == f"error: {Path(project.online_log) / 'ride_requests' / 'panes.parquet'}: online log lacks column(s) requests"
 
 
 def test_sql_failing_in_spark_shows_sparks_message_shortened(

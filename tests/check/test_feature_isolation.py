@@ -152,7 +152,7 @@ def test_reading_an_unreadable_online_file_is_a_data_error_naming_it(run: Run) -
 
 def test_hidden_files_of_the_online_log_are_not_output(run: Run) -> None:
     spec = load_feature("ride_requests", run.settings.project)
-    folder = run.settings.online_log / "ride_requests"
+    folder = Path(run.settings.online_log) / "ride_requests"
     whole = read_online(spec, run.settings, 0, 2**62).rows
     assert len(whole) > 0
     hidden = [where / name for where in (folder, folder / "date=2024-06-03" / "hour=10")

@@ -128,7 +128,7 @@ def test_events_misplaced_in_their_partition_are_reported_from_what_the_reader_r
 
 def test_online_rows_outside_the_windows_their_file_covers_are_reported(project: Project) -> None:
     online = online_rows(300)
-    folder = project.settings.online_log / "ride_requests"
+    folder = Path(project.settings.online_log) / "ride_requests"
     folder.mkdir(parents=True)
     online.to_parquet(folder / "windows-20260101T000000000000Z--20260101T010000000000Z.parquet")
     bad = online.head(3).copy()
@@ -147,7 +147,7 @@ def test_online_rows_outside_the_windows_their_file_covers_are_reported(project:
 
 
 def test_windows_outside_a_checked_sub_range_are_not_strays(project: Project) -> None:
-    folder = project.settings.online_log / "ride_requests"
+    folder = Path(project.settings.online_log) / "ride_requests"
     folder.mkdir(parents=True)
     online_rows(300).to_parquet(folder / "windows-20260101T000000000000Z--20260101T010000000000Z.parquet")
     spec = project.feature()
