@@ -62,7 +62,7 @@ from parity.spec import FeatureSpec
 from parity.units import iso
 from parity.watermark import arrival_cutoff_us
 
-__all__ = ["OfflineEngine", "SparkEngine", "event_range", "read_events", "recompute", "recompute_restricted",
+__all__ = ["OfflineEngine", "SparkEngine", "SparkSession", "event_range", "read_events", "recompute", "recompute_restricted",
            "shipped_code", "spark_session"]
 
 _MESSAGE_LIMIT = 300

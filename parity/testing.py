@@ -48,8 +48,7 @@ from parity.result import Cause, CellDiff, CellStatus, CheckResult
 from parity.units import parse_duration
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
+    from parity.offline import SparkSession
     from parity.report import ReportFiles
     from parity.schedule import Outcome
     from parity.settings import Settings
