@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from parity.errors import QueryError, SpecError
 from parity.in_time import InTime, in_time_query
-from parity.spec import FeatureSpec, Served, Tolerance, Window
+from parity.spec import FeatureSpec, Window
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,8 +36,7 @@ class Feature:
 
     `query` is the parsed offline query (stages rewrite copies of it, never it); `sql_path` the query file as
     errors name it; `in_time` the query's one-pass in-time rewrite at the spec's lateness (`parity.in_time`),
-    or None when it cannot be proved and late cells are recomputed per window phase; `online_columns` the
-    columns every online row holds (keys, values, then what parity adds)."""
+    or None when it cannot be proved and late cells are recomputed per window phase."""
 
     spec: FeatureSpec
     query: exp.Query
@@ -68,18 +67,6 @@ class Feature:
     def allowed_lateness_us(self) -> int:
         return self.spec.allowed_lateness_us
 
-    @property
-    def tolerance(self) -> dict[str, Tolerance]:
-        return self.spec.tolerance
-
-    @property
-    def served(self) -> Served:
-        return self.spec.served_rules
-
-    @property
-    def online_columns(self) -> tuple[str, ...]:
-        return (*self.spec.keys, *self.spec.values, *ONLINE_COLUMNS)
-
 
 def as_feature(feature: FeatureSpec | Feature, settings: Settings) -> Feature:
     """`feature` itself, or the spec loaded (`load`): for the library's entry points a caller may hand a spec."""
@@ -107,13 +94,6 @@ def load(spec: FeatureSpec, settings: Settings) -> Feature:
     if feature is None or problems:
         raise QueryError(spec.name, problems[0] if problems else "cannot be loaded")
     return feature
-
-
-def load_named(name: str, settings: Settings) -> Feature:
-    """`load` of the feature `name` of the project (an unknown name is an error naming the known ones)."""
-    from parity.spec import load_feature
-
-    return load(load_feature(name, settings.project), settings)
 
 
 def inspect(spec: FeatureSpec, settings: Settings) -> tuple[Feature | None, list[str]]:
