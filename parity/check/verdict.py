@@ -57,7 +57,7 @@ def agreement_of(comparison: Comparison) -> float:
 def verdict(spec: FeatureSpec, run_id: str, span: CheckRange, rate: float, bar: float, judged: Judged) -> CheckResult:
     """The `CheckResult` of a check: inconclusive when an input suite failed or nothing was compared, else
     passed or breached by the agreement against `bar`."""
-    from parity.alerts import cells_needed, wilson_interval
+    from parity.confidence import cells_needed, wilson_interval
 
     comparison, cells = judged.comparison, judged.cells
     compared, causes, agreement = comparison.compared, causes_of(cells), agreement_of(comparison)
