@@ -74,7 +74,7 @@ def main(runs: int = 3, rate_per_min: int = 330, only: tuple[str, ...] = ()) -> 
         start_us = DAY_START_US + CHECKED_HOUR * HOUR_US
         end_us = start_us + HOUR_US
         specs = {name: load_feature(name, settings.project) for name in FEATURES}
-        scenarios = {scenario: dataclasses.replace(settings, online_log=root / f"online-{scenario}")
+        scenarios = {scenario: dataclasses.replace(settings, online_log=str(root / f"online-{scenario}"))
                      for scenario in SCENARIOS}
         planted = {
             (scenario, name): write_online(spec, scenarios[scenario], start_us, end_us, share)
