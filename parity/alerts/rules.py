@@ -200,7 +200,7 @@ def _channel(path: Path, index: int, raw: dict[str, Any]) -> Channel:
     except ValidationError as exc:
         errors += exc.errors()
     try:
-        options = kind.options.model_validate(rest)
+        options = kind.options.model_validate(rest, context={"project": path.parent.parent})  # rules: <project>/alerts/
     except ValidationError as exc:
         errors += exc.errors()
     if errors:
