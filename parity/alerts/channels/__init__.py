@@ -142,7 +142,10 @@ class DeliveryFailed(Exception):
 
 
 class ChannelOptions(BaseModel):
-    """The keys of a rule's channel entry that belong to its type; unknown keys are an error."""
+    """The keys of a rule's channel entry that belong to its type; unknown keys are an error.
+
+    A rule's entry is validated with `context={"project": <the project's Path>}` (a validator can keep a path
+    inside it, as jsonl's does); a channel read back from the store is validated without a context."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
