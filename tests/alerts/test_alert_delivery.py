@@ -219,3 +219,16 @@ def test_a_claim_held_on_another_host_is_respected_until_its_lease_runs_out(
     with engine.connect() as conn:
         assert [(a.number, a.outcome) for a in outbox.list_attempts(conn)] == [(1, "interrupted"), (2, "ok")]
     engine.dispose()
+
+
+@pytest.mark.parametrize(("kind", "fields"), [
+    ("console", {}), ("jsonl", {"path": "out/a.jsonl"}), ("webhook", {"url": "http://127.0.0.1:9/hook"}),
+    ("slack", {"url_env": "TEST_SLACK_URL"}),
+    ("pagerduty", {"url": "https://events.pagerduty.com/v2/enqueue", "routing_key_env": "TEST_KEY"}),
+])
+def test_a_channel_stored_before_the_registry_reads_back_as_its_type(kind: str, fields: dict[str, str]) -> None:
+    old = {"type": kind, "timeout_us": 2_000_000, "retries": 0, "backoff_us": 10_000,
+           **{name: None for name in ("path", "url", "url_env", "routing_key_env")}, **fields}
+    channel = Channel.from_json(old)  # every type's fields on every channel, unused ones null
+    assert channel == make_channel(kind, **fields)
+    assert Channel.from_json(channel.to_json()) == channel
