@@ -30,9 +30,9 @@ RULE = "when: {breach: critical}\nchannels:\n  - {type: teams, url_env: TEST_TEA
 
 
 def doc_block(section: str, language: str) -> str:
-    """The first ```language block under `## section` of docs/extending.md."""
+    """The first ```language block under the heading `### section` of docs/extending.md."""
     text = (REPO / "docs" / "extending.md").read_text()
-    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    body = text.split(f"### {section}\n", 1)[1].split("\n### ", 1)[0]
     found = re.search(rf"```{language}\n(.*?)```", body, re.DOTALL)
     assert found is not None, f"no {language} block under {section}"
     return found.group(1)
