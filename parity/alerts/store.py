@@ -160,9 +160,11 @@ def connect(database: str, tables: sa.MetaData | None = None) -> sa.Engine:
             raise
 
     def translate(context: sa.engine.ExceptionContext) -> None:
-        if not isinstance(context.sqlalchemy_exception, sa.exc.IntegrityError):
-            raise StoreError(display_name(database),
-                             _problem(context.sqlalchemy_exception or context.original_exception, database))
+        """A store that cannot be used (gone, locked, read-only, corrupt, full) is a StoreError wherever it shows;
+        other errors stay SQLAlchemy's, for callers that race on purpose (a constraint, a column added twice)."""
+        error = context.sqlalchemy_exception or context.original_exception
+        if not isinstance(error, sa.exc.IntegrityError) and _unusable(error):
+            raise StoreError(display_name(database), _problem(error, database))
 
     sa.event.listen(engine, "handle_error", translate)
     return engine
@@ -212,8 +214,8 @@ _FIXES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("database is locked",), "another process holds a lock on it; try again"),
     (("no space left", "disk is full", "database or disk is full", "disk i/o error"),
      "free disk space where the store lives"),
-    (("does not exist",), f"create it, or fix the name in {_SETTING}"),
 )
+_MISSING = (("does not exist",), f"create it, or fix the name in {_SETTING}")  # a database, at connect
 
 
 def display_name(database: str) -> str:
@@ -256,12 +258,19 @@ def _make_folder(database: str, folder: Path) -> None:
                          f"({exc.strerror or type(exc).__name__}); fix {_SETTING} or the folder's permissions") from None
 
 
+def _unusable(exc: BaseException) -> bool:
+    """Whether the driver's error says the store itself cannot be used (one of `_FIXES`)."""
+    said = str(getattr(exc, "orig", None) or exc).lower()
+    return any(word in said for words, _ in _FIXES for word in words)
+
+
 def _problem(exc: BaseException, database: str) -> str:
     """The driver's first line, with the URL's passwords scrubbed, and what to do about it."""
     cause = getattr(exc, "orig", None) or exc
     said = str(cause).strip()
     first = redact(said.splitlines()[0] if said else type(cause).__name__, url_secrets(database))
-    fix = next((fix for words, fix in _FIXES if any(word in first.lower() for word in words)), f"check {_SETTING}")
+    fix = next((fix for words, fix in (*_FIXES, _MISSING) if any(word in first.lower() for word in words)),
+               f"check {_SETTING}")
     if fix.startswith("check that the database server"):
         return f"cannot connect ({first}); {fix}"
     return f"{first}; {fix}"

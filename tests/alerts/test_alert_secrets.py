@@ -34,6 +34,7 @@ from alert_fixtures import check_result, write_rule
 
 from parity.alerts import evaluate_alerts, outbox
 from parity.alerts import store as alert_store
+from parity.errors import StoreError
 from parity.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -219,3 +220,17 @@ def test_a_wrong_postgresql_password_names_the_store_redacted_and_the_fix(projec
     [line] = done.stderr.splitlines()
     assert line.startswith(f"error: results store {url.render_as_string(hide_password=True)}: ")
     assert "check the user and password" in line and "0secret" not in line
+
+
+def test_a_store_that_breaks_after_it_opened_is_one_store_error_naming_it(tmp_path: Path) -> None:
+    database = tmp_path / "parity.db"
+    engine = alert_store.connect(f"sqlite:///{database}")
+    engine.dispose()  # the next statement opens the file again
+    database.write_bytes(b"\0garbage" * 512)
+    try:
+        with pytest.raises(StoreError) as failed, engine.connect() as conn:
+            alert_store.recorded_results(conn)
+    finally:
+        engine.dispose()
+    assert str(failed.value) == (f"results store {database}: file is not a database; move the file aside to start an "
+                                 "empty store, or restore it from a backup")
