@@ -35,6 +35,7 @@ from alert_fixtures import check_result, write_rule
 from parity.alerts import evaluate_alerts, outbox
 from parity.alerts import store as alert_store
 from parity.errors import StoreError
+from parity.generate import SCHEMA
 from parity.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -167,7 +168,9 @@ def project(tmp_path: Path) -> Iterator[Path]:
     hour = root / "events" / "ride_events" / "date=2026-11-26" / "hour=08"
     hour.mkdir(parents=True)
     moment = dt.datetime(2026, 11, 26, 8, 30, tzinfo=dt.UTC)
-    pq.write_table(pa.table({"ingest_time": pa.array([moment], pa.timestamp("us", tz="UTC"))}), hour / "part.parquet")
+    row = {"event_id": "e1", "event_time": moment, "ingest_time": moment, "event_type": "ride_requested",
+           "city": "nairobi", "lat": -1.2864, "lon": 36.8172}
+    pq.write_table(pa.Table.from_pylist([row], SCHEMA), hour / "part.parquet")
     yield root
 
 
