@@ -73,7 +73,7 @@ def settle(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) ->
     grid = spec.window.slide_us
     start = -(-start_us // grid) * grid  # ceil to the grid, in integers
     end = -(-end_us // grid) * grid
-    newest = newest_arrival_us(settings.event_log, spec.source)
+    newest = newest_arrival_us(settings.event_log, spec.source, settings.clock_skew_bound_us)
     # Final once arrivals reached the window's arrival cutoff (window_end + lateness + one watermark tick):
     # the stream still counts an event arriving before it. With window_end = window_start + size,
     # cutoff(window_start + size) <= newest  <=>  window_start <= newest - cutoff(size).
@@ -236,7 +236,8 @@ def check_cells(
 
     def read_and_validate() -> tuple[EventRead, OnlineRead, QualityReport]:
         with _stage("read_inputs", spec.name):
-            read = read_event_range(settings.event_log, spec.source, event_start, event_end)
+            read = read_event_range(settings.event_log, spec.source, event_start, event_end,
+                                    skew_bound_us=settings.clock_skew_bound_us)
             if read.events.num_rows == 0:
                 raise no_events
             online_read = read_online(spec, settings, span.start_us, span.end_us)
@@ -320,7 +321,8 @@ def check_cells(
         agreement_on_time_pane=_on_time_agreement(sampled_offline, online, spec, comparison.compared),
         lateness_what_if=tuple(WhatIf(format_duration(lateness), share) for lateness, share in what_if),
         lateness_needed=next((format_duration(lateness) for lateness, share in what_if if share >= bar), None),
-        extra={"events_read": events.num_rows, "online_rows": len(online), "window": spec.window.describe(),
+        extra={"events_read": events.num_rows, "events_clock_skewed": read.skewed, "online_rows": len(online),
+               "window": spec.window.describe(),
                "allowed_lateness": format_duration(spec.allowed_lateness_us)},
         description=spec.description,
         slide_s=spec.window.slide_us // US,

@@ -110,10 +110,11 @@ def grid_hours(start_us: int, end_us: int, step_us: int) -> list[Hour]:
 
 def since_range(spec: FeatureSpec, settings: Settings, since_us: int, step_us: int) -> tuple[int, int]:
     """`run --since`: the steps from the one containing `newest arrival - since` to the one containing the newest
-    arrival (`plan` keeps the settled ones)."""
+    arrival (`plan` keeps the settled ones). Rows whose clock is off (`parity.events.clock_skewed`) are not
+    arrivals: one event stamped 2027 does not move the range to hours without events."""
     from parity.events import newest_arrival_us
 
-    newest = newest_arrival_us(settings.event_log, spec.source)
+    newest = newest_arrival_us(settings.event_log, spec.source, settings.clock_skew_bound_us)
     return (newest - since_us) // step_us * step_us, newest // step_us * step_us + step_us
 
 
