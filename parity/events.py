@@ -137,10 +137,10 @@ def quarantine_reasons(table: pa.Table, skew_bound_us: int = DEFAULT_SKEW_BOUND_
         (pc.is_null(table["ingest_time"]), "ingest_time is null"),
     ]
     now = _now_us() if now_us is None else now_us
-    bound = format_duration(skew_bound_us)
+    shown = format_duration(skew_bound_us)
     for column in ("event_time", "ingest_time"):
         checks.append((pc.greater(pc.cast(table[column], pa.int64()), now + skew_bound_us),
-                       f"{column} beyond now + clock_skew_bound {bound}"))
+                       f"{column} beyond now + clock_skew_bound {shown}"))
     for column, bound in (("lat", 90.0), ("lon", 180.0)):
         if column in table.column_names:
             values = pc.cast(table[column], pa.float64())
@@ -325,7 +325,7 @@ def arrivals(event_log: Path, source: str, skew_bound_us: int = DEFAULT_SKEW_BOU
     if seen != known:
         _save_arrivals(source_dir, seen, skew_bound_us)
     if skewed:
-        log.warning("clock_skewed_events_ignored source=%s rows=%d bound_us=%d", source, skewed, skew_bound_us)
+        log.info("clock_skewed_events_ignored source=%s rows=%d bound_us=%d", source, skewed, skew_bound_us)
     if not newest:
         raise DataError(str(source_dir), f"no events with an ingest_time within the clock-skew bound; {_FIX}")
     return Arrivals(max(newest), skewed)
