@@ -45,12 +45,21 @@ def test_late_events_and_late_online_rows_get_an_hour_checked_again_and_both_ver
     assert "late-delivery.parquet" in "".join((second.inputs or {})["events"])
 
 
-OLD_LEDGER = """CREATE TABLE parity_ledger (
-    id INTEGER NOT NULL PRIMARY KEY, feature VARCHAR(200) NOT NULL, start_us BIGINT NOT NULL,
-    end_us BIGINT NOT NULL, config_hash VARCHAR(16) NOT NULL, run_id VARCHAR(64) NOT NULL,
-    verdict VARCHAR(20) NOT NULL, compared BIGINT NOT NULL, matched BIGINT NOT NULL, agreement FLOAT NOT NULL,
-    causes JSON NOT NULL, report TEXT NOT NULL, recorded_at_us BIGINT NOT NULL,
-    CONSTRAINT uq_parity_ledger_feature_run UNIQUE (feature, run_id))"""
+def old_ledger(database: str, config: str) -> None:
+    """The ledger table as the version before inputs made it, with one checked hour (08:00) in it."""
+    url = sa.make_url(database)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg2")
+    columns = [column._copy() for column in ledger.ledger.columns if column.name != "inputs"]
+    table = sa.Table(ledger.ledger.name, sa.MetaData(), *columns,
+                     sa.UniqueConstraint("feature", "run_id", name="uq_parity_ledger_feature_run"))
+    engine = sa.create_engine(url)
+    table.create(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert().values(feature=FEATURE, start_us=HOURS[0], end_us=HOURS[1], config_hash=config,
+                                           run_id="r1", verdict="passed", compared=10, matched=10, agreement=1.0,
+                                           causes={}, report="r1.html", recorded_at_us=0))
+    engine.dispose()
 
 
 def test_a_ledger_from_before_inputs_is_upgraded_and_its_hours_stay_done(tmp_path: Path, generated_logs: Logs,
@@ -58,23 +67,21 @@ def test_a_ledger_from_before_inputs_is_upgraded_and_its_hours_stay_done(tmp_pat
     settings = copied_project(tmp_path, generated_logs, store_url)
     spec = load_feature(FEATURE, settings.project)
     config = ledger.config_hash(spec)
-    old = sa.create_engine(sa.make_url(store_url).set(drivername=sa.make_url(store_url).drivername.replace(
-        "postgresql", "postgresql+psycopg2") if store_url.startswith("postgresql:") else store_url))
-    with old.begin() as conn:
-        conn.execute(sa.text(OLD_LEDGER))
-        conn.execute(sa.text(
-            "INSERT INTO parity_ledger (id, feature, start_us, end_us, config_hash, run_id, verdict, compared, "
-            "matched, agreement, causes, report, recorded_at_us) VALUES (1, :feature, :start, :end, :config, "
-            "'r1', 'passed', 10, 10, 1.0, '{}', 'r1.html', 0)"),
-            {"feature": FEATURE, "start": HOURS[0], "end": HOURS[1], "config": config})
-    old.dispose()
+    old_ledger(settings.database, config)
     for _ in range(2):  # the second connect finds the column made
         engine = ledger.connect(settings.database)
         with engine.connect() as conn:
             done = ledger.done_hours(conn, FEATURE, config)
         engine.dispose()
     assert done == {HOURS[0]: None}
-    (row,) = ledger_rows(settings)
-    assert (row.run_id, row.inputs) == ("r1", None)
+    engine = ledger.connect(settings.database)
+    with engine.begin() as conn:  # a row of this version goes into the upgraded table
+        conn.execute(ledger.ledger.insert().values(
+            feature="other", start_us=HOURS[0], end_us=HOURS[1], config_hash=config, run_id="r2", verdict="passed",
+            compared=1, matched=1, agreement=1.0, causes={}, report="r2.html", recorded_at_us=1,
+            inputs={"events": {"a.parquet": [1, 2]}, "online": {}}))
+    engine.dispose()
+    assert [(row.run_id, row.inputs) for row in ledger_rows(settings)] == [
+        ("r2", {"events": {"a.parquet": [1, 2]}, "online": {}}), ("r1", None)]
     found = plan(spec, settings, candidates(settings), done, config)
     assert [hour.start_us for hour in found.due] == [HOURS[1]] and found.changed == ()
