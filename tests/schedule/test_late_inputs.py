@@ -14,6 +14,7 @@ from stored import ledger_rows
 from test_run import candidates
 
 from parity import ledger
+from parity.history import history, to_text
 from parity.publish import published
 from parity.schedule import Hour, plan, run_feature
 from parity.settings import Settings
@@ -43,6 +44,8 @@ def test_late_events_and_late_online_rows_get_an_hour_checked_again_and_both_ver
     first, second = ledger_rows(settings)
     assert second.agreement < first.agreement  # the re-check saw the late events; the first verdict stays
     assert "late-delivery.parquet" in "".join((second.inputs or {})["events"])
+    shown = to_text(history(FEATURE, [first, second], None))
+    assert f"(re-checked; earlier: {first.verdict.value} {first.agreement:.3%})" in shown
 
 
 def old_ledger(database: str, config: str) -> None:
