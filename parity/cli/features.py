@@ -108,7 +108,8 @@ def generate(
     if rate <= 0:
         raise UsageError(f"--rate: must be a positive number of events per minute, got {rate}")
     table = generate_rides(parse_time(start, "--start"), length, rate, seed=seed)
-    written = write_events(table, settings.event_log, "ride_events", settings.quarantine)
+    written = write_events(table, settings.event_log, "ride_events", settings.quarantine,
+                           skew_bound_us=settings.clock_skew_bound_us)
     typer.echo(f"wrote {written.rows_written} events to {settings.event_log / 'ride_events'}; "
                f"quarantined {written.rows_quarantined}" + (f" into {written.quarantine_file}" if written.quarantine_file else ""))
 

@@ -105,7 +105,7 @@ def recent_span(spec: FeatureSpec, settings: Settings, hours: int) -> Span:
     from parity.events import newest_arrival_us
     from parity.watermark import arrival_cutoff_us
 
-    newest = newest_arrival_us(settings.event_log, spec.source)
+    newest = newest_arrival_us(settings.event_log, spec.source, settings.clock_skew_bound_us)
     length = hours * HOUR_US
     reach = arrival_cutoff_us(spec.window.size_us, spec.allowed_lateness_us) + spec.window.slide_us
     end_us = settle(spec, settings, newest - length - reach, newest).end_us
