@@ -18,7 +18,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from parity.alerts import outbox, store
+from parity import results_store as store
+from parity.alerts import outbox
 from parity.alerts.channels import (
     Channel,
     Delivery,

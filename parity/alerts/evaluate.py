@@ -20,7 +20,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from parity.alerts import outbox, store
+from parity import results_store as store
+from parity.alerts import outbox
 from parity.alerts.channels import missing_secrets
 from parity.alerts.delivery import deliver_pending, now_us
 from parity.alerts.incidents import Incident, IncidentChange, IncidentStatus, message_for, observe, step

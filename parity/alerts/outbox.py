@@ -1,4 +1,4 @@
-"""Incidents and the outbox, as rows of the results store (`parity.alerts.store`): what alerts read and write there.
+"""Incidents and the outbox, as rows of the results store (`parity.results_store`): what alerts read and write there.
 
 The tables are the store's; this module maps their rows to alert values (`Incident`, `Notification`) and holds
 the statements delivery is built on. Crash safety is the outbox pattern: a check result, the incident change it
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from parity.alerts.channels import Channel, Message, Severity
 from parity.alerts.incidents import Incident, IncidentStatus
 from parity.alerts.rules import Condition
-from parity.alerts.store import attempts, claims, incidents, notifications
+from parity.results_store import attempts, claims, incidents, notifications
 
 
 class NotificationStatus(enum.StrEnum):

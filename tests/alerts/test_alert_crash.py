@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from alert_fixtures import SLACK_SECRET_PATH, Receiver, check_result, oncall_rule, write_rule
 
+from parity import results_store as alert_store
 from parity.alerts import open_incidents, outbox
-from parity.alerts import store as alert_store
 from parity.alerts.outbox import NotificationStatus
 from parity.settings import Settings
 

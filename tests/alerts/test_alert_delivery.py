@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from alert_fixtures import Receiver, check_result, write_rule
 
+from parity import results_store as alert_store
 from parity.alerts import deliver_pending, evaluate_alerts, open_incidents, outbox
-from parity.alerts import store as alert_store
 from parity.alerts.channels import CHANNELS, Channel, Context, DeliveryFailed, Message, NotificationKind, send
 from parity.alerts.delivery import now_us
 from parity.alerts.outbox import Notification, NotificationStatus

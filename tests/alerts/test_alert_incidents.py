@@ -22,6 +22,7 @@ from alert_fixtures import (
     write_rule,
 )
 
+from parity import results_store as alert_store
 from parity.alerts import (
     Action,
     IncidentStatus,
@@ -32,7 +33,6 @@ from parity.alerts import (
     record_results,
     send_test,
 )
-from parity.alerts import store as alert_store
 from parity.alerts.outbox import NotificationStatus
 from parity.errors import AlertRuleError
 from parity.result import CheckResult, Verdict

@@ -32,8 +32,8 @@ import pytest
 import sqlalchemy as sa
 from alert_fixtures import check_result, write_rule
 
+from parity import results_store as alert_store
 from parity.alerts import evaluate_alerts, outbox
-from parity.alerts import store as alert_store
 from parity.errors import StoreError
 from parity.generate import SCHEMA
 from parity.settings import Settings

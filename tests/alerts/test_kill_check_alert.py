@@ -25,8 +25,8 @@ import pytest
 from alert_fixtures import Receiver
 from killing import FULL, kill_at_random, kill_points
 
+from parity import results_store as alert_store
 from parity.alerts import outbox
-from parity.alerts import store as alert_store
 from parity.alerts.outbox import NotificationStatus
 from parity.errors import EXIT_BREACH, EXIT_ERROR
 from parity.settings import load_settings

@@ -22,8 +22,8 @@ import pytest
 from alert_fixtures import Receiver, check_result, write_rule
 from killing import kill_at_random, kill_points
 
+from parity import results_store as alert_store
 from parity.alerts import outbox
-from parity.alerts import store as alert_store
 from parity.alerts.outbox import NotificationStatus
 from parity.settings import Settings
 

@@ -16,7 +16,8 @@ from stored import ledger_rows
 from typer.testing import CliRunner
 
 import parity.report
-from parity.alerts import outbox, store
+from parity import results_store as store
+from parity.alerts import outbox
 from parity.cli import app
 from parity.errors import EXIT_ERROR
 from parity.result import CheckResult
