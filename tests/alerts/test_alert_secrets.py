@@ -187,7 +187,8 @@ def test_an_unreachable_store_is_one_line_naming_it_with_every_password_hidden(p
     done = parity_with(project, database, *COMMANDS[command])
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.splitlines()
-    assert line.startswith(f"error: results store postgresql://parity:***@127.0.0.1:{port}/parity_test"
+    said = "error: ride_requests: " if command == "run" else "error: "  # a run reports per feature
+    assert line.startswith(f"{said}results store postgresql://parity:***@127.0.0.1:{port}/parity_test"
                            "?password=***&sslpassword=***: cannot connect"), line
     assert "check that the database server is running" in line
     assert "0secret" not in done.stdout + done.stderr and "OperationalError" not in line
