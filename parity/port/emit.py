@@ -60,7 +60,8 @@ def emit_spec(plan: Plan, feature: str, query_path: str, description: str, laten
 
 def _tolerance(py: Py) -> str:
     """Exact for counts, integer sums, strings and booleans; a small absolute and relative one for doubles."""
-    return EXACT_TOLERANCE if py.type in (SqlType.INT, SqlType.STRING, SqlType.BOOLEAN) else DOUBLE_TOLERANCE
+    exact = (SqlType.INT, SqlType.STRING, SqlType.BOOLEAN, SqlType.DECIMAL)
+    return EXACT_TOLERANCE if py.type in exact else DOUBLE_TOLERANCE
 
 
 def _steps(plan: Plan) -> list[list[str]]:
@@ -110,8 +111,16 @@ def _combine_step(plan: Plan) -> list[str]:
             lines += [f"          value: {plan.keys[0].name}  # counts rows, whatever the value",
                       "          fn: count"]
         else:
-            lines += [f"          value: {aggregate.name}", f"          fn: {{type: {aggregate.kind.value}, config: {{}}}}"]
+            lines += [f"          value: {aggregate.name}", f"          fn: {{type: {aggregate.kind.value}, config: {_config(aggregate)}}}"]
     return lines
+
+
+def _config(aggregate: Aggregate) -> str:
+    """The CombineFn's arguments: the scale of a decimal average (Spark's avg of decimal(p,s) has scale s+4)."""
+    decimal = aggregate.argument.decimal if aggregate.argument is not None else None
+    if aggregate.kind is AggKind.AVG and decimal is not None:
+        return f"{{scale: {min(38, decimal.scale + 4)}}}"
+    return "{}"
 
 
 def _distinct_values(plan: Plan) -> list[tuple[str, Py]]:
@@ -143,7 +152,9 @@ def _over_rows(aggregate: Aggregate, target: str) -> str:
         return "len(rows)"
     assert aggregate.argument is not None
     fn = aggregate.kind.value.rsplit(".", 1)[-1]
-    return f"combine.over(combine.{fn}(), [{aggregate.argument.text} for {target} in rows])"
+    decimal = aggregate.argument.decimal
+    scale = f"scale={min(38, decimal.scale + 4)}" if aggregate.kind is AggKind.AVG and decimal is not None else ""
+    return f"combine.over(combine.{fn}({scale}), [{aggregate.argument.text} for {target} in rows])"
 
 
 def _map_step(fields: Sequence[tuple[str, Py]], comment: str | None) -> list[str]:

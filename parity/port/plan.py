@@ -25,7 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from parity.errors import PortRefused
-from parity.port.sqltypes import Column, Py, Refused, Scope, SqlType, sql_of
+from parity.port.sqltypes import Column, Decimal, Py, Refused, Scope, SqlType, sql_of
 from parity.port.translate import conjunction, truth, value
 from parity.query import WINDOW_COLUMNS, ctes_in, parse_query, real_tables, window_call, window_durations
 
@@ -100,7 +100,11 @@ def source_scope(schema: pa.Schema | None) -> Scope:
     a nullable column of unknown type (a project whose events parity has not seen yet)."""
     if schema is None:
         return _UnknownScope()
-    return {field.name: Column(sql_type(field.type), field.nullable) for field in schema}
+    return {field.name: Column(sql_type(field.type), field.nullable, _decimal(field.type)) for field in schema}
+
+
+def _decimal(kind: pa.DataType) -> Decimal | None:
+    return Decimal(kind.precision, kind.scale) if pa.types.is_decimal(kind) else None
 
 
 class _UnknownScope(dict[str, Column]):
@@ -460,7 +464,7 @@ def _value(projection: exp.Expr, keys: tuple[Field, ...], scope: Scope, aggregat
 
 
 def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) -> dict[str, Column]:
-    scope = {k.name: Column(k.py.type, k.py.nullable) for k in keys}
+    scope = {k.name: Column(k.py.type, k.py.nullable, k.py.decimal) for k in keys}
     for aggregate in aggregates.values():
         scope[aggregate.name] = aggregate_column(aggregate)
     return scope
@@ -469,10 +473,15 @@ def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) 
 def aggregate_column(aggregate: Aggregate) -> Column:
     if aggregate.kind in (AggKind.COUNT_ROWS, AggKind.COUNT, AggKind.COUNT_DISTINCT):
         return Column(SqlType.INT, False)
-    if aggregate.kind is AggKind.AVG:
-        return Column(SqlType.DOUBLE, True)
     assert aggregate.argument is not None
-    return Column(aggregate.argument.type, True)
+    decimal = aggregate.argument.decimal
+    if aggregate.kind is AggKind.AVG:
+        if decimal is not None:  # Spark: avg(decimal(p,s)) is decimal(p+4, s+4), at most 38 digits
+            return Column(SqlType.DECIMAL, True, Decimal(min(38, decimal.precision + 4), min(38, decimal.scale + 4)))
+        return Column(SqlType.DOUBLE, True)
+    if aggregate.kind is AggKind.SUM and decimal is not None:  # Spark: sum(decimal(p,s)) is decimal(p+10, s)
+        return Column(SqlType.DECIMAL, True, Decimal(min(38, decimal.precision + 10), decimal.scale))
+    return Column(aggregate.argument.type, True, decimal)
 
 
 _AGGREGATES: dict[type[exp.Expr], AggKind] = {
@@ -506,7 +515,8 @@ def _aggregate(node: exp.AggFunc, scope: Scope, alias: str, aggregates: dict[str
             raise Refused(node, "takes one argument here")
         kind = _AGGREGATES[type(node)]
         argument = value(argument_node, scope)
-        if kind in (AggKind.SUM, AggKind.AVG) and argument.type not in (SqlType.INT, SqlType.DOUBLE):
+        if kind in (AggKind.SUM, AggKind.AVG) and argument.type not in (SqlType.INT, SqlType.DOUBLE) \
+                and argument.decimal is None:
             raise Refused(node, f"{kind.name} of a {argument.type.value} column; Spark casts it, write an explicit CAST")
         if kind in (AggKind.MIN, AggKind.MAX) and argument.type is SqlType.UNKNOWN:
             raise Refused(node, "MIN/MAX over a column of unknown type")
@@ -543,8 +553,8 @@ def _outer(tree: exp.Query, select: exp.Select, keys: tuple[Field, ...], values:
                                            "not ported")
     if outer.args.get("group") is not None or outer.args.get("distinct") is not None:
         raise Refused(outer, "the outer SELECT groups or deduplicates again; not ported")
-    scope = {k.name: Column(k.py.type, k.py.nullable) for k in keys}
-    scope.update({v.name: Column(v.py.type, v.py.nullable) for v in values})
+    scope = {k.name: Column(k.py.type, k.py.nullable, k.py.decimal) for k in keys}
+    scope.update({v.name: Column(v.py.type, v.py.nullable, v.py.decimal) for v in values})
     key_names = {k.name for k in keys}
     seen: set[str] = set()
     fields: list[Field] = []
