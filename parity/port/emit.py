@@ -50,6 +50,8 @@ def emit_spec(plan: Plan, feature: str, query_path: str, description: str, laten
         "values:",
         *(f"  {v.name}: {{tolerance: {_tolerance(v.py)}}}" for v in plan.outputs),
         f"allowed_lateness: {lateness}",
+        *([f"# {plan.ordered_by}: dropped, a stream's cells have no order (the check compares them as a set)."]
+          if plan.ordered_by else []),
         "# Beam YAML, run by parity with apache_beam.yaml's YamlTransform on the events it has already windowed.",
         "transform:",
     ]
@@ -72,6 +74,9 @@ def _steps(plan: Plan) -> list[list[str]]:
                       *_mapping_entry("keep", plan.filter, indent=6)])
     steps.append(_map_step(_pre_fields(plan), "the keys and what each aggregate reads"))
     steps.append(_combine_step(plan))
+    if plan.having is not None:
+        steps.append([f"  - type: Filter  # HAVING {plan.having_sql}: only conditions no later pane can make false",
+                      "    config:", "      language: python", *_mapping_entry("keep", plan.having, indent=6)])
     if plan.distinct is not None:
         steps.append(_map_step(_distinct_values(plan), "each value over the distinct rows of its cell"))
     else:

@@ -6,11 +6,15 @@ The shapes ported (CTEs or subqueries in FROM alike):
     SELECT <key expr> AS k, ..., window.start AS window_start, window.end AS window_end,
            <expression over aggregates and keys> AS v, ...
     FROM <source or events> [WHERE ...]
-    GROUP BY <key expr>, ..., window(event_time, 'size'[, 'slide'])
+    GROUP BY <key expr | ordinal | select alias>, ..., window(event_time, 'size'[, 'slide'])
+    [HAVING <COUNT/COUNT(DISTINCT)/MAX above a constant, MIN below one, keys; AND/OR>]
+    [ORDER BY ...]                                                                 -- outermost only: dropped
 
 optionally read by one outer `SELECT k, window_start, window_end, <expression over v, ...> AS w FROM (...)`.
-Aggregates: COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, AVG, MIN, MAX. Everything else is refused, one line
-per construct naming it and why: a job that is silently wrong is worse than no job.
+Aggregates: COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, AVG, MIN, MAX, over int, double and decimal(p,s) columns
+with Spark's result types (SUM of an int is an int; SUM of a decimal(p,s) a decimal of scale s, AVG one of s+4).
+Everything else is refused, one line per construct naming it and why: a job that is silently wrong is worse
+than no job.
 """
 
 from __future__ import annotations
@@ -72,6 +76,9 @@ class Plan:
     aggregates: tuple[Aggregate, ...]
     values: tuple[Field, ...]  # over keys and aggregates
     outer: tuple[Field, ...] | None  # an outer SELECT's values over `values`, or None
+    having: Py | None = None  # the HAVING condition over keys and aggregates (a Filter after the Combine), or None
+    having_sql: str | None = None  # as written
+    ordered_by: str | None = None  # the outermost ORDER BY, dropped (cells have no order)
 
     @property
     def outputs(self) -> tuple[Field, ...]:
@@ -168,9 +175,9 @@ class _Collect:
 _REFUSED_NODES: tuple[tuple[type[exp.Expr], str], ...] = (
     (exp.Join, "a join: parity ports one stream of one source; join in the pipeline by hand or port each side"),
     (exp.Window, "a window function (OVER): its result depends on other rows of the window; not ported"),
-    (exp.Order, "a stream emits cells, not an ordered table; remove it"),
+    (exp.Order, "a stream emits cells, not an ordered table; remove it (an ORDER BY of the outermost query is "
+                "dropped, unless a LIMIT keeps its first rows)"),
     (exp.Limit, "a stream cannot keep the first rows of an unordered result; remove it"),
-    (exp.Having, "a filter over aggregates drops cells that later panes may bring back; not ported"),
     (exp.SetOperation, "UNION/INTERSECT/EXCEPT: port each branch as its own feature"),
     (exp.ApproxDistinct, APPROX_DISTINCT),
     (exp.Quantile, "needs every value of the window; no exact streaming combine is ported"),
@@ -231,6 +238,11 @@ def _global_refusals(tree: exp.Query) -> list[str]:
     for node in tree.walk():
         if isinstance(node, exp.Order) and isinstance(node.parent, exp.Window):
             continue  # the window function is refused; its ORDER BY is part of it
+        if type(node) is exp.Order and node.parent is tree and tree.args.get("limit") is None:
+            continue  # the result's order: a stream's cells have none, the check compares sets (see _order)
+        if isinstance(node, exp.Having) and window_call(node.parent) is None:
+            why = "HAVING of a query not grouped by window(event_time, ...); not ported"
+            found.append((_line_of(node), f"{_where_line(node)}{sql_of(node)}: {why}"))
         for kind, reason in _REFUSED_NODES:
             if isinstance(node, kind):
                 shown = sql_of(node)
@@ -255,12 +267,27 @@ def _global_refusals(tree: exp.Query) -> list[str]:
             group = grouped[0].args["group"]
             grouping = ", ".join(sql_of(g) for g in group.expressions)
             why = "groups without window(event_time, ...); parity ports event-time windows only"
+            bucket = next((g for g in group.expressions if _time_bucket(g) is not None), None)
+            if bucket is not None:
+                why = (f"{sql_of(bucket)} buckets event time: group by window(event_time, '1 {_time_bucket(bucket)}') "
+                       "and select window.start AS window_start, window.end AS window_end instead (the same UTC "
+                       "buckets: parity's Spark session is UTC)")
             found.append((_line_of(group), f"{_where_line(group)}GROUP BY {grouping}: {why}"))
         elif not found:
             found.append((0, "query: has no GROUP BY window(event_time, ...); parity ports windowed aggregates"))
     elif len(aggregating) > 1:
         found.append((0, "query: groups by window(...) more than once; port each aggregation as its own feature"))
     return [text for _, text in sorted(found, key=lambda item: item[0])]
+
+
+def _time_bucket(node: exp.Expr) -> str | None:
+    """The unit of `date_trunc('<unit>', event_time)` (an event-time bucket a window replaces), else None."""
+    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc) and isinstance(node.this, exp.Column) \
+            and node.this.name.lower() == "event_time":
+        unit = node.args.get("unit")
+        word = (unit.name if isinstance(unit, exp.Var | exp.Literal) else "").lower()
+        return word if word in ("second", "minute", "hour", "day", "week") else None
+    return None
 
 
 def _owner(node: exp.Expr) -> exp.Select | None:
@@ -296,15 +323,102 @@ def _plan(tree: exp.Query, source: str, columns: Scope, problems: list[Refused])
     keys = _keys(select, call, scope, problems)
     aggregates: dict[str, Aggregate] = {}
     values = _values(select, keys, scope, aggregates, problems)
+    having = None
+    if select.args.get("having") is not None:
+        with _Collect(problems):
+            having = _having(select, select.args["having"], keys, scope, aggregates, distinct)
     if problems:
         raise problems[0]
     outer = _outer(tree, select, keys, values, problems)
+    dropped = _order(tree)
     if problems:
         raise problems[0]
     filter_py = conjunction(filters) if filters else None
     filter_sql = tuple(" ".join(sql_of(w).split()) for w in wheres)
+    having_sql = " ".join(sql_of(select.args["having"].this).split()) if having is not None else None
     return Plan(source, size_us, slide_us, filter_py, filter_sql, keys, distinct, tuple(aggregates.values()), values,
-                outer)
+                outer, having, having_sql, dropped)
+
+
+def _order(tree: exp.Query) -> str | None:
+    """The outermost ORDER BY, dropped: a stream's cells have no order and the check compares them as a set. Its
+    ordinals must name output columns (Spark refuses the query otherwise)."""
+    order = tree.args.get("order")
+    if order is None:
+        return None
+    outputs = len(tree.expressions) if isinstance(tree, exp.Select) else 0
+    for ordered in order.expressions:
+        item = ordered.this if isinstance(ordered, exp.Ordered) else ordered
+        if isinstance(item, exp.Literal) and item.is_int and not 1 <= int(item.this) <= outputs:
+            raise Refused(ordered, f"ORDER BY position {item.this} is not in the select list (1 to {outputs})")
+    return " ".join(sql_of(order).split())
+
+
+# Aggregates that only grow (or only shrink) as a window's later panes add events: a HAVING that compares one with
+# a per-cell constant, once true, stays true, so the last pane it lets through is the cell's final value.
+_GROWING = (AggKind.COUNT_ROWS, AggKind.COUNT, AggKind.COUNT_DISTINCT, AggKind.MAX)
+_BELOW = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
+
+
+def _having(select: exp.Select, having: exp.Having, keys: tuple[Field, ...], scope: Scope,
+            aggregates: dict[str, Aggregate], distinct: tuple[str, ...] | None) -> Py:
+    """HAVING as a Filter after the Combine. A stream cannot withdraw a pane it has emitted, so only conditions a
+    later pane cannot make false are ported: COUNT/COUNT(DISTINCT)/MAX above a constant, MIN below one, keys, and
+    AND/OR of those. Select aliases of values read their aggregate (as Spark resolves them)."""
+    if distinct is not None:
+        raise Refused(having, "HAVING over deduplicated events (SELECT DISTINCT) is not ported")
+    body = having.this.copy()
+    key_names = {k.name for k in keys}
+    named = {p.alias: p.this for p in select.expressions
+             if isinstance(p, exp.Alias) and p.alias not in key_names and p.find(exp.AggFunc) is not None}
+    for column in list(body.find_all(exp.Column)):
+        if column.table or column.name not in named:
+            continue
+        if not isinstance(scope, _UnknownScope) and column.name in scope:
+            raise Refused(column, f"{column.name} names both a column of the source and a select alias; write the "
+                                  "aggregate itself in HAVING")
+        replacement = named[column.name].copy()
+        if column is body:
+            body = replacement
+        else:
+            column.replace(replacement)
+    refs = {}
+    for node in list(body.find_all(exp.AggFunc)):
+        refs[id(node)] = aggregates[_aggregate(node, scope, "having", aggregates, whole=False)]
+    _monotone(body, refs)
+    for node in list(body.find_all(exp.AggFunc)):
+        field = exp.column(refs[id(node)].name)
+        if node is body:
+            body = field
+        else:
+            node.replace(field)
+    return truth(body, _aggregate_scope(keys, aggregates))
+
+
+def _monotone(node: exp.Expr, refs: dict[int, Aggregate]) -> None:
+    """Refused unless a later pane (more events) cannot turn the condition from true to false."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if node.find(exp.AggFunc) is None:
+        return  # keys and constants: the same in every pane of a cell
+    if isinstance(node, exp.And | exp.Or):
+        _monotone(node.this, refs)
+        _monotone(node.expression, refs)
+        return
+    if type(node) in _BELOW:
+        left, right, kind = node.this, node.expression, type(node)
+        while isinstance(left, exp.Paren):
+            left = left.this
+        while isinstance(right, exp.Paren):
+            right = right.this
+        if isinstance(right, exp.AggFunc) and left.find(exp.AggFunc) is None:
+            left, right, kind = right, left, _BELOW[kind]
+        if isinstance(left, exp.AggFunc) and right.find(exp.AggFunc) is None and id(left) in refs:
+            grows = refs[id(left)].kind in _GROWING
+            if (grows and kind in (exp.GT, exp.GTE)) or (refs[id(left)].kind is AggKind.MIN and kind in (exp.LT, exp.LTE)):
+                return
+    raise Refused(node, "a HAVING condition a later pane can make false (a stream cannot withdraw a cell it has "
+                        "emitted); ported: COUNT, COUNT(DISTINCT) or MAX above a constant, MIN below one, AND/OR")
 
 
 def _inner_where(select: exp.Select, ctes: dict[str, exp.Query]) -> exp.Where | None:
@@ -424,6 +538,8 @@ def _window_projection(projection: exp.Expr) -> str | None:
 def _values(select: exp.Select, keys: tuple[Field, ...], scope: Scope, aggregates: dict[str, Aggregate],
             problems: list[Refused]) -> tuple[Field, ...]:
     key_names = {k.name for k in keys}
+    grouped = [_projection_of(select, g) for g in select.args["group"].expressions]  # keys, also those refused
+    key_names |= {p.alias_or_name for p in grouped if p is not None}
     seen_window: set[str] = set()
     values: list[Field] = []
     for projection in select.expressions:

@@ -29,8 +29,15 @@ def value(node: exp.Expr, scope: Scope) -> Py:
     """The SQL value of `node` as Python text (None for NULL)."""
     handler = _VALUE.get(type(node))
     if handler is None:
-        raise Refused(node, _unknown(node))
+        conversion = node.find(*_ZONE_CONVERSIONS)
+        raise Refused(conversion, _LOCAL_TIME) if conversion is not None else Refused(node, _unknown(node))
     return handler(node, scope)
+
+
+_ZONE_CONVERSIONS = (exp.AtTimeZone, exp.FromTimeZone, exp.ConvertTimezone)
+_LOCAL_TIME = ("converts to local time, the local_time porting trap: the job sees UTC event times and a zone's offset "
+               "moves with daylight saving; port it by hand with zoneinfo and the same zone (`parity lint` flags a "
+               "job that does not)")
 
 
 def truth(node: exp.Expr, scope: Scope) -> Py:
@@ -543,6 +550,15 @@ def _anonymous(node: exp.Anonymous, scope: Scope) -> Py:
     return _refuse_unknown(node, scope)
 
 
+def _local_time(node: exp.Expr, scope: Scope) -> Py:
+    raise Refused(node, _LOCAL_TIME)
+
+
+def _date_trunc(node: exp.TimestampTrunc | exp.DateTrunc, scope: Scope) -> Py:
+    raise Refused(node, "truncates a timestamp, which the job sees as integer microseconds: to bucket event time, "
+                        "group by window(event_time, '1 <unit>') and select window.start AS window_start")
+
+
 def _refuse_unknown(node: exp.Expr, scope: Scope) -> Py:
     raise Refused(node, _unknown(node))
 
@@ -596,4 +612,6 @@ _VALUE: dict[type[exp.Expr], Callable[[Any, Scope], Py]] = {  # each handler tak
     exp.Substring: _substring,
     exp.Trim: _trim,
     exp.Anonymous: _anonymous,
+    exp.AtTimeZone: _local_time, exp.FromTimeZone: _local_time, exp.ConvertTimezone: _local_time,
+    exp.TimestampTrunc: _date_trunc, exp.DateTrunc: _date_trunc,
 }
