@@ -267,7 +267,8 @@ def _global_refusals(tree: exp.Query) -> list[str]:
             group = grouped[0].args["group"]
             grouping = ", ".join(sql_of(g) for g in group.expressions)
             why = "groups without window(event_time, ...); parity ports event-time windows only"
-            bucket = next((g for g in group.expressions if _time_bucket(g) is not None), None)
+            items = [_unaliased(_projection_of(grouped[0], g) or g) for g in group.expressions]
+            bucket = next((g for g in items if _time_bucket(g) is not None), None)
             if bucket is not None:
                 why = (f"{sql_of(bucket)} buckets event time: group by window(event_time, '1 {_time_bucket(bucket)}') "
                        "and select window.start AS window_start, window.end AS window_end instead (the same UTC "
@@ -278,6 +279,10 @@ def _global_refusals(tree: exp.Query) -> list[str]:
     elif len(aggregating) > 1:
         found.append((0, "query: groups by window(...) more than once; port each aggregation as its own feature"))
     return [text for _, text in sorted(found, key=lambda item: item[0])]
+
+
+def _unaliased(node: exp.Expr) -> exp.Expr:
+    return node.this if isinstance(node, exp.Alias) else node
 
 
 def _time_bucket(node: exp.Expr) -> str | None:
@@ -392,7 +397,10 @@ def _having(select: exp.Select, having: exp.Having, keys: tuple[Field, ...], sco
             body = field
         else:
             node.replace(field)
-    return truth(body, _aggregate_scope(keys, aggregates))
+    try:
+        return truth(body, _aggregate_scope(keys, aggregates))
+    except Refused as exc:
+        raise Refused(having.this, exc.reason) from None
 
 
 def _monotone(node: exp.Expr, refs: dict[int, Aggregate]) -> None:
@@ -576,7 +584,10 @@ def _value(projection: exp.Expr, keys: tuple[Field, ...], scope: Scope, aggregat
             body = exp.column(field)
         else:
             node.replace(exp.column(field))
-    return Field(projection.alias, value(body, _aggregate_scope(keys, aggregates)))
+    try:
+        return Field(projection.alias, value(body, _aggregate_scope(keys, aggregates)))
+    except Refused as exc:  # name the expression as written (its aggregates are fields by now) and its line
+        raise Refused(projection.this, exc.reason) from None
 
 
 def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) -> dict[str, Column]:
