@@ -175,8 +175,8 @@ class _Collect:
 _REFUSED_NODES: tuple[tuple[type[exp.Expr], str], ...] = (
     (exp.Join, "a join: parity ports one stream of one source; join in the pipeline by hand or port each side"),
     (exp.Window, "a window function (OVER): its result depends on other rows of the window; not ported"),
-    (exp.Order, "a stream emits cells, not an ordered table; remove it (an ORDER BY of the outermost query is "
-                "dropped, unless a LIMIT keeps its first rows)"),
+    (exp.Order, ("a stream emits cells, not an ordered table; remove it (an ORDER BY of the outermost query is "
+                 "dropped, unless a LIMIT keeps its first rows)")),
     (exp.Limit, "a stream cannot keep the first rows of an unordered result; remove it"),
     (exp.SetOperation, "UNION/INTERSECT/EXCEPT: port each branch as its own feature"),
     (exp.ApproxDistinct, APPROX_DISTINCT),
@@ -240,7 +240,7 @@ def _global_refusals(tree: exp.Query) -> list[str]:
             continue  # the window function is refused; its ORDER BY is part of it
         if type(node) is exp.Order and node.parent is tree and tree.args.get("limit") is None:
             continue  # the result's order: a stream's cells have none, the check compares sets (see _order)
-        if isinstance(node, exp.Having) and window_call(node.parent) is None:
+        if isinstance(node, exp.Having) and not (isinstance(node.parent, exp.Select) and window_call(node.parent)):
             why = "HAVING of a query not grouped by window(event_time, ...); not ported"
             found.append((_line_of(node), f"{_where_line(node)}{sql_of(node)}: {why}"))
         for kind, reason in _REFUSED_NODES:
@@ -362,7 +362,7 @@ def _order(tree: exp.Query) -> str | None:
 # Aggregates that only grow (or only shrink) as a window's later panes add events: a HAVING that compares one with
 # a per-cell constant, once true, stays true, so the last pane it lets through is the cell's final value.
 _GROWING = (AggKind.COUNT_ROWS, AggKind.COUNT, AggKind.COUNT_DISTINCT, AggKind.MAX)
-_BELOW = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
+_BELOW: dict[type[exp.Binary], type[exp.Binary]] = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
 
 
 def _having(select: exp.Select, having: exp.Having, keys: tuple[Field, ...], scope: Scope,
@@ -413,8 +413,9 @@ def _monotone(node: exp.Expr, refs: dict[int, Aggregate]) -> None:
         _monotone(node.this, refs)
         _monotone(node.expression, refs)
         return
-    if type(node) in _BELOW:
-        left, right, kind = node.this, node.expression, type(node)
+    if isinstance(node, exp.GT | exp.GTE | exp.LT | exp.LTE):
+        left, right = node.this, node.expression
+        kind: type[exp.Binary] = type(node)
         while isinstance(left, exp.Paren):
             left = left.this
         while isinstance(right, exp.Paren):

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from parity.cli import app
 from parity.events import write_events
 
+
 def run(project: Path, *args: str) -> tuple[int, str]:
     done = CliRunner().invoke(app, [*args, "--project", str(project)], catch_exceptions=False)
     return done.exit_code, done.output
