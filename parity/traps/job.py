@@ -297,6 +297,7 @@ def _yaml_facts(document: Any, spec_file: str) -> Iterator[JobFact]:
     steps = document.get("transforms", [document]) if isinstance(document, dict) else []
     steps = steps if isinstance(steps, list) else [document]
     names = _Names(python_job=False)
+    combined = False
     for index, step in enumerate(s for s in steps if isinstance(s, dict)):
         kind = str(step.get("type", "?"))
         config: dict[str, Any] = step["config"] if isinstance(step.get("config"), dict) else {}
@@ -306,11 +307,15 @@ def _yaml_facts(document: Any, spec_file: str) -> Iterator[JobFact]:
             yield JobFact(Fact.REWINDOW, _at(where, "windowing"), detail=f"windowing {windowing}")
         python = config.get("language") == "python"
         if kind == "Filter" and python:
-            yield from _expression_facts(config.get("keep"), _at(where, "config.keep"), names)
+            for fact in _expression_facts(config.get("keep"), _at(where, "config.keep"), names):
+                # a Filter after a Combine (a ported HAVING) keeps cells, it drops no event before a count
+                if not (combined and fact.fact is Fact.NONE_FILTER):
+                    yield fact
         elif kind == "MapToFields" and python and isinstance(config.get("fields"), dict):
             for field, value in config["fields"].items():
                 yield from _expression_facts(value, _at(where, f"config.fields.{field}"), names)
         elif kind == "Combine" and isinstance(config.get("combine"), dict):
+            combined = True
             lists, means = set(names.lists), set(names.means)
             for field, aggregate in config["combine"].items():
                 at = _at(where, f"config.combine.{field}")
