@@ -120,7 +120,8 @@ class _Names:
 _CLOCK_CALLS = {"now", "today", "utcnow", "localtime", "mktime", "time"}
 _ZONE_CALLS = {"ZoneInfo", "gettz", "tz_convert", "tz_localize", "timezone"}
 _FLOORS = {"int", "floor", "trunc", "round"}
-_DISTINCT_CALLS = {"set", "frozenset", "Distinct", "ToSetCombineFn", "ToDictCombineFn", "ApproximateUnique"}
+_DISTINCT_CALLS = {"set", "frozenset", "Distinct", "ToSetCombineFn", "ToDictCombineFn", "ApproximateUnique",
+                   "CountDistinct"}  # parity.port.combine's
 
 
 def _python_facts(tree: ast.AST, step: Callable[[ast.AST], JobStep], names: _Names) -> Iterator[JobFact]:
@@ -313,7 +314,9 @@ def _yaml_facts(document: Any, spec_file: str) -> Iterator[JobFact]:
                     yield fact
         elif kind == "MapToFields" and python and isinstance(config.get("fields"), dict):
             for field, value in config["fields"].items():
-                yield from _expression_facts(value, _at(where, f"config.fields.{field}"), names)
+                for fact in _expression_facts(value, _at(where, f"config.fields.{field}"), names):
+                    if fact.fact is not Fact.NONE_FILTER:  # a field's `x is not None` guards a value, drops no row
+                        yield fact
         elif kind == "Combine" and isinstance(config.get("combine"), dict):
             combined = True
             lists, means = set(names.lists), set(names.means)

@@ -100,3 +100,23 @@ def test_init_refuses_in_one_line_and_writes_nothing(tmp_path: Path, setup: str,
     assert done.returncode == 2, done.stdout
     assert message in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_its_ports_lint_clean_with_no_trap_warning(log_project: Path) -> None:
+    """What `parity port` writes over another project's columns trips no porting trap (`parity lint --strict`)."""
+    from orders_log import QUERIES
+    from typer.testing import CliRunner
+
+    from parity.cli import app
+
+    def run(*args: str) -> tuple[int, str]:
+        done = CliRunner().invoke(app, [*args, "--project", str(log_project)], catch_exceptions=False)
+        return done.exit_code, done.output
+
+    assert run("init", "--event-log", "data/events")[0] == 0
+    for name, sql in QUERIES.items():
+        (log_project / "offline_queries" / f"{name}.sql").write_text(sql)
+        code, output = run("port", f"offline_queries/{name}.sql")
+        assert code == 0, output
+    code, output = run("lint", "--strict")
+    assert code == 0 and "warning" not in output, output
