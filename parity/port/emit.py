@@ -26,7 +26,7 @@ from parity.units import format_duration
 DISTINCT_ROWS = "distinct_rows"  # the Combine field of a deduplicating query: the set of distinct event rows
 DISTINCT_ROW = "event_row"  # the pre-Combine field: one event's distinct columns as a tuple
 _IMPORTS = {"spark": "from parity.port import spark", "geohash": "from parity.geo import geohash",
-            "combine": "from parity.port import combine"}
+            "combine": "from parity.port import combine", "decimal": "import decimal"}
 DOUBLE_TOLERANCE = "{abs: 1.0e-9, rel: 1.0e-9}"
 EXACT_TOLERANCE = "{abs: 0, rel: 0}"
 

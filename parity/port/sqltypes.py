@@ -54,7 +54,7 @@ class Py:
     type: SqlType
     nullable: bool
     atomic: bool = True  # a name, literal or call: needs no parentheses as an operand
-    imports: frozenset[str] = frozenset()  # "spark" (parity.port.spark), "geohash" (parity.geo)
+    imports: frozenset[str] = frozenset()  # "spark" (parity.port.spark), "geohash" (parity.geo), "decimal"
     names: tuple[str, ...] = ()  # the columns it reads, in order of first use
     decimal: Decimal | None = None  # a decimal(p,s) value (Python Decimal in the job); None for a decimal literal
 

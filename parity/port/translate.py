@@ -167,8 +167,22 @@ def _comparable(left: Py, right: Py, node: exp.Expr) -> None:
         raise Refused(node, "compares timestamps; the job sees integer microseconds and Spark timestamps")
 
 
-def _comparison_truth(node: exp.Expr, scope: Scope, negate: bool) -> Py:
+def _operands(node: exp.Expr, scope: Scope) -> tuple[Py, Py]:
+    """Both sides of a comparison; a decimal literal beside a decimal column as an exact `decimal.Decimal`
+    (`basket >= 10.50`: Spark compares the two decimals exactly, a float 10.5 would not always)."""
     left, right = value(node.this, scope), value(node.expression, scope)
+    sides = [left, right]
+    for column, other, literal in ((left, 1, node.expression), (right, 0, node.this)):
+        literal = _unparen(literal)
+        if column.decimal is not None and isinstance(literal, exp.Literal) and not literal.is_string \
+                and sides[other].type is SqlType.DECIMAL and sides[other].decimal is None:
+            sides[other] = Py(f"decimal.Decimal({str(literal.this)!r})", SqlType.DECIMAL, False, True,
+                              frozenset({"decimal"}), (), column.decimal)
+    return sides[0], sides[1]
+
+
+def _comparison_truth(node: exp.Expr, scope: Scope, negate: bool) -> Py:
+    left, right = _operands(node, scope)
     _comparable(left, right, node)
     op = _PY_OPS[type(node)]
     if negate:
@@ -315,7 +329,7 @@ def _neg(node: exp.Neg, scope: Scope) -> Py:
 
 
 def _comparison_value(node: exp.Expr, scope: Scope) -> Py:
-    left, right = value(node.this, scope), value(node.expression, scope)
+    left, right = _operands(node, scope)
     _comparable(left, right, node)
     op = _PY_OPS[type(node)]
     if left.nullable or right.nullable:

@@ -73,7 +73,8 @@ def orders_query(value: str = "COUNT(*)", key: str = "store_id", where: str = ""
 @pytest.mark.parametrize(("sql", "reason"), [
     (orders_query(value="SUM(basket * 2)"), "arithmetic on a decimal(10,2) value: Spark computes it in DECIMAL"),
     (orders_query(value="SUM(basket) / COUNT(*)"), "arithmetic on a decimal(20,2) value"),
-    (orders_query(where="WHERE basket > 0.5"), "compares a decimal(10,2) with a decimal"),
+    (orders_query(where="WHERE basket > 0.5D"), "compares a decimal(10,2) with a double"),
+    (orders_query(where="WHERE basket = zone"), "compares a decimal(10,2) with a string"),
     (orders_query(where="WHERE basket > tip"), "compares a decimal(10,2) with a double"),
     (orders_query(value="SUM(CASE WHEN zone IS NULL THEN basket ELSE 0 END)"), "mixes decimal(10,2) and int results"),
     (orders_query(value="CAST(SUM(basket) AS STRING)"), "CAST of a decimal to STRING"),
@@ -103,6 +104,13 @@ def test_a_having_over_keys_only_is_ported_it_holds_in_every_pane_of_a_cell() ->
     plan = plan_query(orders_query(key="upper(zone)", tail="HAVING k > 'M' AND COUNT(*) >= 2"), "offline_queries/q.sql",
                       schema_of=lambda _: ORDERS)
     assert plan.having is not None and plan.having.text == "k is not None and k > 'M' and v >= 2"  # v: COUNT(*) already
+
+
+def test_a_decimal_literal_beside_a_decimal_column_is_an_exact_decimal() -> None:
+    plan = plan_query(orders_query(where="WHERE basket >= 10.10", tail="HAVING MAX(basket) > 20.5"),
+                      "offline_queries/q.sql", schema_of=lambda _: ORDERS)
+    assert plan.filter is not None and plan.filter.text == "basket is not None and basket >= decimal.Decimal('10.10')"
+    assert plan.having is not None and "max_basket > decimal.Decimal('20.5')" in plan.having.text
 
 
 def test_having_over_deduplicated_events_is_refused() -> None:

@@ -31,6 +31,7 @@ STORE_SALES = """\
 -- Sales per store and zone per 5 minutes: revenue (decimal), basket range and mean, items (int), couriers.
 SELECT store_id, zone, window.start AS window_start, window.end AS window_end,
        SUM(basket) AS revenue, MIN(basket) AS smallest, MAX(basket) AS largest, AVG(basket) AS mean_basket,
+       SUM(CASE WHEN basket >= 50.00 THEN basket END) AS large_revenue,
        SUM(items) AS items, AVG(tip) AS mean_tip, COUNT(DISTINCT courier_id) AS couriers, COUNT(*) AS orders
 FROM orders
 GROUP BY 1, 2, window(event_time, '5 minutes')
