@@ -1,6 +1,6 @@
 """The ledger: which hour of which feature was checked under which configuration, and the lock per feature.
 
-Kept in the results store (`parity.alerts.store.connect`: SQLite by default, PostgreSQL supported), in tables of
+Kept in the results store (`parity.results_store.connect`: SQLite by default, PostgreSQL supported), in tables of
 its own:
 
 - `parity_ledger`: one row per check of one hour of one feature (window starts in [start_us, end_us)), with the
@@ -32,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from parity.alerts import store
+from parity import results_store as store
 from parity.result import Cause, CheckResult, Verdict
 from parity.spec import FeatureSpec
 
@@ -100,7 +100,7 @@ class HourRecord:
 
 
 def connect(database: str) -> sa.Engine:
-    """The results store (`parity.alerts.store.connect`) with the ledger's tables created too, and a ledger made
+    """The results store (`parity.results_store.connect`) with the ledger's tables created too, and a ledger made
     by an earlier version given its `inputs` column."""
     engine = store.connect(database, metadata)
     try:

@@ -20,12 +20,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from parity.alerts import store
+from parity import results_store as store
+from parity.alerts import outbox
 from parity.alerts.channels import missing_secrets
 from parity.alerts.delivery import deliver_pending, now_us
 from parity.alerts.incidents import Incident, IncidentChange, IncidentStatus, message_for, observe, step
+from parity.alerts.outbox import Notification, NotificationStatus
 from parity.alerts.rules import AlertRule, load_rules
-from parity.alerts.store import Notification, NotificationStatus
 from parity.report.publish import report_link
 from parity.result import CheckFailure, CheckResult
 from parity.settings import Settings
@@ -64,7 +65,7 @@ def record_results(results: Sequence[CheckResult | CheckFailure], settings: Sett
 def open_incidents(settings: Settings) -> list[Incident]:
     """Incidents open now, oldest first (`parity alerts`)."""
     with store.opened(settings.database) as engine, engine.connect() as conn:
-        return store.list_incidents(conn, IncidentStatus.OPEN)
+        return outbox.list_incidents(conn, IncidentStatus.OPEN)
 
 
 def _evaluate(
@@ -86,11 +87,11 @@ def _evaluate(
                 if not rule.applies_to(result.feature):
                     continue
                 evidence = observe(rule, result)
-                before = store.open_incident(conn, result.feature, rule.name)
+                before = outbox.open_incident(conn, result.feature, rule.name)
                 change = step(before, rule, evidence, now, older=older)
                 if change is None:
                     continue
-                store.save_incident(conn, change.incident, new=before is None)
+                outbox.save_incident(conn, change.incident, new=before is None)
                 keys: list[str] = []
                 changes.append((change, keys))
                 if change.notification is None:
@@ -109,7 +110,7 @@ def _evaluate(
                                                                           result.run_id))
                     notification = Notification(key, change.incident.id, channel, message,
                                                 NotificationStatus.PENDING, now, None)
-                    store.enqueue(conn, notification)
+                    outbox.enqueue(conn, notification)
                     keys.append(key)
     return changes
 

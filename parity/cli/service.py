@@ -146,13 +146,13 @@ def metrics(
 
     def scrape() -> str:
         from parity import ledger
-        from parity.alerts import store
+        from parity.alerts import outbox
         from parity.alerts.incidents import IncidentStatus
 
         engine = ledger.connect(settings.database)
         try:
             with engine.connect() as conn:
-                return exposition.render(ledger.hours(conn), store.list_incidents(conn, IncidentStatus.OPEN))
+                return exposition.render(ledger.hours(conn), outbox.list_incidents(conn, IncidentStatus.OPEN))
         finally:
             engine.dispose()
 

@@ -52,7 +52,7 @@ def report_link(base_url: str | None, feature: str, run_id: str) -> str | None:
 def context_for(settings: Settings, feature: str) -> ReportContext:
     """The project, its regions and the feature's recorded checks (oldest first) from the results store. A store
     that cannot be read leaves the history empty and says why on the page; it never stops a report."""
-    from parity.alerts import store
+    from parity import results_store as store
 
     history: tuple[HistoryPoint, ...] = ()
     note = None

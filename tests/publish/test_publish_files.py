@@ -190,26 +190,26 @@ def test_an_alert_rule_whose_jsonl_sink_is_outside_the_project_is_refused(tmp_pa
 
 
 def test_a_jsonl_sink_linked_outside_the_project_is_never_written(tmp_path: Path) -> None:
-    from parity.alerts.channels import DeliveryFailed, send
-    from parity.alerts.rules import Channel
+    from parity.alerts.channels import Channel, DeliveryFailed, send
 
     project, outside = tmp_path / "project", tmp_path / "outside.jsonl"
     (project / "out").mkdir(parents=True)
     outside.write_text("")
     (project / "out" / "alerts.jsonl").symlink_to(outside)
     with pytest.raises(DeliveryFailed, match="outside"):
-        send(message(), Channel("jsonl", 2_000_000, 0, 10_000, path="out/alerts.jsonl"), project)
+        send(message(), Channel.from_json({"type": "jsonl", "timeout_us": 2_000_000, "retries": 0, "backoff_us": 10_000,
+                                           "path": "out/alerts.jsonl"}), project)
     assert outside.read_text() == ""
 
 
 def test_appending_to_a_jsonl_file_without_a_final_newline_keeps_its_last_line(tmp_path: Path) -> None:
-    from parity.alerts.channels import send
-    from parity.alerts.rules import Channel
+    from parity.alerts.channels import Channel, send
 
     path = tmp_path / "alerts.jsonl"
     path.write_text('{"id": "a"}\n{"written": "by someone else, no newline"}')
     sent = message()
-    send(sent, Channel("jsonl", 2_000_000, 0, 10_000, path="alerts.jsonl"), tmp_path)
+    send(sent, Channel.from_json({"type": "jsonl", "timeout_us": 2_000_000, "retries": 0, "backoff_us": 10_000,
+                                    "path": "alerts.jsonl"}), tmp_path)
     lines = path.read_text().splitlines()
     assert lines[:2] == ['{"id": "a"}', '{"written": "by someone else, no newline"}']
     assert json.loads(lines[2])["id"] == sent.key and len(lines) == 3  # type: ignore[attr-defined]

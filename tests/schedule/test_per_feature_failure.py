@@ -16,7 +16,8 @@ from stored import ledger_rows
 from typer.testing import CliRunner
 
 import parity.report
-from parity.alerts import store
+from parity import results_store as store
+from parity.alerts import outbox
 from parity.cli import app
 from parity.errors import EXIT_ERROR
 from parity.result import CheckResult
@@ -53,7 +54,7 @@ def test_one_features_report_failure_leaves_the_others_checked_and_recorded(
     engine = store.connect(settings.database)
     with engine.connect() as conn:
         failed = {r["feature"]: r for r in store.recorded_results(conn) if r.get("kind") != "result"}
-        incidents = {incident.feature for incident in store.list_incidents(conn)}
+        incidents = {incident.feature for incident in outbox.list_incidents(conn)}
     engine.dispose()
     assert set(failed) == {"blocked", "full_disk"} and incidents == {"blocked", "full_disk"}
     assert str(settings.reports / "blocked") in str(failed["blocked"])
