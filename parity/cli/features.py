@@ -45,14 +45,17 @@ def lint(
 ) -> None:
     """Validate every spec, parse every offline query and warn about porting traps. Example: `parity lint`.
 
+    A query is checked against its spec (output columns, source, window) and its columns and functions against
+    the events' schema (`parity.sqllint`), each finding as `file:line:col: ...`.
+
     Problems (a spec or query that cannot be used) go to stderr and exit 2. Porting traps (a job and its SQL
     that can be seen to mean different things: parity.traps) are warnings on stdout, one per line naming the
     SQL line and the job step; they leave the exit code at 0 unless `--strict`, which exits 1.
     """
-    from parity.query import lint_query
+    from parity.feature import inspect
     from parity.settings import load_settings
     from parity.spec import feature_names, load_feature
-    from parity.traps import find_traps
+    from parity.traps import Query, find_traps
 
     settings = load_settings(project)
     problems: list[str] = []
@@ -64,11 +67,11 @@ def lint(
         except ParityError as exc:
             problems.append(str(exc))
             continue
-        found = lint_query(spec, settings.project)
+        feature, found = inspect(spec, settings)  # the query parsed once: shape, window, columns (file:line:col)
         problems.extend(found)
-        if not found:  # traps compare a usable query with the job; a broken one is reported above
+        if feature is not None and not found:  # traps compare a usable query with the job; a broken one is above
             try:
-                warnings.extend(find_traps(spec, settings.project))
+                warnings.extend(find_traps(spec, settings.project, Query(feature.sql_path, feature.query)))
             except ParityError as exc:
                 problems.append(str(exc))
     for warning in warnings:
@@ -105,7 +108,8 @@ def generate(
     if rate <= 0:
         raise UsageError(f"--rate: must be a positive number of events per minute, got {rate}")
     table = generate_rides(parse_time(start, "--start"), length, rate, seed=seed)
-    written = write_events(table, settings.event_log, "ride_events", settings.quarantine)
+    written = write_events(table, settings.event_log, "ride_events", settings.quarantine,
+                           skew_bound_us=settings.clock_skew_bound_us)
     typer.echo(f"wrote {written.rows_written} events to {settings.event_log / 'ride_events'}; "
                f"quarantined {written.rows_quarantined}" + (f" into {written.quarantine_file}" if written.quarantine_file else ""))
 
@@ -144,8 +148,12 @@ def stream(
     specs = features_named(settings.project, features, all_)
     import pyarrow.parquet as pq
 
+    from parity.online import local_root
+
+    online_root = local_root(settings.online_log)  # a location that is no folder stops here, before any job runs
+
     from parity.events import event_files, read_events
-    from parity.offline import event_range
+    from parity.feature import event_range
     from parity.realtime import run_stream
 
     for spec in specs:
@@ -158,7 +166,7 @@ def stream(
                        f"{FAST_FROM_EVENTS:,} events, fast from there; choose with --mode)", err=True)
         events_in = rows = 0
         elapsed = 0.0
-        path = settings.online_log / spec.name
+        path = online_root / spec.name
         bounds = [start_us, *range(start_us - start_us % STREAM_CHUNK_US + STREAM_CHUNK_US, end_us, STREAM_CHUNK_US), end_us]
         for chunk in itertools.pairwise(bounds):
             # This chunk owns the windows starting in it; edge windows it only partly replays are not written.
@@ -207,6 +215,8 @@ def check(
 
     Exit 0 when every feature passes, 1 when any breaches, 2 when any could not be checked.
     """
+    from parity.cli import offline_engine
+    from parity.online import open_source
     from parity.report import failure_json, summary_json, text_table
     from parity.result import CheckFailure, CheckResult, Verdict
     from parity.schedule import check_and_report
@@ -222,10 +232,12 @@ def check(
     from parity.alerts import validate_store
 
     validate_store(settings)  # results are stored with or without --alert: a broken store stops the check first
+    online, offline = open_source(settings.online_log), offline_engine(settings)  # an unknown scheme stops here
     outcomes: list[CheckResult | CheckFailure] = []
     for spec in features_named(settings.project, features, all_):
+        # The feature is loaded (its query validated, before Spark starts) inside, so that a broken one fails alone.
         outcome, files = check_and_report(spec, settings, start_us, end_us, sample_rate=sample_rate,
-                                          threshold=threshold, debug=DEBUG["on"])
+                                          threshold=threshold, debug=DEBUG["on"], online=online, offline=offline)
         outcomes.append(outcome)
         if isinstance(outcome, CheckFailure):
             typer.echo(f"error: {outcome.error}", err=True)
