@@ -93,7 +93,7 @@ class PublishError(DataError, OSError):
 
     def __init__(self, target: Path | str, problem: str, errno: int | None = None) -> None:
         super().__init__(str(target), f"cannot write: {problem}")
-        self.errno = errno
+        self.errno, self.filename, self.strerror = errno, str(target), problem  # as an OSError names them
 
 
 def publish(target: Path, write: Callable[[Path], Any]) -> Path:
