@@ -268,7 +268,8 @@ def check_cells(
         if (cells[CAUSE_COLUMN] == Cause.UNEXPLAINED.value).any():  # the window shift looks hours around the range
             around = read_online(spec, settings, span.start_us, span.end_us, around_us=AROUND_US).all_windows
         every_online = around[around["window_start"].notna()]
-        cells, diagnoses = diagnose(cells, spec, offline, every_online, span.start_us, span.end_us)
+        cells, diagnoses = diagnose(cells, spec, offline, every_online, span.start_us, span.end_us,
+                                     in_time=values.frame)
 
     causes = {cause: int((cells[CAUSE_COLUMN] == cause.value).sum()) for cause in Cause}
     compared = comparison.compared

@@ -9,7 +9,9 @@ the cells still left and may take some of them under its cause, with a one-line 
 - `null_semantics`: one side null where the other is zero or empty (`try_divide` vs `0`, `COUNT(col)` vs a
   count that yields null), every other value agreeing;
 - `window_shift`: the online value of a cell is the offline value of the same key in a window a constant offset
-  away (a multiple of the slide up to size/slide slides either way, or whole hours +-1..14: a time-zone bug);
+  away (a multiple of the slide up to size/slide slides either way, whole hours +-1..14, or the offsets that
+  separate the divergent cells from the online windows of their keys: any size the rows read can show), or the
+  value the stream could have computed in time there; online rows too far away to measure are said so;
 - `key_mismatch`: a key absent on one side equals a key of the other side after one consistent transformation
   (geohash parent/child at another precision, case, whitespace, a number printed differently).
 
@@ -57,6 +59,8 @@ class Evidence:
     and `v_online`/`v_offline` per value). `offline`: the offline result of the whole checked range, every
     cell (not only the sampled ones), with windows starting in [start_us, end_us). `online`: every online row
     read, every pane and every window, in or out of the range, with the `_file` it came from when known.
+    `in_time`: where known, cells of the offline result with their in-time values (`parity.attribute`: over the
+    events that arrived before the stream closed the window), the value a late-fed stream could compute.
     """
 
     spec: FeatureSpec
@@ -65,6 +69,7 @@ class Evidence:
     online: pd.DataFrame
     start_us: int
     end_us: int
+    in_time: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -93,16 +98,18 @@ def diagnose(
     online: pd.DataFrame,
     start_us: int,
     end_us: int,
+    in_time: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, tuple[Diagnosis, ...]]:
     """`cells` (with the `cause` column of `parity.attribute.attribute`) where each diagnosis that holds has
-    put its cause on the `unexplained` cells it fits, in the order of `DIAGNOSES`; and the diagnoses found."""
+    put its cause on the `unexplained` cells it fits, in the order of `DIAGNOSES`; and the diagnoses found.
+    `in_time`: in-time values of offline cells where known (see `Evidence`)."""
     result = cells
     found: list[Diagnosis] = []
     left = np.flatnonzero((cells[CAUSE_COLUMN] == Cause.UNEXPLAINED.value).to_numpy())
     for run in DIAGNOSES:
         if len(left) == 0:
             break
-        evidence = Evidence(spec, cells.iloc[left].reset_index(drop=True), offline, online, start_us, end_us)
+        evidence = Evidence(spec, cells.iloc[left].reset_index(drop=True), offline, online, start_us, end_us, in_time)
         finding = run(evidence)
         if finding is None or not finding.holds():
             continue
@@ -203,21 +210,37 @@ def _shown_zero(column: pd.Series) -> str:
 def window_shift(evidence: Evidence) -> Finding | None:
     """The cells whose values sit a constant offset `d` away: online at window `w` equals offline at `w - d`,
     and offline at `w` equals online at `w + d`, wherever those windows were computed (the offline result
-    covers the checked range, the online rows the windows the output files hold). Values are compared by
-    `compare` with the spec's tolerances; a cell absent from both sides agrees. Candidates: multiples of the
-    slide up to size/slide slides either way, then whole hours +-1..14 h; the one fitting most cells wins."""
+    covers the checked range, the online rows the windows the output files hold). An offline value agrees when
+    its full or its in-time value does (a shifted stream fed late events computes the in-time one). Values are
+    compared by `compare` with the spec's tolerances; a cell absent from both sides agrees. Candidates
+    (`_shift_candidates`): slide multiples up to the window, whole hours, and the offsets the data suggest; the
+    one fitting most cells wins. With no online row near the range at all, every cell missing online is taken
+    with a detail saying the offset could not be measured (a shift beyond the rows read, or a range not streamed)."""
     cells, spec = evidence.cells, evidence.spec
-    if evidence.online.empty or evidence.offline.empty:
+    if evidence.offline.empty:
         return None
+    if evidence.online.empty:
+        missing = (cells["status"] == CellStatus.MISSING_ONLINE.value).to_numpy()
+        if not missing.all():
+            return None
+        detail = ("no online window near the checked ones: a window shift beyond the hours read could not be "
+                  "measured (or the range was not streamed); stream it and check a wider range")
+        return Finding(Cause.WINDOW_SHIFT, missing, missing, detail)
     cell_key, offline_key, online_key = _KeyCodes.of([cells, evidence.offline, evidence.online], spec.keys).codes
     offline = _indexed(evidence.offline, offline_key)
+    in_time = offline
+    if evidence.in_time is not None and len(evidence.in_time):
+        # The in-time value where one is known, the full value elsewhere.
+        (in_time_key,) = _KeyCodes.of([cells, evidence.in_time], spec.keys).codes[1:]
+        known = _indexed(evidence.in_time, in_time_key)
+        in_time = pd.concat([known, offline[~offline.index.isin(known.index)]])
     online = _indexed(*_final_panes(evidence.online, online_key))
     online_windows = window_micros(evidence.online["window_start"])
     online_low, online_high = int(online_windows.min()), int(online_windows.max())
 
-    shifts = _shift_candidates(spec)
-    n, k = len(cells), len(shifts)
     cell_window = window_micros(cells["window_start"])
+    shifts = _shift_candidates(spec, cell_key, cell_window, online)
+    n, k = len(cells), len(shifts)
     key = np.repeat(cell_key, k)
     window = np.repeat(cell_window, k)
     shift = np.tile(shifts, n)
@@ -226,10 +249,14 @@ def window_shift(evidence: Evidence) -> Finding | None:
     backward_known = (window + shift >= online_low) & (window + shift <= online_high)
     forward = np.ones(n * k, dtype=bool)  # true where not known: only what was computed can refute a shift
     at = np.flatnonzero(forward_known)
-    forward[at] = _agreeing(spec, _take(offline, key[at], window[at] - shift[at], spec), _take(online, key[at], window[at], spec))
+    here = _take(online, key[at], window[at], spec)
+    forward[at] = (_agreeing(spec, _take(offline, key[at], window[at] - shift[at], spec), here)
+                   | _agreeing(spec, _take(in_time, key[at], window[at] - shift[at], spec), here))
     backward = np.ones(n * k, dtype=bool)
     at = np.flatnonzero(backward_known)
-    backward[at] = _agreeing(spec, _take(offline, key[at], window[at], spec), _take(online, key[at], window[at] + shift[at], spec))
+    there = _take(online, key[at], window[at] + shift[at], spec)
+    backward[at] = (_agreeing(spec, _take(offline, key[at], window[at], spec), there)
+                    | _agreeing(spec, _take(in_time, key[at], window[at], spec), there))
     applies_all = (forward_known | backward_known).reshape(n, k)
     fits_all = applies_all & forward.reshape(n, k) & backward.reshape(n, k)
     fitting, applying = fits_all.sum(axis=0), applies_all.sum(axis=0)
@@ -242,12 +269,30 @@ def window_shift(evidence: Evidence) -> Finding | None:
     return Finding(Cause.WINDOW_SHIFT, applies_all[:, j], fits_all[:, j], detail)
 
 
-def _shift_candidates(spec: FeatureSpec) -> np.ndarray:
-    """Multiples of the slide up to size/slide either way, then whole hours +-1..14 (time zones), nearest first."""
+# Offsets the data suggest, at most this many (the most frequent), from at most this many cells.
+DATA_SHIFTS, SHIFT_SAMPLE = 8, 500
+
+
+def _shift_candidates(spec: FeatureSpec, cell_key: np.ndarray, cell_window: np.ndarray, online: pd.DataFrame) -> np.ndarray:
+    """Multiples of the slide up to size/slide either way, whole hours +-1..14 (time zones), nearest first; then
+    the offsets most often separating a divergent cell from an online window of its key (any multiple of the
+    slide: a 5-minute window 30 minutes off, an hourly one a day off), most frequent first."""
     slide, count = spec.window.slide_us, max(1, spec.window.size_us // spec.window.slide_us)
     slides = [sign * i * slide for i in range(1, count + 1) for sign in (1, -1)]
     hours = [sign * h * HOUR_US for h in range(1, MAX_ZONE_HOURS + 1) for sign in (1, -1)]
-    return np.array(list(dict.fromkeys([*slides, *hours])), dtype=np.int64)
+    keys, windows = online.index.get_level_values(0).to_numpy(), online.index.get_level_values(1).to_numpy()
+    order = np.argsort(keys, kind="stable")
+    keys, windows = keys[order], windows[order]
+    deltas = []
+    for key, at in zip(cell_key[:SHIFT_SAMPLE], cell_window[:SHIFT_SAMPLE], strict=True):
+        low, high = np.searchsorted(keys, key), np.searchsorted(keys, key, side="right")
+        deltas.append(windows[low:high] - at)
+    found: list[int] = []
+    if deltas:
+        values, counts = np.unique(np.concatenate(deltas), return_counts=True)
+        ranked = values[np.argsort(-counts, kind="stable")]
+        found = [int(d) for d in ranked if d != 0 and d % slide == 0][:DATA_SHIFTS]
+    return np.array(list(dict.fromkeys([*slides, *hours, *found])), dtype=np.int64)
 
 
 def _indexed(frame: pd.DataFrame, key: np.ndarray) -> pd.DataFrame:

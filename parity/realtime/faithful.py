@@ -5,9 +5,12 @@ before a tick's events the watermark advances to the tick's start, and each even
 as its Beam timestamp. The framework, not the job, windows the events as the spec says, with an on-time
 pane, a late pane per late element, ACCUMULATING panes and the spec's allowed lateness, so Beam itself drops
 what arrives too late, exactly as in production. The replay runs as one pipeline per segment of consecutive
-windows (`segment_bounds`), each emitting the panes of its own windows only: the same panes as one pipeline,
-without the streaming DirectRunner slowing down with every window it has seen. Each segment's events become
-Python rows only while its pipeline runs, so memory follows the segment, not the range.
+windows (`segment_bounds`): the same panes as one pipeline, without the streaming DirectRunner slowing down
+with every window it has seen. Each segment's events become Python rows only while its pipeline runs, so memory
+follows the segment, not the range. Every pane of every segment is kept, then `owned_panes` picks, cell by
+cell, the owning segment's panes (it holds every event of its windows) and, for a cell its owner did not emit,
+the first segment's that did: a job that re-stamps its events an hour late emits the panes of window `w` only in
+the segment that read the events of `w - 1h`.
 """
 
 # mypy: disable-error-code="no-untyped-call"
@@ -23,6 +26,7 @@ from typing import Any
 
 import apache_beam as beam
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.coders import RowCoder
@@ -32,7 +36,15 @@ from apache_beam.utils.timestamp import Timestamp
 
 from parity.beam import LogOutputs
 from parity.errors import JobError
-from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, pipeline_options, window_into
+from parity.realtime.job import (
+    ARRIVAL_ORDER,
+    event_rows,
+    load_job,
+    one_line,
+    pipeline_options,
+    read_logged,
+    window_into,
+)
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 from parity.watermark import TICK_US
@@ -66,11 +78,12 @@ class Segment:
 def replay_faithful(
     spec: FeatureSpec, settings: Settings, events: pa.Table, event_type: type[tuple[Any, ...]], staging: Path,
     writer: str, segment_events: int,
-) -> None:
-    """Replay `events` segment by segment; every pane of each segment's windows is logged under `staging`."""
+) -> pa.Table:
+    """Replay `events` segment by segment, each logging every pane under `staging`; the panes `owned_panes` keeps."""
     options = pipeline_options(settings)
     job = load_job(spec, settings.project)
-    for owner, part in segment_tables(events, spec, segment_events):
+    logged: list[tuple[Segment, pa.Table]] = []
+    for n, (owner, part) in enumerate(segment_tables(events, spec, segment_events)):
         ordered = part.sort_by(ARRIVAL_ORDER)
         event_us = pc.cast(ordered.column("event_time"), pa.int64()).to_pylist()
         ingest_us = pc.cast(ordered.column("ingest_time"), pa.int64()).to_pylist()
@@ -80,9 +93,10 @@ def replay_faithful(
         try:
             pipeline = beam.Pipeline(options=options)
             rows = pipeline | "Replay" >> replay(segment, event_type) | "Window" >> window_into(spec)
+            folder = staging / f"segment-{n:05d}"
             rows | "Job" >> job | "Log" >> LogOutputs(
-                spec.name, keys=spec.keys, values=spec.values, online_log=str(staging), writer=writer,
-                window_size_us=spec.window.size_us, keep=owner.owns)
+                spec.name, keys=spec.keys, values=spec.values, online_log=str(folder), writer=writer,
+                window_size_us=spec.window.size_us)
             # Without the test round trip through the runner API protos that `with Pipeline` makes:
             # the same pipeline runs, without encoding and decoding every replayed event first.
             pipeline.run(test_runner_api=False).wait_until_finish()
@@ -90,6 +104,31 @@ def replay_faithful(
             raise
         except Exception as exc:
             raise JobError(spec.name, one_line(exc)) from exc
+        logged.append((owner, read_logged(folder / spec.name, spec)))
+    return owned_panes(logged, spec.cell_columns)
+
+
+def owned_panes(logged: Sequence[tuple[Segment, pa.Table]], cell: Sequence[str]) -> pa.Table:
+    """Every segment's panes (`logged`, in segment order) -> one table: per cell (`cell` columns), the panes of
+    the segment owning its window when that segment emitted the cell, else those of the first segment that did.
+    A segment's ownership decides between duplicates; it never drops a pane no other segment wrote."""
+    tables = [table for _, table in logged]
+    if len(tables) == 1:
+        return tables[0]
+    frames = []
+    for n, (owner, table) in enumerate(logged):
+        starts = pc.cast(table.column("window_start"), pa.int64()).to_numpy()
+        owns = np.array([owner.owns(int(s)) for s in starts], dtype=bool)
+        frames.append(pd.DataFrame({**{c: table.column(c).to_pandas() if c != "window_start" else starts for c in cell},
+                                    "_segment": n, "_owner": owns}))
+    rows = pd.concat(frames, ignore_index=True)
+    grouped = rows.groupby(list(cell), dropna=False, sort=False)
+    owner_there = grouped["_owner"].transform("max").to_numpy(dtype=bool)
+    first = grouped["_segment"].transform("min").to_numpy()
+    keep = np.where(owner_there, rows["_owner"].to_numpy(dtype=bool), rows["_segment"].to_numpy() == first)
+    whole = pa.concat_tables(tables, promote_options="permissive")
+    kept = whole.filter(pa.array(keep))
+    return kept.sort_by([(name, "ascending") for name in (*cell, "pane_index")])
 
 
 def replay(segment: Segment, event_type: type[tuple[Any, ...]]) -> beam.PTransform[Any, Any]:

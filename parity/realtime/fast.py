@@ -55,7 +55,7 @@ from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming, WindowedV
 
 from parity.beam import WritePanes, columns
 from parity.errors import JobError
-from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, window_fn
+from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, read_logged, window_fn
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 from parity.watermark import arrival_cutoff_us, on_time_cutoff_us
@@ -80,8 +80,8 @@ def fast_options(settings: Settings, workers: int = 1) -> PipelineOptions:
 def replay_fast(
     spec: FeatureSpec, settings: Settings, events: pa.Table, event_type: type[tuple[Any, ...]], staging: Path,
     writer: str, workers: int = 1,
-) -> None:
-    """Run the job in batch on `events` (written to `staging` as Parquet first); log its panes under `staging`."""
+) -> pa.Table:
+    """Run the job in batch on `events` (written to `staging` as Parquet first); its panes, logged under `staging`."""
     source = staging / "events.parquet"
     # In arrival order, as a stream meets them: a job's float sums then add in about the faithful replay's order.
     pq.write_table(events.sort_by(ARRIVAL_ORDER), source, row_group_size=BATCH_EVENTS)
@@ -122,6 +122,7 @@ def replay_fast(
         raise JobError(spec.name, one_line(exc)) from exc
     finally:
         source.unlink(missing_ok=True)
+    return read_logged(staging / spec.name, spec)
 
 
 class WindowsFireOnce(trigger.TriggerDriver):
