@@ -269,7 +269,7 @@ def check_cells(
             around = read_online(spec, settings, span.start_us, span.end_us, around_us=AROUND_US).all_windows
         every_online = around[around["window_start"].notna()]
         cells, diagnoses = diagnose(cells, spec, offline, every_online, span.start_us, span.end_us,
-                                     in_time=values.frame)
+                                     in_time=values)
 
     causes = {cause: int((cells[CAUSE_COLUMN] == cause.value).sum()) for cause in Cause}
     compared = comparison.compared

@@ -9,8 +9,8 @@ the cells still left and may take some of them under its cause, with a one-line 
 - `null_semantics`: one side null where the other is zero or empty (`try_divide` vs `0`, `COUNT(col)` vs a
   count that yields null), every other value agreeing;
 - `window_shift`: the online value of a cell is the offline value of the same key in a window a constant offset
-  away (a multiple of the slide up to size/slide slides either way, whole hours +-1..14, or the offsets that
-  separate the divergent cells from the online windows of their keys: any size the rows read can show), or the
+  away (a multiple of the slide up to size/slide slides either way, whole hours +-1..14, or the offset at which
+  most divergent cells find their offline value online: any size the rows read can show), or the
   value the stream could have computed in time there; online rows too far away to measure are said so;
 - `key_mismatch`: a key absent on one side equals a key of the other side after one consistent transformation
   (geohash parent/child at another precision, case, whitespace, a number printed differently).
@@ -37,11 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from parity.attribute import InTimeValues
 from parity.compare import compare
 from parity.geo import BASE32
 from parity.online.files import writer_of
 from parity.result import Cause, CellStatus, Diagnosis
-from parity.sample import key_text, window_micros
+from parity.sample import cell_index, key_text, window_micros
 from parity.spec import FeatureSpec
 from parity.units import HOUR_US, format_duration
 
@@ -60,7 +61,8 @@ class Evidence:
     cell (not only the sampled ones), with windows starting in [start_us, end_us). `online`: every online row
     read, every pane and every window, in or out of the range, with the `_file` it came from when known.
     `in_time`: where known, cells of the offline result with their in-time values (`parity.attribute`: over the
-    events that arrived before the stream closed the window), the value a late-fed stream could compute.
+    events that arrived before the stream closed the window), the value a late-fed stream could compute;
+    `no_in_time`: the cells (keys, `window_start`) known to have had no event in time.
     """
 
     spec: FeatureSpec
@@ -70,6 +72,7 @@ class Evidence:
     start_us: int
     end_us: int
     in_time: pd.DataFrame | None = None
+    no_in_time: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -98,18 +101,25 @@ def diagnose(
     online: pd.DataFrame,
     start_us: int,
     end_us: int,
-    in_time: pd.DataFrame | None = None,
+    in_time: InTimeValues | None = None,
 ) -> tuple[pd.DataFrame, tuple[Diagnosis, ...]]:
     """`cells` (with the `cause` column of `parity.attribute.attribute`) where each diagnosis that holds has
     put its cause on the `unexplained` cells it fits, in the order of `DIAGNOSES`; and the diagnoses found.
-    `in_time`: in-time values of offline cells where known (see `Evidence`)."""
+    `in_time`: the in-time values attribution used, where known (see `Evidence`)."""
+    known, absent = None, None
+    if in_time is not None:
+        known = in_time.frame
+        considered = cells.loc[in_time.considered, list(spec.cell_columns)]
+        if len(considered):
+            seen = cell_index(known, spec.keys) if len(known) else pd.MultiIndex.from_arrays([[]] * len(spec.cell_columns))
+            absent = considered[~np.asarray(cell_index(considered, spec.keys).isin(seen))]
     result = cells
     found: list[Diagnosis] = []
     left = np.flatnonzero((cells[CAUSE_COLUMN] == Cause.UNEXPLAINED.value).to_numpy())
     for run in DIAGNOSES:
         if len(left) == 0:
             break
-        evidence = Evidence(spec, cells.iloc[left].reset_index(drop=True), offline, online, start_us, end_us, in_time)
+        evidence = Evidence(spec, cells.iloc[left].reset_index(drop=True), offline, online, start_us, end_us, known, absent)
         finding = run(evidence)
         if finding is None or not finding.holds():
             continue
@@ -213,7 +223,7 @@ def window_shift(evidence: Evidence) -> Finding | None:
     covers the checked range, the online rows the windows the output files hold). An offline value agrees when
     its full or its in-time value does (a shifted stream fed late events computes the in-time one). Values are
     compared by `compare` with the spec's tolerances; a cell absent from both sides agrees. Candidates
-    (`_shift_candidates`): slide multiples up to the window, whole hours, and the offsets the data suggest; the
+    (`_shift_candidates`): slide multiples up to the window, whole hours, and the offset the data suggest; the
     one fitting most cells wins. With no online row near the range at all, every cell missing online is taken
     with a detail saying the offset could not be measured (a shift beyond the rows read, or a range not streamed)."""
     cells, spec = evidence.cells, evidence.spec
@@ -229,17 +239,19 @@ def window_shift(evidence: Evidence) -> Finding | None:
     cell_key, offline_key, online_key = _KeyCodes.of([cells, evidence.offline, evidence.online], spec.keys).codes
     offline = _indexed(evidence.offline, offline_key)
     in_time = offline
-    if evidence.in_time is not None and len(evidence.in_time):
-        # The in-time value where one is known, the full value elsewhere.
-        (in_time_key,) = _KeyCodes.of([cells, evidence.in_time], spec.keys).codes[1:]
-        known = _indexed(evidence.in_time, in_time_key)
-        in_time = pd.concat([known, offline[~offline.index.isin(known.index)]])
+    if evidence.in_time is not None or evidence.no_in_time is not None:
+        # The in-time value where one is known, none where the cell had no event in time, the full value elsewhere.
+        frames = [f if f is not None else evidence.offline.iloc[0:0] for f in (evidence.in_time, evidence.no_in_time)]
+        known_key, absent_key = _KeyCodes.of([cells, *frames], spec.keys).codes[1:]
+        known = _indexed(frames[0], known_key)
+        absent = _indexed(frames[1], absent_key).index
+        in_time = pd.concat([known, offline[~offline.index.isin(known.index) & ~offline.index.isin(absent)]])
     online = _indexed(*_final_panes(evidence.online, online_key))
     online_windows = window_micros(evidence.online["window_start"])
     online_low, online_high = int(online_windows.min()), int(online_windows.max())
 
     cell_window = window_micros(cells["window_start"])
-    shifts = _shift_candidates(spec, cell_key, cell_window, online)
+    shifts = _shift_candidates(spec, cells, cell_key, cell_window, online)
     n, k = len(cells), len(shifts)
     key = np.repeat(cell_key, k)
     window = np.repeat(cell_window, k)
@@ -269,30 +281,46 @@ def window_shift(evidence: Evidence) -> Finding | None:
     return Finding(Cause.WINDOW_SHIFT, applies_all[:, j], fits_all[:, j], detail)
 
 
-# Offsets the data suggest, at most this many (the most frequent), from at most this many cells.
-DATA_SHIFTS, SHIFT_SAMPLE = 8, 500
+# The offset the data suggest is looked for among at most this many cells.
+SHIFT_SAMPLE = 500
 
 
-def _shift_candidates(spec: FeatureSpec, cell_key: np.ndarray, cell_window: np.ndarray, online: pd.DataFrame) -> np.ndarray:
-    """Multiples of the slide up to size/slide either way, whole hours +-1..14 (time zones), nearest first; then
-    the offsets most often separating a divergent cell from an online window of its key (any multiple of the
-    slide: a 5-minute window 30 minutes off, an hourly one a day off), most frequent first."""
+def _shift_candidates(spec: FeatureSpec, cells: pd.DataFrame, cell_key: np.ndarray, cell_window: np.ndarray,
+                      online: pd.DataFrame) -> np.ndarray:
+    """Multiples of the slide up to size/slide either way and whole hours +-1..14 (time zones), nearest first; then
+    the offset the data suggest (`_suggested_shift`), of any size the online rows read can show."""
     slide, count = spec.window.slide_us, max(1, spec.window.size_us // spec.window.slide_us)
     slides = [sign * i * slide for i in range(1, count + 1) for sign in (1, -1)]
     hours = [sign * h * HOUR_US for h in range(1, MAX_ZONE_HOURS + 1) for sign in (1, -1)]
-    keys, windows = online.index.get_level_values(0).to_numpy(), online.index.get_level_values(1).to_numpy()
-    order = np.argsort(keys, kind="stable")
-    keys, windows = keys[order], windows[order]
-    deltas = []
-    for key, at in zip(cell_key[:SHIFT_SAMPLE], cell_window[:SHIFT_SAMPLE], strict=True):
-        low, high = np.searchsorted(keys, key), np.searchsorted(keys, key, side="right")
-        deltas.append(windows[low:high] - at)
-    found: list[int] = []
-    if deltas:
-        values, counts = np.unique(np.concatenate(deltas), return_counts=True)
-        ranked = values[np.argsort(-counts, kind="stable")]
-        found = [int(d) for d in ranked if d != 0 and d % slide == 0][:DATA_SHIFTS]
-    return np.array(list(dict.fromkeys([*slides, *hours, *found])), dtype=np.int64)
+    suggested = _suggested_shift(spec, cells, cell_key, cell_window, online)
+    return np.array(list(dict.fromkeys([*slides, *hours, *([] if suggested is None else [suggested])])), dtype=np.int64)
+
+
+def _suggested_shift(spec: FeatureSpec, cells: pd.DataFrame, cell_key: np.ndarray, cell_window: np.ndarray,
+                     online: pd.DataFrame) -> int | None:
+    """The offset `d` (a slide multiple) at which most divergent cells find their offline value online, in the
+    window `w + d` of their key, when it is a clear mode (at least MIN_CELLS cells, twice as many as any other
+    offset): a 5-minute window 30 minutes off, a day off. Values that repeat along a key (flat counts) make no
+    clear mode and suggest nothing."""
+    slide = spec.window.slide_us
+    at: dict[tuple[object, ...], list[int]] = {}
+    online_key = online.index.get_level_values(0).to_numpy()
+    online_window = online.index.get_level_values(1).to_numpy()
+    online_values = [key_text(online[v]) for v in spec.values]
+    for i, (key, window) in enumerate(zip(online_key.tolist(), online_window.tolist(), strict=True)):
+        at.setdefault((key, *(text[i] for text in online_values)), []).append(window)
+    offline_values = [key_text(cells[f"{v}_offline"]) for v in spec.values]
+    present = cells[f"{spec.values[0]}_offline"].notna().to_numpy()
+    votes: dict[int, int] = {}
+    for i in np.flatnonzero(present)[:SHIFT_SAMPLE].tolist():
+        windows = at.get((int(cell_key[i]), *(text[i] for text in offline_values)), [])
+        for d in {w - int(cell_window[i]) for w in windows}:
+            if d and d % slide == 0:
+                votes[d] = votes.get(d, 0) + 1
+    ranked = sorted(votes.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] < MIN_CELLS or (len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]):
+        return None
+    return ranked[0][0]
 
 
 def _indexed(frame: pd.DataFrame, key: np.ndarray) -> pd.DataFrame:
