@@ -118,10 +118,11 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
     such as a stream's temporaries, are not output, and windows a newer stream replaced are left out. A file
     that cannot be read is a `DataError` naming it."""
     from parity.diagnose import FILE_COLUMN
-    from parity.online import open_source
+    from parity.online import conform_parts, open_source
     from parity.sample import utc_timestamps
 
     parts = open_source(settings.online_log).read(spec.name, start_us - around_us, end_us + around_us)
+    parts = conform_parts(parts, spec.online_schema, settings.online_log / spec.name)  # one schema for every file
     frames = []
     strays = []
     for part in parts:

@@ -17,9 +17,9 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from parity.errors import DataError
-from parity.online.files import OnlinePart, has_output, read_hours
+from parity.online.files import OnlinePart, conform_parts, has_output, read_hours
 
-__all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "open_source"]
+__all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "conform_parts", "open_source"]
 
 
 class OnlineSource(Protocol):

@@ -25,6 +25,13 @@ Two kinds of files live in an hour folder:
 Two writers of one hour (a production logger and a replay into the same log, say) both count: a cell in
 both has two final panes, which the check calls `duplicate_output` and names the files.
 
+Column types: a feature declares its online types (`online_types` in its spec); every writer casts to them
+(`conform`) and the check reads every file with them (`conform_parts`). Files written before, or by a writer
+that inferred its types, may disagree (a job's integer total inferred as int64 in one file, double in
+another): they are read with one schema, the declared one or, undeclared, int64 where every value of the
+other files is a whole number, else the wider type. A value that cannot be cast without loss is a `DataError`
+naming its file.
+
 The flat layout of earlier versions (`<online_log>/<feature>/*.parquet`, `windows-<start>--<end>.parquet`
 naming its claim) is still read, and `migrate_flat` moves such files into hours once (`parity stream` calls
 it), so re-streaming their range replaces them.
@@ -39,7 +46,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -295,6 +302,58 @@ def _without(table: pa.Table, claims: Iterable[tuple[int, int]]) -> pa.Table:
         inside = pc.and_(pc.greater_equal(starts, start), pc.less(starts, end))
         keep = pc.and_(keep, pc.invert(pc.fill_null(inside, False)))
     return table.filter(keep)
+
+
+def conform(table: pa.Table, schema: Mapping[str, pa.DataType], where: str) -> pa.Table:
+    """`table` with each column of `schema` cast to its type; a value that does not survive the cast unchanged is
+    a `DataError` naming `where` (a file, or what produced the rows), the column and the value."""
+    for name, kind in schema.items():
+        if name not in table.column_names or table.schema.field(name).type == kind:
+            continue
+        column = table.column(name)
+        try:
+            cast = pc.cast(column, kind, safe=True)
+            if pa.types.is_floating(column.type) and (pa.types.is_integer(kind) or pa.types.is_decimal(kind)):
+                back = pc.cast(cast, column.type)
+                lost = pc.and_kleene(pc.is_valid(column), pc.invert(pc.equal(back, column)))
+                if pc.any(lost).as_py():
+                    raise pa.ArrowInvalid(f"value {pc.filter(column, lost)[0].as_py()!r} is not a whole {kind}")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DataError(where, f"column {name!r} ({column.type}) cannot be read as {kind} without loss: "
+                                   f"{str(exc).splitlines()[0]}") from exc
+        table = table.set_column(table.column_names.index(name), pa.field(name, kind), cast)
+    return table
+
+
+def conform_parts(parts: Sequence[OnlinePart], schema: Mapping[str, pa.DataType], root: Path) -> list[OnlinePart]:
+    """`parts` read with one schema: `schema`'s types where declared; where files disagree on an undeclared
+    column, int64 if every value of the other files is a whole number, else the widest type. A lossy value
+    is a `DataError` naming its file (under `root`)."""
+    types: dict[str, set[pa.DataType]] = {}
+    for part in parts:
+        for field in part.table.schema:
+            types.setdefault(field.name, set()).add(field.type)
+    target = dict(schema)
+    for name, kinds in types.items():
+        if name in target or len(kinds) < 2:
+            continue
+        if all(pa.types.is_integer(k) or pa.types.is_floating(k) or pa.types.is_null(k) for k in kinds):
+            whole = all(_whole(part.table.column(name)) for part in parts if name in part.table.column_names)
+            target[name] = pa.int64() if whole else pa.float64()
+    if not target:
+        return list(parts)
+    return [OnlinePart(conform(part.table, target, str(root / part.name)), part.name, part.claim) for part in parts]
+
+
+def _whole(column: pa.ChunkedArray) -> bool:
+    """Whether every value of a numeric column is a whole number that int64 holds."""
+    if not pa.types.is_floating(column.type):
+        return True
+    valid = pc.drop_null(column)
+    if not len(valid):
+        return True
+    finite = pc.and_(pc.is_finite(valid), pc.less(pc.abs(valid), 2.0**63))
+    return bool(pc.all(finite).as_py()) and bool(pc.all(pc.equal(pc.floor(valid), valid)).as_py())
 
 
 def _write_table(table: pa.Table, path: Path) -> None:

@@ -37,8 +37,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from parity.errors import JobError
-from parity.online.files import STREAM_WRITER, migrate_flat, write_hours, write_spill
+from parity.errors import DataError, JobError
+from parity.online.files import STREAM_WRITER, conform, migrate_flat, write_hours, write_spill
 from parity.publish import clean_leftovers, scratch
 from parity.realtime.faithful import (
     SEGMENT_EVENTS,
@@ -162,6 +162,10 @@ def run_stream(
             table = replay_faithful(spec, settings, events, event_type, staging, writer, segment_events)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    try:
+        table = conform(table, spec.online_schema, "its output")  # the declared online types
+    except DataError as exc:
+        raise JobError(spec.name, str(exc)) from exc
     claim = windows if windows is not None else _windows_of(event_us, spec)
     files = []
     if claim is not None:
