@@ -18,7 +18,10 @@ which the pane was logged (processing time, as production records it); the repla
 by the window, `pane_timing` and `pane_index`. The replay's pane files go to a hidden staging folder; the
 stream then publishes them into the online log (`parity.online.files`): one file per hour of its windows under
 `<online_log>/<feature>/date=.../hour=.../`, claiming the stream's range of windows as the newest generation
-of writer `stream`, so replaying a range again replaces those windows instead of adding duplicate panes. Each
+of writer `stream`, so replaying a range again replaces those windows instead of adding duplicate panes. The
+panes the job put outside that range (a job that re-stamps its events) are published too, as the stream's
+spill (`parity.online.files.write_spill`): nothing the job emits is lost. The feature's declared online types
+(`online_types`) are cast to before anything is written. Each
 file is published atomically (`parity.publish`): a reader sees the whole file or the previous generation,
 and a stream killed midway leaves only hidden leftovers, which the next stream into the folder removes.
 """
