@@ -122,7 +122,7 @@ def read_online(spec: FeatureSpec, settings: Settings, start_us: int, end_us: in
     from parity.sample import utc_timestamps
 
     parts = open_source(settings.online_log).read(spec.name, start_us - around_us, end_us + around_us)
-    parts = conform_parts(parts, spec.online_schema, settings.online_log / spec.name)  # one schema for every file
+    parts = conform_parts(parts, spec.online_schema, f"{settings.online_log}/{spec.name}")  # one schema for every file
     frames = []
     strays = []
     for part in parts:

@@ -159,23 +159,27 @@ def write_hours(
 
 
 def write_spill(
-    root: Path, writer: str, table: pa.Table, claim: tuple[int, int], keys: Sequence[str], *, margin_us: int = 0
+    root: Path, writer: str, table: pa.Table, claim: tuple[int, int], keys: Sequence[str],
+    *, others: tuple[int, int] | None = None,
 ) -> list[Path]:
-    """Publish the rows of `table` whose windows start outside `claim` widened by `margin_us` on each side as
-    `writer`'s spill of that claim, one file per hour of their windows; then delete the writer's older spill files
-    whose claims overlap `claim` (this stream replaces what a stream of that range spilled before, in every hour).
-    The margin holds the windows a stream only partly replays (a sliding window's neighbours of the claim, whose
-    own streams hold their events). Returns the files written."""
+    """Publish the rows of `table` whose windows start outside `claim` and outside `others` (the windows the
+    stream's events fall in: those belong to the streams that claim them, which hold their events) as `writer`'s
+    spill of `claim`, one file per hour of their windows; then delete the writer's older spill files whose
+    claims overlap `claim` (this stream replaces what a stream of that range spilled before, in every hour).
+    Returns the files written."""
     check_writer(writer)
     start, end = claim
     generation = _generation()
     starts = pc.cast(table.column("window_start"), pa.int64())
-    outside = table.filter(pc.invert(pc.and_(pc.greater_equal(starts, start - margin_us), pc.less(starts, end + margin_us))))
-    outside = outside.replace_schema_metadata({**(outside.schema.metadata or {}), _KEYS_METADATA: json.dumps(list(keys)).encode()})
-    spilled = pc.cast(outside.column("window_start"), pa.int64())
+    outside = pc.invert(pc.and_(pc.greater_equal(starts, start), pc.less(starts, end)))
+    if others is not None:
+        outside = pc.and_(outside, pc.invert(pc.and_(pc.greater_equal(starts, others[0]), pc.less(starts, others[1]))))
+    spill = table.filter(outside)
+    spill = spill.replace_schema_metadata({**(spill.schema.metadata or {}), _KEYS_METADATA: json.dumps(list(keys)).encode()})
+    spilled = pc.cast(spill.column("window_start"), pa.int64())
     written: list[Path] = []
     for hour in sorted({s - s % HOUR_US for s in spilled.to_pylist()}):
-        rows = outside.filter(pc.and_(pc.greater_equal(spilled, hour), pc.less(spilled, hour + HOUR_US)))
+        rows = spill.filter(pc.and_(pc.greater_equal(spilled, hour), pc.less(spilled, hour + HOUR_US)))
         folder = hour_folder(root, hour)
         folder.mkdir(parents=True, exist_ok=True)
         clean_leftovers(folder)
@@ -325,10 +329,10 @@ def conform(table: pa.Table, schema: Mapping[str, pa.DataType], where: str) -> p
     return table
 
 
-def conform_parts(parts: Sequence[OnlinePart], schema: Mapping[str, pa.DataType], root: Path) -> list[OnlinePart]:
+def conform_parts(parts: Sequence[OnlinePart], schema: Mapping[str, pa.DataType], root: str) -> list[OnlinePart]:
     """`parts` read with one schema: `schema`'s types where declared; where files disagree on an undeclared
     column, int64 if every value of the other files is a whole number, else the widest type. A lossy value
-    is a `DataError` naming its file (under `root`)."""
+    is a `DataError` naming its file (`root/<part name>`: the feature's folder or URL)."""
     types: dict[str, set[pa.DataType]] = {}
     for part in parts:
         for field in part.table.schema:
@@ -342,7 +346,7 @@ def conform_parts(parts: Sequence[OnlinePart], schema: Mapping[str, pa.DataType]
             target[name] = pa.int64() if whole else pa.float64()
     if not target:
         return list(parts)
-    return [OnlinePart(conform(part.table, target, str(root / part.name)), part.name, part.claim) for part in parts]
+    return [OnlinePart(conform(part.table, target, f"{root}/{part.name}"), part.name, part.claim) for part in parts]
 
 
 def _whole(column: pa.ChunkedArray) -> bool:

@@ -134,11 +134,11 @@ def run_stream(
 
     `windows=(start_us, end_us)` are the windows this stream owns (default: every window of its events): their
     panes replace what older streams wrote for them. Given the events `parity.offline.event_range` picks for that
-    range, those windows are complete; the sliding windows at either edge that the events only partly cover are
-    left to the streams of the neighbouring ranges, so that consecutive streams never write two rows for one
-    cell. Every other pane the job emits (a job that re-stamps its events puts them in other windows) is
-    written too, as the stream's spill (`parity.online.files.write_spill`): the owner of a window, where it
-    emitted the same cell, wins.
+    range, those windows are complete; the other windows its events fall in (the sliding windows at either edge
+    that the events only partly cover) are left to the streams that claim them, so that consecutive streams
+    never write two rows for one cell. Every pane the job emits in a window none of its events fall in (a job
+    that re-stamps its events puts them there) is written too, as the stream's spill
+    (`parity.online.files.write_spill`): the owner of a window, where it emitted the same cell, wins.
     The faithful replay runs as one pipeline per segment of about `segment_events` events; the fast one as
     one batch pipeline on `workers` FnApiRunner workers. Raises `JobError` when the events cannot be passed
     to Beam or the job cannot be loaded or fails while running (a failed job never leaves output behind),
@@ -169,14 +169,15 @@ def run_stream(
         table = conform(table, spec.online_schema, "its output")  # the declared online types
     except DataError as exc:
         raise JobError(spec.name, str(exc)) from exc
-    claim = windows if windows is not None else _windows_of(event_us, spec)
+    of_events = _windows_of(event_us, spec)
+    claim = windows if windows is not None else of_events
     files = []
     if claim is not None:
-        # The claim's windows replace what older streams of them held; panes the job put outside them (a job that
-        # re-stamps its events) are its spill, kept beside whatever else claims their windows.
-        margin = spec.window.size_us - spec.window.slide_us  # sliding windows the events only partly cover
+        # The claim's windows replace what older streams of them held. Panes the job put in windows none of its
+        # events fall in (a job that re-stamps them) are its spill, kept beside whatever else claims their windows;
+        # the other windows of its events (the partly replayed edges of a range) belong to their own streams.
         files = [*write_hours(target, writer, table, claim),
-                 *write_spill(target, writer, table, claim, spec.keys, margin_us=margin)]
+                 *write_spill(target, writer, table, claim, spec.keys, others=of_events)]
     return StreamResult(
         path=target,
         files=tuple(sorted(files)),
