@@ -15,14 +15,20 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from parity.errors import EXIT_ERROR, DataError, ParityError, describe
+from parity.feature import Feature, as_feature
 from parity.report import ReportFiles
 from parity.result import CheckFailure, CheckResult
 from parity.settings import Settings
 from parity.spec import FeatureSpec
+
+if TYPE_CHECKING:
+    from parity.offline import OfflineEngine
+    from parity.online import OnlineSource
 
 Outcome = CheckResult | CheckFailure
 log = logging.getLogger("parity.schedule")
@@ -72,7 +78,7 @@ class FeatureRun:
 
 
 def check_and_report(
-    spec: FeatureSpec,
+    spec: FeatureSpec | Feature,
     settings: Settings,
     start_us: int,
     end_us: int,
@@ -81,15 +87,19 @@ def check_and_report(
     threshold: float | None = None,
     run_id: str | None = None,
     debug: bool = False,
+    online: OnlineSource | None = None,
+    offline: OfflineEngine | None = None,
 ) -> tuple[Outcome, ReportFiles | None]:
-    """`run_check`, then its reports. Whatever stops the check becomes a `CheckFailure` (one feature's failure
-    never stops the others), unless `debug`. `run_id` replaces the check's own (the ledger names hours itself)."""
+    """`run_check` (the sides as given, else built from the settings), then its reports. Whatever stops the
+    check, a query the feature's loading refuses included, becomes a `CheckFailure` (one feature's failure never
+    stops the others), unless `debug`. `run_id` replaces the check's own (the ledger names hours itself)."""
     from parity.check import new_run_id, run_check
     from parity.report import context_for, write_reports
     from parity.units import iso
 
     try:
-        result = run_check(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold)
+        result = run_check(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold,
+                           online=online, offline=offline)
     except Exception as exc:
         if debug:
             raise
@@ -140,7 +150,7 @@ def plan(spec: FeatureSpec, settings: Settings, candidates: Sequence[Hour], done
 
 
 def run_feature(
-    spec: FeatureSpec,
+    spec: FeatureSpec | Feature,
     settings: Settings,
     candidates: Sequence[Hour],
     *,
@@ -149,16 +159,29 @@ def run_feature(
     debug: bool = False,
     on_plan: Callable[[Plan], None] = lambda plan: None,
     on_hour: Callable[[HourChecked], None] = lambda hour: None,
+    online: OnlineSource | None = None,
+    offline: OfflineEngine | None = None,
 ) -> FeatureRun:
     """Check the due hours of one feature under its lock, recording each in the ledger when done.
 
     A run that finds the lock held skips the feature (`held_by`): the holder checks those hours. A run killed
-    mid-hour has recorded nothing for that hour; the next run checks it again under the same run id.
+    mid-hour has recorded nothing for that hour; the next run checks it again under the same run id. The
+    feature is loaded (its query validated) once, before anything runs; the sides are built once for every hour.
     """
     from parity import ledger
     from parity.alerts import evaluate_alerts, record_results
     from parity.alerts.delivery import now_us
 
+    feature = as_feature(spec, settings)
+    spec = feature.spec
+    if online is None:
+        from parity.online import open_source
+
+        online = open_source(settings.online_log)
+    if offline is None:
+        from parity.offline import SparkEngine
+
+        offline = SparkEngine(settings)
     engine = ledger.connect(settings.database)
     owner = ledger.owner_name()
     checked: list[HourChecked] = []
@@ -175,8 +198,8 @@ def run_feature(
                 with engine.connect() as conn:
                     earlier = ledger.checks_of_hour(conn, spec.name, hour.start_us)
                 run_id = ledger.hour_run_id(spec.name, hour.start_us, config, earlier)
-                outcome, files = check_and_report(spec, settings, hour.start_us, hour.end_us, run_id=run_id,
-                                                  debug=debug)
+                outcome, files = check_and_report(feature, settings, hour.start_us, hour.end_us, run_id=run_id,
+                                                  debug=debug, online=online, offline=offline)
                 changes: tuple[str, ...] = ()
                 if alert:
                     changes = tuple(str(change) for change in evaluate_alerts([outcome], settings))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional, Self
 
 import typer
 
-from parity.cli import DEBUG, ProjectOption, UsageError, app, duration, features_named, window_range
+from parity.cli import DEBUG, ProjectOption, UsageError, app, duration, features_named, offline_engine, window_range
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
 
 if TYPE_CHECKING:
@@ -30,22 +30,26 @@ def run(
     Safe to start twice (a lock per feature) and to kill (the next run checks what is left).
     Exit 0 when every hour checked passes (or none was due), 1 when any breaches, 2 when any could not be checked.
     """
+    from parity.feature import load
+    from parity.online import open_source
     from parity.schedule import grid_hours, run_feature, since_range
     from parity.settings import load_settings
 
     settings = load_settings(project)
     since_us, step_us = duration(since, "--since"), duration(step, "--step")
     specs = _scheduled(settings.project, features, all_, step_us)
+    online, offline = open_source(settings.online_log), offline_engine(settings)  # an unknown scheme stops here
     runs: list[FeatureRun | str] = []
     for spec in specs:
         try:
+            feature = load(spec, settings)  # the query validated before Spark starts; a broken one fails alone
             lo, hi = since_range(spec, settings, since_us, step_us)
         except ParityError as exc:
             typer.echo(f"error: {exc}", err=True)
             runs.append(f"{spec.name}: {exc}")
             continue
-        runs.append(run_feature(spec, settings, grid_hours(lo, hi, step_us), alert=alert, debug=DEBUG["on"],
-                                on_hour=_echo_hour))
+        runs.append(run_feature(feature, settings, grid_hours(lo, hi, step_us), alert=alert, debug=DEBUG["on"],
+                                on_hour=_echo_hour, online=online, offline=offline))
     raise typer.Exit(_ran(runs, f"the last {since}"))
 
 
@@ -65,6 +69,8 @@ def backfill(
 
     Resumable: a killed backfill, started again, checks only what is left. Exit codes as `parity run`.
     """
+    from parity.feature import load
+    from parity.online import open_source
     from parity.schedule import grid_hours, run_feature
     from parity.settings import load_settings
 
@@ -75,11 +81,19 @@ def backfill(
     hours = grid_hours(start_us, end_us, step_us)
     if not hours:
         raise UsageError(f"--start {start} --end {end}: no whole --step {step} fits in the range")
+    online, offline = open_source(settings.online_log), offline_engine(settings)  # an unknown scheme stops here
     runs: list[FeatureRun | str] = []
     with _BackfillProgress(sys.stdout.isatty()) as progress:
         for spec in specs:
-            runs.append(run_feature(spec, settings, hours, force=force, alert=alert, debug=DEBUG["on"],
-                                    on_plan=progress.planned, on_hour=progress.advance))
+            try:
+                feature = load(spec, settings)  # the query validated before Spark starts; a broken one fails alone
+            except ParityError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                runs.append(f"{spec.name}: {exc}")
+                continue
+            runs.append(run_feature(feature, settings, hours, force=force, alert=alert, debug=DEBUG["on"],
+                                    on_plan=progress.planned, on_hour=progress.advance, online=online,
+                                    offline=offline))
     raise typer.Exit(_ran(runs, f"{start} .. {end}"))
 
 
@@ -271,6 +285,7 @@ def replay(
     """
     import json
 
+    from parity.feature import load
     from parity.replay import replay_json, replay_text, run_replay
     from parity.settings import load_settings
     from parity.spec import load_feature
@@ -281,5 +296,6 @@ def replay(
         raise UsageError(f"--sample-rate: {sample_rate} must be in (0, 1]")
     settings = load_settings(project)
     start_us, end_us = window_range(start, end)
-    result = run_replay(load_feature(feature, settings.project), settings, start_us, end_us, sample_rate=sample_rate)
+    result = run_replay(load(load_feature(feature, settings.project), settings), settings, start_us, end_us,
+                        sample_rate=sample_rate, offline=offline_engine(settings))
     typer.echo(json.dumps(replay_json(result)) if output == "json" else replay_text(result))

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from parity.errors import DataError
 from parity.online.files import OnlinePart, conform_parts, has_output, read_hours
 
-__all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "conform_parts", "open_source"]
+__all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "conform_parts", "local_root", "open_source"]
 
 
 class OnlineSource(Protocol):
@@ -41,6 +41,9 @@ class FileSource:
     def at(cls, location: str) -> FileSource:
         return cls(Path(urlsplit(location).path if location.startswith("file://") else location))
 
+    def __str__(self) -> str:
+        return str(self.root)
+
     def read(self, feature: str, start_us: int, end_us: int) -> list[OnlinePart]:
         folder = self.root / feature
         if not has_output(folder):
@@ -59,3 +62,13 @@ def open_source(location: str | Path) -> OnlineSource:
     if factory is None:
         raise DataError(text, f"no online source for scheme {scheme!r}; known: {', '.join(sorted(s or 'path' for s in SOURCES))}")
     return factory(text)
+
+
+def local_root(location: str | Path) -> Path:
+    """The folder of an online log on this filesystem (a path or a `file://` URL), for what writes one
+    (`parity stream`, `parity replay`); a location of another scheme is a `DataError` saying so."""
+    source = open_source(location)
+    if not isinstance(source, FileSource):
+        raise DataError(str(location), "is not a folder, and `parity stream` and `parity replay` write files; set "
+                                       "online_log to a path or a file:// URL")
+    return source.root

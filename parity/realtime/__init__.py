@@ -41,7 +41,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from parity.errors import DataError, JobError
+from parity.online import local_root
 from parity.online.files import STREAM_WRITER, conform, migrate_flat, write_hours, write_spill
+from parity.online_store import StoreTarget
 from parity.publish import clean_leftovers, scratch
 from parity.realtime.faithful import (
     SEGMENT_EVENTS,
@@ -111,6 +113,7 @@ class StreamResult:
     mode: Mode = Mode.FAITHFUL
     # One line when the job emitted nothing, or rows in far fewer windows than its events span (`sparse_output`).
     note: str | None = None
+    into: StoreTarget | None = None  # the online store its panes (those of its claim) were written into, if any
 
     def panes(self) -> pa.Table:
         """The rows this stream published, in hour order."""
@@ -129,6 +132,7 @@ def run_stream(
     windows: tuple[int, int] | None = None,
     writer: str = STREAM_WRITER,
     workers: int = 1,
+    into: StoreTarget | None = None,
 ) -> StreamResult:
     """Replay `events` to the feature's job (in `mode`); write every emitted pane to Parquet.
 
@@ -141,8 +145,12 @@ def run_stream(
     (`parity.online.files.write_spill`): the owner of a window, where it emitted the same cell, wins.
     The faithful replay runs as one pipeline per segment of about `segment_events` events; the fast one as
     one batch pipeline on `workers` FnApiRunner workers. Raises `JobError` when the events cannot be passed
-    to Beam or the job cannot be loaded or fails while running (a failed job never leaves output behind),
-    and `ConfigError` for a runner that would download Prism.
+    to Beam or the job cannot be loaded or fails while running (a failed job never leaves output behind in
+    the online log), and `ConfigError` for a runner that would download Prism.
+
+    `into` also writes the panes of the windows it owns into an online store (`parity.beam.WriteToStore`), as
+    the job emits them, beside the online log: the served check compares the two. Unlike the log, the store
+    is written while the job runs, so a job that fails midway leaves the panes it had written there.
     """
     started = time.perf_counter()
     check_columns(spec, events)
@@ -152,7 +160,7 @@ def run_stream(
         event_type = event_row_type(events.schema)
     except ValueError as exc:
         raise JobError(spec.name, str(exc)) from exc
-    target = Path(out_dir) if out_dir is not None else settings.online_log / spec.name
+    target = Path(out_dir) if out_dir is not None else local_root(settings.online_log) / spec.name
     target.mkdir(parents=True, exist_ok=True)
     clean_leftovers(target, _STAGING)  # what a killed stream left: its staging folder, its temporary file
     migrate_flat(target)  # the flat layout of earlier versions, once, so this stream can replace it
@@ -160,9 +168,9 @@ def run_stream(
     event_us = pc.cast(events.column("event_time"), pa.int64()).to_numpy()
     try:
         if mode is Mode.FAST:
-            table = replay_fast(spec, settings, events, event_type, staging, writer, workers)
+            table = replay_fast(spec, settings, events, event_type, staging, writer, workers, into, windows)
         else:
-            table = replay_faithful(spec, settings, events, event_type, staging, writer, segment_events)
+            table = replay_faithful(spec, settings, events, event_type, staging, writer, segment_events, into, windows)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -187,6 +195,7 @@ def run_stream(
         elapsed_s=time.perf_counter() - started,
         mode=mode,
         note=sparse_output(spec, event_us, table),
+        into=into,
     )
 
 

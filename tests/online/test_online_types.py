@@ -17,6 +17,7 @@ import pytest
 from parity.beam import PANE_COLUMNS, pane_table
 from parity.check import read_online
 from parity.errors import DataError, JobError
+from parity.online import open_source
 from parity.online.files import hour_folder
 from parity.realtime import Mode, run_stream
 from parity.settings import Settings, load_settings
@@ -68,7 +69,7 @@ def test_files_inferred_as_int_and_as_double_read_back_as_int(tmp_path: Path) ->
     write_hour(settings, 0, [3, 5])
     doubled = write_hour(settings, 1, [4.0, 6.0])
     assert pq.read_schema(doubled).field("total").type == pa.float64()  # what the writer inferred
-    rows = read_online(load_feature("team_scores", tmp_path), settings, TEN, TEN + 2 * HOUR_US).rows
+    rows = read_online(load_feature("team_scores", tmp_path), open_source(settings.online_log), TEN, TEN + 2 * HOUR_US).rows
     assert str(rows["total"].dtype) == "Int64"
     assert rows["total"].tolist() == [3, 5, 4, 6]
 
@@ -77,7 +78,7 @@ def test_undeclared_fractions_widen_to_double_without_loss(tmp_path: Path) -> No
     settings = project(tmp_path)
     write_hour(settings, 0, [3, 5])
     write_hour(settings, 1, [4.5, 6.0])
-    rows = read_online(load_feature("team_scores", tmp_path), settings, TEN, TEN + 2 * HOUR_US).rows
+    rows = read_online(load_feature("team_scores", tmp_path), open_source(settings.online_log), TEN, TEN + 2 * HOUR_US).rows
     assert rows["total"].dtype.kind == "f" and rows["total"].tolist() == [3.0, 5.0, 4.5, 6.0]
 
 
@@ -86,7 +87,7 @@ def test_a_value_the_declared_type_cannot_hold_is_one_line_naming_its_file(tmp_p
     write_hour(settings, 0, [3, 5])
     lossy = write_hour(settings, 1, [4.0, 6.5])
     with pytest.raises(DataError) as caught:
-        read_online(load_feature("team_scores", tmp_path), settings, TEN, TEN + 2 * HOUR_US)
+        read_online(load_feature("team_scores", tmp_path), open_source(settings.online_log), TEN, TEN + 2 * HOUR_US)
     message = str(caught.value)
     assert message.startswith(f"{lossy}: column 'total' (double) cannot be read as int64 without loss")
     assert "6.5" in message and "\n" not in message
