@@ -17,7 +17,7 @@ import pytest
 from parity.beam import PANE_COLUMNS, pane_table
 from parity.check import read_online
 from parity.errors import DataError, JobError
-from parity.online import open_source
+from parity.online import local_root, open_source
 from parity.online.files import hour_folder
 from parity.realtime import Mode, run_stream
 from parity.settings import Settings, load_settings
@@ -57,7 +57,7 @@ def write_hour(settings: Settings, hour: int, totals: list[object]) -> Path:
     start = TEN + hour * HOUR_US
     rows = [{"team": f"t{i}", "total": total, "window_start": start, "window_end": start + HOUR_US,
              "pane_timing": "ON_TIME", "pane_index": 0, "emitted_at": start + HOUR_US} for i, total in enumerate(totals)]
-    folder = hour_folder(settings.online_log / "team_scores", start)
+    folder = hour_folder(local_root(settings.online_log) / "team_scores", start)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "prod-0.parquet"
     pq.write_table(pane_table(rows, ("team", "total", *PANE_COLUMNS)), path)
@@ -123,4 +123,4 @@ def test_a_job_value_the_declared_type_cannot_hold_fails_the_stream(tmp_path: Pa
     settings = project(tmp_path, types="online_types: {total: bigint}\n", factor="0.5")
     with pytest.raises(JobError, match=r"its output: column 'total' \(double\) cannot be read as int64 without loss"):
         run_stream(load_feature("team_scores", tmp_path), settings, scores(), mode=Mode.FAST)
-    assert not list((settings.online_log / "team_scores").rglob("*.parquet"))
+    assert not list((local_root(settings.online_log) / "team_scores").rglob("*.parquet"))

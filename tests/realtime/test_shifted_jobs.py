@@ -20,6 +20,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Timestamp
 
+from parity.online import local_root
 from parity.online.files import read_hours
 from parity.realtime import Mode, event_row_type, event_rows, load_job, run_stream, window_into
 from parity.settings import load_settings
@@ -140,7 +141,7 @@ def test_streams_of_consecutive_hours_keep_each_others_spill(mode: Mode, tmp_pat
     for hour in (BASE_US, BASE_US + HOUR_US):
         part = events.filter(pc.and_(pc.greater_equal(times, hour), pc.less(times, hour + HOUR_US)))
         run_stream(spec, settings, part, mode=mode, windows=(hour, hour + HOUR_US))
-    cells = online_cells(settings.online_log / spec.name)
+    cells = online_cells(local_root(settings.online_log) / spec.name)
     assert {start for _, start, _ in cells} == {BASE_US + HOUR_US, BASE_US + 2 * HOUR_US}
     bare_beam_cells(spec, tmp_path / "project", events)(cells)
 
@@ -151,8 +152,8 @@ def test_a_stream_of_the_same_range_again_replaces_its_spill(tmp_path: Path) -> 
     first = run_stream(spec, settings, events, mode=Mode.FAST, windows=(BASE_US, BASE_US + HOUR_US))
     again = run_stream(spec, settings, events, mode=Mode.FAST, windows=(BASE_US, BASE_US + HOUR_US))
     assert first.rows == again.rows == 5
-    assert len(online_cells(settings.online_log / spec.name)) == 5
-    spill = sorted((settings.online_log / spec.name).rglob("*.spill.parquet"))
+    assert len(online_cells(local_root(settings.online_log) / spec.name)) == 5
+    spill = sorted((local_root(settings.online_log) / spec.name).rglob("*.spill.parquet"))
     assert len(spill) == 1 and spill[0] in again.files
 
 
@@ -164,7 +165,7 @@ def test_the_owners_pane_wins_over_another_streams_spill(tmp_path: Path) -> None
     for hour in (BASE_US + HOUR_US, BASE_US):  # the owner first: order does not matter
         part = events.filter(pc.and_(pc.greater_equal(times, hour), pc.less(times, hour + HOUR_US)))
         run_stream(spec, settings, part, mode=Mode.FAST, windows=(hour, hour + HOUR_US))
-    cells = online_cells(settings.online_log / spec.name)
+    cells = online_cells(local_root(settings.online_log) / spec.name)
     in_second = [cell for cell in cells if cell[1] == BASE_US + HOUR_US]
     # t0..t3 play in both hours: the owner's (second stream's) totals; t4 only in the first hour's spill.
     assert [team for team, _, _ in in_second] == ["t0", "t1", "t2", "t3", "t4"]
