@@ -48,4 +48,4 @@ def add_twin(settings: Settings, twin: str) -> None:
     spec = (REPO / "realtime_jobs" / f"{FEATURE}.yaml").read_text().replace(f"feature: {FEATURE}", f"feature: {twin}")
     (settings.realtime_jobs / f"{twin}.yaml").write_text(spec)
     shutil.copy(REPO / "offline_queries" / f"{FEATURE}.sql", settings.offline_queries / f"{twin}.sql")
-    shutil.copytree(settings.online_log / FEATURE, settings.online_log / twin)
+    shutil.copytree(Path(settings.online_log) / FEATURE, Path(settings.online_log) / twin)
