@@ -1,8 +1,11 @@
 """Scheduled runs and backfills: which hours are due, and checking them one by one into the ledger.
 
-plan the hours (settled, with events, not yet checked under the feature's configuration hash) -> take the
-feature's lock -> for each hour: `check_and_report` (the same call `parity check` makes) -> record the result and
-evaluate alerts -> write the hour into the ledger (`parity.ledger`) -> renew the lock.
+plan the hours (settled, with events, not yet checked under the feature's configuration hash, or checked
+before their inputs changed: late events, late online rows) -> take the feature's lock -> for each hour: note
+what it reads (`hour_inputs`) -> `check_and_report` (the same call `parity check` makes) -> record the result
+and evaluate alerts -> write the hour and its inputs into the ledger (`parity.ledger`) -> renew the lock. A
+feature's failure (Spark, a report that cannot be written, missing output) is that hour's `CheckFailure`: it
+is recorded and alerted on like any outcome, and the run goes on.
 
 `parity run` plans the hours back `--since` from the newest arrival in the event log (a replayed or historical log
 behaves like a live one); `parity backfill` plans a given range. Both skip hours already done unless forced.
@@ -13,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +30,7 @@ from parity.settings import Settings
 from parity.spec import FeatureSpec
 
 if TYPE_CHECKING:
+    from parity.ledger import Inputs
     from parity.offline import OfflineEngine
     from parity.online import OnlineSource
 
@@ -45,7 +49,8 @@ class Hour:
 @dataclass(frozen=True, slots=True)
 class Plan:
     """The hours of a feature in a requested range: `due` to check now; how many were `done` already under the
-    current configuration, `unsettled` (windows not final yet) and `empty` (no events in the log)."""
+    current configuration, `unsettled` (windows not final yet) and `empty` (no events in the log).
+    `changed`: the due hours checked before whose inputs changed since, with what changed ("1 new event file")."""
 
     feature: str
     config_hash: str
@@ -53,6 +58,7 @@ class Plan:
     done: int
     unsettled: int
     empty: int
+    changed: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,7 @@ class HourChecked:
     outcome: Outcome
     files: ReportFiles | None
     alerts: tuple[str, ...] = ()  # the incident changes it caused, as `parity check --alert` prints them
+    rechecked: str | None = None  # checked before: what changed in its inputs since ("1 new event file")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +116,16 @@ def check_and_report(
                             exc.exit_code if isinstance(exc, ParityError) else EXIT_ERROR), None
     if run_id is not None:
         result = dataclasses.replace(result, run_id=run_id)
-    return result, write_reports(result, settings.reports, context_for(settings, spec.name))
+    try:
+        return result, write_reports(result, settings.reports, context_for(settings, spec.name))
+    except (OSError, ParityError) as exc:
+        if debug:
+            raise
+        where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else f"{settings.reports / spec.name}: "
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        error = f"{where}cannot write the report of {result.verdict.value} {result.start}: {problem}"
+        return CheckFailure(spec.name, f"{result.run_id}-failed-{uuid.uuid4().hex[:6]}", result.start, result.end,
+                            error, EXIT_ERROR), None
 
 
 def grid_hours(start_us: int, end_us: int, step_us: int) -> list[Hour]:
@@ -120,19 +136,38 @@ def grid_hours(start_us: int, end_us: int, step_us: int) -> list[Hour]:
 
 def since_range(spec: FeatureSpec, settings: Settings, since_us: int, step_us: int) -> tuple[int, int]:
     """`run --since`: the steps from the one containing `newest arrival - since` to the one containing the newest
-    arrival (`plan` keeps the settled ones)."""
+    arrival (`plan` keeps the settled ones). Rows whose clock is off (`parity.events.clock_skewed`) are not
+    arrivals: one event stamped 2027 does not move the range to hours without events."""
     from parity.events import newest_arrival_us
 
-    newest = newest_arrival_us(settings.event_log, spec.source)
+    newest = newest_arrival_us(settings.event_log, spec.source, settings.clock_skew_bound_us)
     return (newest - since_us) // step_us * step_us, newest // step_us * step_us + step_us
 
 
-def plan(spec: FeatureSpec, settings: Settings, candidates: Sequence[Hour], done: set[int], config: str, *,
-         force: bool = False) -> Plan:
+def hour_inputs(spec: FeatureSpec, settings: Settings, hour: Hour, online: OnlineSource | None = None) -> Inputs:
+    """What a check of `hour` reads, as the ledger keeps it: the event files of its event range and the online
+    files of its windows (of `online`, the settings' online log by default), each with its size and modification
+    time."""
+    from parity.events import event_files
+    from parity.offline import event_range
+    from parity.online import open_source
+
+    source = settings.event_log / spec.source
+    events = {}
+    for file in event_files(settings.event_log, spec.source, *event_range(spec.window, hour.start_us, hour.end_us)):
+        stat = file.stat()
+        events[file.relative_to(source).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+    source_of_online = online if online is not None else open_source(settings.online_log)
+    return {"events": events, "online": source_of_online.versions(spec.name, hour.start_us, hour.end_us)}
+
+
+def plan(spec: FeatureSpec, settings: Settings, candidates: Sequence[Hour], done: Mapping[int, Inputs | None],
+         config: str, *, force: bool = False) -> Plan:
     """Of `candidates`, the hours to check: settled (`parity.check.settle`), with events, not in `done` (unless
-    `force`)."""
+    `force`), or in `done` with inputs that changed since (`parity.ledger.input_changes`)."""
     from parity.check import settle
     from parity.events import event_files
+    from parity.ledger import input_changes
 
     if not candidates:
         return Plan(spec.name, config, (), 0, 0, 0)
@@ -144,9 +179,13 @@ def plan(spec: FeatureSpec, settings: Settings, candidates: Sequence[Hour], done
     # The hour's own partitions: a sliding window starting late in an hour before the log begins reaches into
     # it, but holds only part of its events (the stream never saw the rest either); such an hour is not due.
     with_events = [hour for hour in settled if event_files(settings.event_log, spec.source, hour.start_us, hour.end_us)]
-    due = tuple(hour for hour in with_events if force or hour.start_us not in done)
+    changed: dict[int, str] = {}
+    for hour in with_events:
+        if hour.start_us in done and (change := input_changes(done[hour.start_us], hour_inputs(spec, settings, hour))):
+            changed[hour.start_us] = change
+    due = tuple(hour for hour in with_events if force or hour.start_us not in done or hour.start_us in changed)
     return Plan(spec.name, config, due, len(with_events) - len(due), len(candidates) - len(settled),
-                len(settled) - len(with_events))
+                len(settled) - len(with_events), tuple(changed.items()))
 
 
 def run_feature(
@@ -194,10 +233,12 @@ def run_feature(
                 done = ledger.done_hours(conn, spec.name, config)
             hours = plan(spec, settings, candidates, done, config, force=force)
             on_plan(hours)
+            changed = dict(hours.changed)
             for hour in hours.due:
                 with engine.connect() as conn:
                     earlier = ledger.checks_of_hour(conn, spec.name, hour.start_us)
                 run_id = ledger.hour_run_id(spec.name, hour.start_us, config, earlier)
+                inputs = hour_inputs(spec, settings, hour, online)  # before the check: a file landing during it is new next time
                 outcome, files = check_and_report(feature, settings, hour.start_us, hour.end_us, run_id=run_id,
                                                   debug=debug, online=online, offline=offline)
                 changes: tuple[str, ...] = ()
@@ -209,10 +250,10 @@ def run_feature(
                     try:
                         with engine.begin() as conn:
                             ledger.record_hour(conn, outcome, hour.start_us, hour.end_us, config, str(files.html),
-                                               now_us())
+                                               now_us(), inputs)
                     except sa.exc.IntegrityError:  # a run that took over our expired lease recorded it first
                         log.warning("hour_already_recorded feature=%s run_id=%s", spec.name, outcome.run_id)
-                done_now = HourChecked(spec.name, hour, outcome, files, changes)
+                done_now = HourChecked(spec.name, hour, outcome, files, changes, changed.get(hour.start_us))
                 checked.append(done_now)
                 on_hour(done_now)
                 if not ledger.renew_lock(engine, spec.name, owner, now_us()):

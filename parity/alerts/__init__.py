@@ -1,4 +1,4 @@
-"""Alerts: confidence -> rules -> incidents -> store (outbox) -> delivery through channels.
+"""Alerts: confidence -> rules -> incidents -> outbox (rows of the results store) -> delivery through channels.
 
 The API the check and the CLI call:
 
@@ -18,8 +18,8 @@ from parity.alerts.delivery import deliver_pending, send_test
 from parity.alerts.evaluate import evaluate_alerts, open_incidents, record_results
 from parity.alerts.incidents import Action, Incident, IncidentChange, IncidentStatus
 from parity.alerts.rules import AlertRule, Condition, Severity, load_rules
-from parity.alerts.store import validate as _validate
 from parity.confidence import Assessment, Decision, assess, cells_needed, wilson_interval
+from parity.results_store import validate as _validate
 from parity.settings import Settings
 
 

@@ -1,6 +1,6 @@
 """Delivering the outbox: every pending notification, oldest first, with timeouts, retries and backoff.
 
-Each notification is claimed in the store before it is sent (`store.claim`), so two processes delivering at
+Each notification is claimed in the store before it is sent (`outbox.claim`), so two processes delivering at
 once send it once; under the claim each attempt is recorded before it is made and finished after. A
 notification that still fails after its channel's retries stays pending and is retried on the next run. Once a
 destination fails in a run, or another process is delivering to it, its later notifications wait (for the next
@@ -18,10 +18,20 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from parity.alerts import store
-from parity.alerts.channels import Delivery, DeliveryFailed, Message, NotificationKind, missing_secrets, send
-from parity.alerts.rules import AlertRule, Channel, Severity, load_rules
-from parity.alerts.store import Claimant, Notification, NotificationStatus
+from parity import results_store as store
+from parity.alerts import outbox
+from parity.alerts.channels import (
+    Channel,
+    Delivery,
+    DeliveryFailed,
+    Message,
+    NotificationKind,
+    Severity,
+    missing_secrets,
+    send,
+)
+from parity.alerts.outbox import Claimant, Notification, NotificationStatus
+from parity.alerts.rules import AlertRule, load_rules
 from parity.errors import AlertRuleError
 from parity.settings import Settings
 
@@ -36,7 +46,7 @@ def now_us() -> int:
 def deliver_pending(engine: sa.Engine, settings: Settings, keys: list[str] | None = None) -> list[Delivery]:
     """Deliver every pending notification (or only `keys`), oldest first. Returns what happened to each."""
     with engine.connect() as conn:
-        pending = store.list_notifications(conn, NotificationStatus.PENDING, keys)
+        pending = outbox.list_notifications(conn, NotificationStatus.PENDING, keys)
     claimant = Claimant(uuid.uuid4().hex, socket.gethostname(), os.getpid(), _started(os.getpid()))
     blocked: dict[str, str] = {}
     deliveries = []
@@ -60,10 +70,10 @@ _NOT_PENDING = "already delivered by another process"
 
 def _deliver_one(engine: sa.Engine, notification: Notification, settings: Settings, claimant: Claimant) -> Delivery:
     channel = notification.channel
-    claimed = store.claim(engine, notification.key, claimant, now_us(), now_us() + _lease_us(channel), _dead)
+    claimed = outbox.claim(engine, notification.key, claimant, now_us(), now_us() + _lease_us(channel), _dead)
     if claimed is None:
         with engine.connect() as conn:
-            [now] = store.list_notifications(conn, None, [notification.key])
+            [now] = outbox.list_notifications(conn, None, [notification.key])
         return _delivery(notification, False, 0, _CLAIMED if now.status is NotificationStatus.PENDING else _NOT_PENDING)
     if claimed.interrupted:
         log.warning("alert_delivery_resumed key=%s interrupted_attempts=%d", notification.key, claimed.interrupted)
@@ -71,7 +81,7 @@ def _deliver_one(engine: sa.Engine, notification: Notification, settings: Settin
         return _attempts(engine, notification, settings, claimed.attempts)
     finally:
         with engine.begin() as conn:
-            store.release(conn, notification.key, claimant)
+            outbox.release(conn, notification.key, claimant)
 
 
 def _attempts(engine: sa.Engine, notification: Notification, settings: Settings, made_before: int) -> Delivery:
@@ -83,7 +93,7 @@ def _attempts(engine: sa.Engine, notification: Notification, settings: Settings,
             time.sleep(channel.backoff_us / 1e6 * 2 ** (retry - 1))
         number = made_before + retry + 1
         with engine.begin() as conn:
-            store.begin_attempt(conn, notification.key, number, now_us())
+            outbox.begin_attempt(conn, notification.key, number, now_us())
         try:
             send(notification.message, channel, settings.project, again=number > 1)
         except DeliveryFailed as exc:
@@ -93,7 +103,7 @@ def _attempts(engine: sa.Engine, notification: Notification, settings: Settings,
         last = retry == channel.retries
         final = NotificationStatus.SENT if detail is None else (NotificationStatus.FAILED if is_test and last else None)
         with engine.begin() as conn:
-            store.finish_attempt(conn, notification.key, number, now_us(), detail, final)
+            outbox.finish_attempt(conn, notification.key, number, now_us(), detail, final)
         if detail is None:
             log.info("alert_sent rule=%s feature=%s kind=%s destination=%s attempt=%d", notification.message.rule,
                      notification.message.feature, notification.message.kind, channel.destination, number)
@@ -180,6 +190,6 @@ def _send_test(engine: sa.Engine, rule: AlertRule, settings: Settings) -> list[D
                 skipped.append(Delivery(key, rule.name, message.feature, message.kind, channel.destination, False, 0,
                                         f"skipped: environment variable {', '.join(missing)} is unset"))
                 continue
-            store.enqueue(conn, Notification(key, None, channel, message, NotificationStatus.PENDING, now, None))
+            outbox.enqueue(conn, Notification(key, None, channel, message, NotificationStatus.PENDING, now, None))
             keys.append(key)
     return skipped + (deliver_pending(engine, settings, keys) if keys else [])

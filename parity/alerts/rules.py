@@ -14,6 +14,8 @@
       - {type: pagerduty, routing_key_env: PARITY_PAGERDUTY_ROUTING_KEY}
       - {type: webhook, url_env: PARITY_WEBHOOK_URL}
 
+A channel entry is validated by the channel type its `type` names (`parity.alerts.channels.CHANNELS`): the
+keys every channel has (`timeout`, `retries`, `backoff`) here, the rest by the type's own options model.
 Secrets (webhook URLs, routing keys) are never written in a rule: a rule names the environment variable
 that holds them. Validated strictly at this edge; inside, a rule is a frozen `AlertRule`.
 """
@@ -23,20 +25,22 @@ from __future__ import annotations
 import enum
 import fnmatch
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from parity.alerts.channels import Channel, Severity, channel_types
 from parity.errors import AlertRuleError
 from parity.units import parse_duration
 from parity.yamlfile import load_yaml
 
+__all__ = ["AlertRule", "Condition", "Measure", "Severity", "load_rule", "load_rules"]  # Severity: from channels
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
 class Condition(enum.StrEnum):
@@ -46,58 +50,9 @@ class Condition(enum.StrEnum):
     BELOW = "below"  # agreement below the rule's own bar
 
 
-class Severity(enum.StrEnum):
-    """PagerDuty's four severities, in rising order."""
-
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
-
-
 class Measure(enum.StrEnum):
     RAW = "raw"  # what models actually received: the check's verdict uses this
     NET_OF_EXPLAINED = "net_of_explained"
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    """Where a notification goes. Holds names of environment variables, never their secret values."""
-
-    type: str
-    timeout_us: int
-    retries: int
-    backoff_us: int
-    path: str | None = None  # jsonl
-    url: str | None = None  # non-secret URL (webhook, PagerDuty endpoint)
-    url_env: str | None = None  # env var holding a secret URL
-    routing_key_env: str | None = None  # pagerduty
-
-    @property
-    def secret_envs(self) -> tuple[str, ...]:
-        return tuple(name for name in (self.url_env, self.routing_key_env) if name)
-
-    @property
-    def destination(self) -> str:
-        """A printable, secret-free name of where this channel delivers."""
-        if self.path:
-            return f"{self.type}:{self.path}"
-        if self.url_env:
-            return f"{self.type}:${self.url_env}"
-        if self.routing_key_env:
-            return f"{self.type}:${self.routing_key_env}@{self.url}"
-        return f"{self.type}:{self.url}" if self.url else self.type
-
-    def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Channel:
-        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,60 +84,14 @@ def _check_duration(value: str) -> str:
     return value
 
 
-def _check_env_name(value: str | None) -> str | None:
-    if value is not None and not _ENV_NAME.match(value):
-        # never echo the value: a secret pasted here by mistake must not reach an error message
-        raise ValueError("not an environment variable name; write the variable's name (A-Z, 0-9, _), not its value")
-    return value
-
-
 class _Delivery(_Strict):
+    """The keys every channel has; the rest of a channel's entry belongs to its type."""
+
     timeout: str = "5s"
     retries: int = Field(default=3, ge=0, le=10)
     backoff: str = "1s"
 
     _durations = field_validator("timeout", "backoff")(_check_duration)
-
-
-class _Console(_Delivery):
-    type: Literal["console"]
-
-
-class _Jsonl(_Delivery):
-    type: Literal["jsonl"]
-    path: str = "reports/alerts.jsonl"
-
-
-class _Webhook(_Delivery):
-    type: Literal["webhook"]
-    url: str | None = None
-    url_env: str | None = None
-
-    _env = field_validator("url_env")(_check_env_name)
-
-    @model_validator(mode="after")
-    def _one_url(self) -> _Webhook:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("give exactly one of url (not secret) or url_env (name of the env var holding the URL)")
-        return self
-
-
-class _Slack(_Delivery):
-    type: Literal["slack"]
-    url_env: str
-
-    _env = field_validator("url_env")(_check_env_name)
-
-
-class _PagerDuty(_Delivery):
-    type: Literal["pagerduty"]
-    routing_key_env: str
-    url: str = PAGERDUTY_EVENTS_URL
-
-    _env = field_validator("routing_key_env")(_check_env_name)
-
-
-_AnyChannel = Annotated[_Console | _Jsonl | _Webhook | _Slack | _PagerDuty, Field(discriminator="type")]
 
 
 class _Rule(_Strict):
@@ -196,7 +105,7 @@ class _Rule(_Strict):
     agreement: Measure = Measure.RAW
     resolve_after: int = Field(default=2, ge=1)
     renotify_after: str | None = "4h"
-    channels: list[_AnyChannel] = Field(min_length=1)
+    channels: list[dict[str, Any]] = Field(min_length=1)  # each validated by its type (`_channel`)
 
     _renotify = field_validator("renotify_after")(lambda value: value if value is None else _check_duration(value))
 
@@ -250,7 +159,7 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
         errors = exc.errors()
         # a misspelled key also makes the key it was meant to be "missing": report the misspelling
         first = next((error for error in errors if error["type"] == "extra_forbidden"), errors[0])
-        field = ".".join(str(part) for part in first["loc"] if not _is_union_tag(part))
+        field = ".".join(str(part) for part in first["loc"])
         # `from None`: pydantic's error echoes input values, and a secret pasted into a rule must not reach a traceback
         raise AlertRuleError(str(path), field, _problem(first)) from None
     if raw.name is not None and raw.name != name:
@@ -269,39 +178,51 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
         measure=raw.agreement,
         resolve_after=raw.resolve_after,
         renotify_after_us=None if raw.renotify_after is None else parse_duration(raw.renotify_after),
-        channels=tuple(_channel(channel) for channel in raw.channels),
+        channels=tuple(_channel(path, index, channel) for index, channel in enumerate(raw.channels)),
         description=raw.description,
     )
 
 
-def _channel(raw: _Console | _Jsonl | _Webhook | _Slack | _PagerDuty) -> Channel:
-    base = Channel(
-        type=raw.type,
-        timeout_us=parse_duration(raw.timeout),
-        retries=raw.retries,
-        backoff_us=parse_duration(raw.backoff),
-    )
-    if isinstance(raw, _Jsonl):
-        return replace(base, path=raw.path)
-    if isinstance(raw, _Webhook):
-        return replace(base, url=raw.url, url_env=raw.url_env)
-    if isinstance(raw, _Slack):
-        return replace(base, url_env=raw.url_env)
-    if isinstance(raw, _PagerDuty):
-        return replace(base, url=raw.url, routing_key_env=raw.routing_key_env)
-    return base
-
-
-def _is_union_tag(part: object) -> bool:
-    return isinstance(part, str) and part in {"console", "jsonl", "webhook", "slack", "pagerduty"}
+def _channel(path: Path, index: int, raw: dict[str, Any]) -> Channel:
+    """One channel entry, validated by the registered type it names."""
+    where = f"channels.{index}"
+    types = channel_types()
+    name = raw.get("type")
+    kind = types.get(name) if isinstance(name, str) else None
+    if kind is None:
+        problem = "missing" if name is None else f"unknown channel type {str(name)[:40]!r}"
+        raise AlertRuleError(str(path), f"{where}.type", f"{problem}; known types: {', '.join(sorted(types))}")
+    limits = {key: value for key, value in raw.items() if key in _Delivery.model_fields}
+    rest = {key: value for key, value in raw.items() if key not in _Delivery.model_fields and key != "type"}
+    errors: list[Any] = []
+    try:
+        delivery = _Delivery.model_validate(limits)
+    except ValidationError as exc:
+        errors += exc.errors()
+    try:
+        options = kind.options.model_validate(rest, context={"project": path.parent.parent})  # rules: <project>/alerts/
+    except ValidationError as exc:
+        errors += exc.errors()
+    if errors:
+        # a misspelled key also makes the key it was meant to be "missing": report the misspelling
+        first = next((error for error in errors if error["type"] == "extra_forbidden"), errors[0])
+        field = ".".join(str(part) for part in (where, *first["loc"]))
+        # `from None`: pydantic's error echoes input values, and a secret pasted into a rule must not reach a traceback
+        raise AlertRuleError(str(path), field, _problem(first)) from None
+    for secret in kind.secrets:
+        value = getattr(options, secret)
+        if value is not None and not (isinstance(value, str) and _ENV_NAME.match(value)):
+            # never echo the value: a secret pasted here by mistake must not reach an error message
+            raise AlertRuleError(str(path), f"{where}.{secret}", "not an environment variable name; write the "
+                                 "variable's name (A-Z, 0-9, _), not its value") from None
+    return Channel(kind.name, parse_duration(delivery.timeout), delivery.retries, parse_duration(delivery.backoff),
+                   options)
 
 
 def _problem(error: Any) -> str:
     kind = error.get("type")
     if kind == "extra_forbidden":
         return "unknown key; remove it or check its spelling"
-    if kind == "union_tag_invalid":
-        return "unknown channel type; use console, jsonl, webhook, slack or pagerduty"
     if kind == "enum":
         return f"{error.get('input')!r} is not one of {error.get('ctx', {}).get('expected', '')}"
     message = str(error.get("msg", "invalid value"))

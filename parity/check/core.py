@@ -114,7 +114,7 @@ def check_feature(
             stepped = stepped[in_sample(spec.name, stepped, list(spec.keys), rate)]
             what_if = tuple(lateness_what_if(stepped, spec, ladder, comparison.compared))
     judged = Judged(comparison, cells, quality, sampled_offline, sampled_online, diagnoses, what_if, method,
-                    inputs.events.events.num_rows)
+                    inputs.events.events.num_rows, inputs.events.skewed)
     return CheckedCells(verdict(spec, run_id, span, rate, bar, judged), cells)
 
 
@@ -135,7 +135,8 @@ def _read_inputs(feature: Feature, online: OnlineSource, offline: OfflineEngine,
 
     def read_and_validate() -> tuple[EventRead, OnlineRead, QualityReport]:
         with _stage("read_inputs", spec.name):
-            read = read_event_range(settings.event_log, spec.source, event_start, event_end)
+            read = read_event_range(settings.event_log, spec.source, event_start, event_end,
+                                    skew_bound_us=settings.clock_skew_bound_us)
             if read.events.num_rows == 0:
                 raise no_events
             online_read = read_online(spec, online, span.start_us, span.end_us)

@@ -38,7 +38,7 @@ def settle(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) ->
     grid = spec.window.slide_us
     start = -(-start_us // grid) * grid  # ceil to the grid, in integers
     end = -(-end_us // grid) * grid
-    newest = newest_arrival_us(settings.event_log, spec.source)
+    newest = newest_arrival_us(settings.event_log, spec.source, settings.clock_skew_bound_us)
     # Final once arrivals reached the window's arrival cutoff (window_end + lateness + one watermark tick):
     # the stream still counts an event arriving before it. With window_end = window_start + size,
     # cutoff(window_start + size) <= newest  <=>  window_start <= newest - cutoff(size).

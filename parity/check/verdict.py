@@ -44,6 +44,7 @@ class Judged:
     what_if: tuple[tuple[int, float], ...]
     method: str
     events_read: int
+    events_clock_skewed: int
 
 
 def causes_of(cells: pd.DataFrame) -> dict[Cause, int]:
@@ -84,7 +85,8 @@ def verdict(spec: FeatureSpec, run_id: str, span: CheckRange, rate: float, bar: 
         agreement_on_time_pane=_on_time_agreement(judged.sampled_offline, judged.sampled_online, spec, compared),
         lateness_what_if=tuple(WhatIf(format_duration(lateness), share) for lateness, share in judged.what_if),
         lateness_needed=next((format_duration(lateness) for lateness, share in judged.what_if if share >= bar), None),
-        extra={"events_read": judged.events_read, "online_rows": len(judged.sampled_online),
+        extra={"events_read": judged.events_read, "events_clock_skewed": judged.events_clock_skewed,
+               "online_rows": len(judged.sampled_online),
                "window": spec.window.describe(), "allowed_lateness": format_duration(spec.allowed_lateness_us)},
         description=spec.description,
         slide_s=spec.window.slide_us // US,

@@ -77,6 +77,19 @@ def features_named(project: Path, names: list[str] | None, all_: bool) -> list: 
         raise UsageError("name at least one feature, or pass --all")
     return [load_feature(name, project) for name in names]
 
+
+FORMAT_HELP = "text, or a report format: json, markdown, html, or one registered (parity.report.formats)."
+
+
+def output_format(value: str) -> str:
+    """A `--format` value: `text` (the command's own lines) or a name in the report-format registry."""
+    from parity.report.formats import output_choices
+
+    if value not in output_choices():
+        raise UsageError(f"--format: {value!r} is not one of {', '.join(output_choices())}")
+    return value
+
+
 def offline_engine(settings: Settings) -> SparkEngine:
     """The offline side of a command: Spark over the project's event log, its own log on the terminal only
     with `--verbose`."""

@@ -8,9 +8,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from parity.cli import DEBUG, ProjectOption, UsageError, app, features_named, parse_time, window_range
+from parity.cli import (
+    DEBUG,
+    FORMAT_HELP,
+    ProjectOption,
+    UsageError,
+    app,
+    duration,
+    features_named,
+    output_format,
+    parse_time,
+    window_range,
+)
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
-from parity.online_store import ConflictRule, StoreTarget, redact
+from parity.online_store import ConflictRule, StoreTarget
+from parity.redact import redact_url
 
 
 @app.command("list")
@@ -97,7 +109,8 @@ def generate(
     if rate <= 0:
         raise UsageError(f"--rate: must be a positive number of events per minute, got {rate}")
     table = generate_rides(parse_time(start, "--start"), length, rate, seed=seed)
-    written = write_events(table, settings.event_log, "ride_events", settings.quarantine)
+    written = write_events(table, settings.event_log, "ride_events", settings.quarantine,
+                           skew_bound_us=settings.clock_skew_bound_us)
     typer.echo(f"wrote {written.rows_written} events to {settings.event_log / 'ride_events'}; "
                f"quarantined {written.rows_quarantined}" + (f" into {written.quarantine_file}" if written.quarantine_file else ""))
 
@@ -161,7 +174,7 @@ def stream(
             result = run_stream(spec, settings, read_events(settings.event_log, spec.source, *event_range(spec.window, *chunk)),
                                 windows=chunk, mode=chosen, into=target)
             events_in, rows, elapsed, path = events_in + result.events_in, rows + result.rows, elapsed + result.elapsed_s, result.path
-        into_store = f"; each pane into {redact(target.url)} ({target.rule.value})" if target is not None else ""
+        into_store = f"; each pane into {redact_url(target.url)} ({target.rule.value})" if target is not None else ""
         typer.echo(f"{spec.name}: {events_in} events -> {rows} rows in {elapsed:.1f}s ({chosen.value} mode, {path}){into_store}")
 
 
@@ -169,7 +182,6 @@ def _store_target(into: str, rule: str, ttl: str) -> StoreTarget | None:
     """`--into`, `--store-rule` and `--ttl` as the replay's store target; the store is opened once here, so an
     unknown scheme or an unreachable store stops the stream before anything runs."""
     from parity.online_store import open_store
-    from parity.units import parse_duration
 
     rules = {r.value: r for r in ConflictRule}
     if rule not in rules:
@@ -180,12 +192,9 @@ def _store_target(into: str, rule: str, ttl: str) -> StoreTarget | None:
         return None
     ttl_s = None
     if ttl:
-        try:
-            ttl_us = parse_duration(ttl)
-        except ValueError as exc:
-            raise UsageError(f"--ttl: {exc}") from None
-        if ttl_us < 1_000_000 or ttl_us % 1_000_000:
-            raise UsageError(f"--ttl: {ttl!r} must be a whole number of seconds, at least 1s")
+        ttl_us = duration(ttl, "--ttl")
+        if ttl_us % 1_000_000:
+            raise UsageError(f"--ttl: {ttl!r} must be a whole number of seconds")
         ttl_s = ttl_us // 1_000_000
     open_store(into).close()
     return StoreTarget(into, rules[rule], ttl_s)
@@ -199,7 +208,7 @@ def check(
     all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
     sample_rate: Annotated[Optional[float], typer.Option(help="Share of cells to check, 0 < r <= 1.")] = None,  # noqa: UP045
     threshold: Annotated[Optional[float], typer.Option(help="Agreement bar (default: the spec's).")] = None,  # noqa: UP045
-    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    output: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "text",
     alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after checking.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
@@ -214,8 +223,7 @@ def check(
     from parity.schedule import check_and_report
     from parity.settings import load_settings
 
-    if output not in ("text", "json"):
-        raise UsageError(f"--format: {output!r} is not one of text, json")
+    output = output_format(output)
     if sample_rate is not None and not 0 < sample_rate <= 1:
         raise UsageError(f"--sample-rate: {sample_rate} must be in (0, 1]")
     if threshold is not None and not 0 < threshold <= 1:
@@ -238,6 +246,8 @@ def check(
                 typer.echo(failure_json(outcome))
         elif output == "json":
             typer.echo(summary_json(outcome))
+        elif output != "text" and files is not None:  # another report format: the file just written
+            typer.echo(files.written[output].read_text())
         elif files is not None:
             typer.echo(f"{spec.name}: report {files.html} ({files.markdown.name}, {files.json.name})", err=True)
     if output == "text":
@@ -259,20 +269,31 @@ def check(
 def report(
     feature: Annotated[Optional[str], typer.Argument(help="Feature name (default: only the index).")] = None,  # noqa: UP045
     run: Annotated[Optional[str], typer.Option("--run", help="Run id (default: the latest report).")] = None,  # noqa: UP045
+    formats: Annotated[Optional[list[str]], typer.Option("--format", help="Only this report format (repeatable): json, markdown, html, or one registered; default every one.")] = None,  # noqa: UP045
     open_: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Render a check's HTML and Markdown again from its JSON and print the HTML path. Example: `parity report ride_requests --open`.
+    """Render a check's reports again from its JSON and print the HTML path (or, with `--format`, that format's
+    file). Example: `parity report ride_requests --open`, `parity report ride_requests --format markdown`.
 
     Without FEATURE, refresh `reports/index.html`.
     """
     from parity.report import rerender, write_index
+    from parity.report.formats import FORMATS, TERMINAL
     from parity.settings import load_settings
 
+    for name in formats or ():
+        if name not in FORMATS:
+            raise UsageError(f"--format: {name!r} is not one of {', '.join(FORMATS)}"
+                             + (" (text is what other commands print, not a report file)" if name == TERMINAL else ""))
     settings = load_settings(project)
-    if feature is None and run is not None:
-        raise UsageError("--run: name the feature of the run too, e.g. `parity report ride_requests --run RUN_ID`")
-    path = rerender(settings, feature, run).html if feature is not None else write_index(settings.reports)
+    if feature is None and (run is not None or formats):
+        raise UsageError("--run/--format: name the feature too, e.g. `parity report ride_requests --run RUN_ID`")
+    if feature is None:
+        path = write_index(settings.reports)
+    else:
+        files = rerender(settings, feature, run, tuple(formats) if formats else None)
+        path = files.written[formats[-1]] if formats else files.html
     typer.echo(str(path))
     if open_:
         import webbrowser

@@ -44,12 +44,12 @@ def run(
         try:
             feature = load(spec, settings)  # the query validated before Spark starts; a broken one fails alone
             lo, hi = since_range(spec, settings, since_us, step_us)
-        except ParityError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            runs.append(f"{spec.name}: {exc}")
-            continue
-        runs.append(run_feature(feature, settings, grid_hours(lo, hi, step_us), alert=alert, debug=DEBUG["on"],
-                                on_hour=_echo_hour, online=online, offline=offline))
+            runs.append(run_feature(feature, settings, grid_hours(lo, hi, step_us), alert=alert, debug=DEBUG["on"],
+                                    on_hour=_echo_hour, online=online, offline=offline))
+        except (ParityError, OSError) as exc:  # this feature stops; the others still run
+            if DEBUG["on"]:
+                raise
+            runs.append(_feature_error(spec.name, exc))
     raise typer.Exit(_ran(runs, f"the last {since}"))
 
 
@@ -87,13 +87,13 @@ def backfill(
         for spec in specs:
             try:
                 feature = load(spec, settings)  # the query validated before Spark starts; a broken one fails alone
-            except ParityError as exc:
-                typer.echo(f"error: {exc}", err=True)
-                runs.append(f"{spec.name}: {exc}")
-                continue
-            runs.append(run_feature(feature, settings, hours, force=force, alert=alert, debug=DEBUG["on"],
-                                    on_plan=progress.planned, on_hour=progress.advance, online=online,
-                                    offline=offline))
+                runs.append(run_feature(feature, settings, hours, force=force, alert=alert, debug=DEBUG["on"],
+                                        on_plan=progress.planned, on_hour=progress.advance, online=online,
+                                        offline=offline))
+            except (ParityError, OSError) as exc:  # this feature stops; the others still run
+                if DEBUG["on"]:
+                    raise
+                runs.append(_feature_error(spec.name, exc))
     raise typer.Exit(_ran(runs, f"{start} .. {end}"))
 
 
@@ -146,13 +146,13 @@ def metrics(
 
     def scrape() -> str:
         from parity import ledger
-        from parity.alerts import store
+        from parity.alerts import outbox
         from parity.alerts.incidents import IncidentStatus
 
         engine = ledger.connect(settings.database)
         try:
             with engine.connect() as conn:
-                return exposition.render(ledger.hours(conn), store.list_incidents(conn, IncidentStatus.OPEN))
+                return exposition.render(ledger.hours(conn), outbox.list_incidents(conn, IncidentStatus.OPEN))
         finally:
             engine.dispose()
 
@@ -187,10 +187,21 @@ def _scheduled(project: Path, names: list[str] | None, all_: bool, step_us: int)
     return specs
 
 
+def _feature_error(feature: str, exc: BaseException) -> str:
+    """One line for a feature the run could not go through (said on stderr at once); the run goes on."""
+    from parity.errors import describe
+
+    said = describe(exc) if not isinstance(exc, OSError) or not exc.filename else f"{exc.filename}: {exc.strerror}"
+    typer.echo(f"error: {feature}: {said}", err=True)
+    return f"{feature}: {said}"
+
+
 def _echo_hour(done: HourChecked) -> None:
     from parity.result import CheckFailure
     from parity.units import iso
 
+    if done.rechecked is not None:
+        typer.echo(f"{done.feature}: {iso(done.hour.start_us)} re-checked: {done.rechecked}")
     outcome = done.outcome
     if isinstance(outcome, CheckFailure):
         typer.echo(f"{done.feature:<20} {iso(done.hour.start_us)}  ERROR  {outcome.error}")
@@ -214,11 +225,17 @@ def _ran(runs: list[FeatureRun | str], span: str) -> int:
             typer.echo(f"{r.feature}: skipped, another run is checking it ({r.held_by}) and checks its hours")
         elif r.plan is not None:
             p = r.plan
-            typer.echo(f"{p.feature}: checked {len(r.checked)} hours; {p.done} already checked under config "
+            rechecked = f" ({len(p.changed)} re-checked: inputs changed)" if p.changed else ""
+            typer.echo(f"{p.feature}: checked {len(r.checked)} hours{rechecked}; {p.done} already checked under config "
                        f"{p.config_hash}; {p.unsettled} not settled yet; {p.empty} without events"
                        + ("; LOST its lock to another run and stopped" if r.lost_lock else ""))
+    plans = [r.plan for r in runs if not isinstance(r, str) and r.plan is not None]
     if not checked and not any(isinstance(r, str) for r in runs):
-        typer.echo(f"nothing to do: every settled hour of {span} is checked under the current configuration")
+        if any(p.done for p in plans) or not plans:
+            typer.echo(f"nothing to do: every settled hour with events in {span} is checked under the current "
+                       "configuration")
+        else:
+            typer.echo(f"nothing to check: no settled hour with events in {span}")
     outcomes = [hour.outcome for hour in checked]
     if any(isinstance(r, str) for r in runs) or any(
             isinstance(o, CheckFailure) or o.verdict is Verdict.INCONCLUSIVE for o in outcomes):

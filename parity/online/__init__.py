@@ -17,7 +17,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from parity.errors import DataError
-from parity.online.files import OnlinePart, has_output, read_hours
+from parity.online.files import OnlinePart, has_output, listed_files, read_hours
 
 __all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "local_root", "open_source"]
 
@@ -28,6 +28,12 @@ class OnlineSource(Protocol):
     def read(self, feature: str, start_us: int, end_us: int) -> list[OnlinePart]:
         """The parts holding windows of `feature` starting in [start_us, end_us); raises DataError when the
         feature has no output at all."""
+        ...
+
+    def versions(self, feature: str, start_us: int, end_us: int) -> dict[str, list[int]]:
+        """What `read` would read, by name, each with what changes when it is rewritten (a file's size and
+        modification time): the ledger keeps it, and `parity run` checks an hour again when it changed. Empty
+        when the source cannot tell (late rows are then seen only by a forced re-check)."""
         ...
 
 
@@ -49,6 +55,17 @@ class FileSource:
         if not has_output(folder):
             raise DataError(str(folder), f"no realtime output for {feature}; run `parity stream {feature}` first")
         return read_hours(folder, start_us, end_us)
+
+    def versions(self, feature: str, start_us: int, end_us: int) -> dict[str, list[int]]:
+        folder = self.root / feature
+        found: dict[str, list[int]] = {}
+        for file in listed_files(folder, start_us, end_us):
+            try:
+                stat = file.stat()
+            except FileNotFoundError:  # superseded and deleted meanwhile: not read either
+                continue
+            found[file.relative_to(folder).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+        return found
 
 
 SOURCES: dict[str, Callable[[str], OnlineSource]] = {"": FileSource.at, "file": FileSource.at}

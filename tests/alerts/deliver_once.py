@@ -11,7 +11,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from parity.alerts import deliver_pending, store
+from parity import results_store as store
+from parity.alerts import deliver_pending
 from parity.settings import load_settings
 
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from parity.alerts import evaluate_alerts, store
+from parity.alerts import evaluate_alerts, outbox
 from parity.result import CheckResult, Verdict
 from parity.settings import load_settings
 
@@ -25,14 +25,14 @@ def main() -> None:
     parser.add_argument("--pause-in-transaction")
     args = parser.parse_args()
     if args.pause_in_transaction:
-        enqueue = store.enqueue
+        enqueue = outbox.enqueue
 
         def enqueue_then_wait(conn, notification):  # type: ignore[no-untyped-def]
             enqueue(conn, notification)
             Path(args.pause_in_transaction).write_text("in transaction")
             time.sleep(600)
 
-        store.enqueue = enqueue_then_wait
+        outbox.enqueue = enqueue_then_wait
     data = json.loads(args.result)
     results = [CheckResult(**{**one, "verdict": Verdict(one["verdict"])}) for one in
                (data if isinstance(data, list) else [data])]

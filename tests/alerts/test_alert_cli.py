@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.alerts import store as alert_store
+from parity import results_store as alert_store
 from parity.errors import StoreError
 
 REPO = Path(__file__).resolve().parents[2]

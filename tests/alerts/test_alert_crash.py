@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from alert_fixtures import SLACK_SECRET_PATH, Receiver, check_result, oncall_rule, write_rule
 
-from parity.alerts import open_incidents
-from parity.alerts import store as alert_store
-from parity.alerts.store import NotificationStatus
+from parity import results_store as alert_store
+from parity.alerts import open_incidents, outbox
+from parity.alerts.outbox import NotificationStatus
 from parity.settings import Settings
 
 SCRIPT = Path(__file__).with_name("evaluate_once.py")
@@ -51,8 +51,8 @@ def kill(child: subprocess.Popen[str]) -> None:
 def stored(settings: Settings) -> tuple[list, list, list]:
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        found = (alert_store.recorded_results(conn), alert_store.list_notifications(conn),
-                 alert_store.list_attempts(conn))
+        found = (alert_store.recorded_results(conn), outbox.list_notifications(conn),
+                 outbox.list_attempts(conn))
     engine.dispose()
     return found
 

@@ -12,17 +12,18 @@ import os
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from alert_fixtures import Receiver, check_result, write_rule
 
-from parity.alerts import deliver_pending, evaluate_alerts, open_incidents
-from parity.alerts import store as alert_store
-from parity.alerts.channels import SENDERS, DeliveryFailed, Message, NotificationKind, send
+from parity import results_store as alert_store
+from parity.alerts import deliver_pending, evaluate_alerts, open_incidents, outbox
+from parity.alerts.channels import CHANNELS, Channel, Context, DeliveryFailed, Message, NotificationKind, send
 from parity.alerts.delivery import now_us
-from parity.alerts.rules import Channel, Severity
-from parity.alerts.store import Notification, NotificationStatus
+from parity.alerts.outbox import Notification, NotificationStatus
+from parity.alerts.rules import Severity
 from parity.settings import Settings
 
 T0 = 1_772_323_200_000_000  # 2026-03-01T00:00:00Z
@@ -34,14 +35,18 @@ DELIVER = Path(__file__).with_name("deliver_once.py")
 def everything_stored(settings: Settings) -> str:
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        text = json.dumps([alert_store.recorded_results(conn), [repr(n) for n in alert_store.list_notifications(conn)],
-                           [repr(a) for a in alert_store.list_attempts(conn)]])
+        text = json.dumps([alert_store.recorded_results(conn), [repr(n) for n in outbox.list_notifications(conn)],
+                           [repr(a) for a in outbox.list_attempts(conn)]])
     engine.dispose()
     return text
 
 
 def jsonl_ids(path: Path) -> list[str]:
     return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+def make_channel(kind: str, timeout_us: int = 2_000_000, **options: str) -> Channel:
+    return Channel.from_json({"type": kind, "timeout_us": timeout_us, "retries": 0, "backoff_us": 10_000, **options})
 
 
 def message(feature: str = "ride_requests") -> Message:
@@ -73,8 +78,8 @@ channels:
 
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        queued = alert_store.list_notifications(conn)
-        attempts = alert_store.list_attempts(conn)
+        queued = outbox.list_notifications(conn)
+        attempts = outbox.list_attempts(conn)
     engine.dispose()
     assert [(n.channel.type, n.status) for n in queued] == [
         ("slack", NotificationStatus.PENDING), ("jsonl", NotificationStatus.SENT),
@@ -93,9 +98,9 @@ def test_a_url_that_http_client_refuses_is_reported_without_quoting_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
 ) -> None:
     monkeypatch.setenv("TEST_BAD_SLACK", value)
-    channel = Channel("slack", 2_000_000, 0, 10_000, url_env="TEST_BAD_SLACK")
+    slack = make_channel("slack", url_env="TEST_BAD_SLACK")
     with pytest.raises(DeliveryFailed) as failed:
-        send(message(), channel, tmp_path)
+        send(message(), slack, tmp_path)
     assert failed.value.detail == "$TEST_BAD_SLACK is not a valid URL; fix the value (not shown)"
     assert "secret" not in failed.value.detail
 
@@ -105,33 +110,35 @@ def test_any_exception_in_a_sender_becomes_a_delivery_failure_that_withholds_sec
 ) -> None:
     monkeypatch.setenv("TEST_HOOK", "https://example.invalid/xoxhooksecret")
 
-    def broken(message: Message, channel: Channel, project: Path, *, again: bool) -> None:
+    def broken(message: Message, options: object, context: Context) -> None:
         raise RuntimeError(f"cannot reach {os.environ['TEST_HOOK']}"[:-3])  # a piece of the secret, not all of it
 
-    monkeypatch.setitem(SENDERS, "webhook", broken)
+    monkeypatch.setitem(CHANNELS, "webhook", replace(CHANNELS["webhook"], send=broken))
     with pytest.raises(DeliveryFailed) as failed:
-        send(message(), Channel("webhook", 2_000_000, 0, 10_000, url_env="TEST_HOOK"), tmp_path)
+        send(message(), make_channel("webhook", url_env="TEST_HOOK"), tmp_path)
     assert failed.value.detail == "unexpected RuntimeError in the webhook channel"
-    monkeypatch.setitem(SENDERS, "console", broken)
+    monkeypatch.setitem(CHANNELS, "console", replace(CHANNELS["console"], send=broken))
     with pytest.raises(DeliveryFailed, match=r"^unexpected RuntimeError in the console channel: cannot reach"):
-        send(message(), Channel("console", 2_000_000, 0, 10_000), tmp_path)  # no secret here: the message helps
+        send(message(), make_channel("console"), tmp_path)  # no secret here: the message helps
 
 
-def test_a_torn_jsonl_line_holding_the_key_does_not_count_as_sent(tmp_path: Path) -> None:
+def test_a_torn_jsonl_line_holding_the_key_does_not_count_as_sent_and_is_kept(tmp_path: Path) -> None:
     sent = message()
     path = tmp_path / "alerts.jsonl"
     whole = json.dumps({"id": "earlier", "kind": "trigger"}) + "\n"
-    path.write_text(whole + f'{{"id": "{sent.key}", "kind": "trig')  # a write that never finished
-    send(sent, Channel("jsonl", 2_000_000, 0, 10_000, path=str(path)), tmp_path, again=True)
-    assert jsonl_ids(path) == ["earlier", sent.key]
-    assert path.read_text().startswith(whole) and path.read_text().endswith("\n")
+    torn = f'{{"id": "{sent.key}", "kind": "trig'  # a write that never finished
+    path.write_text(whole + torn)
+    send(sent, make_channel("jsonl", path=str(path)), tmp_path, again=True)
+    first, kept, new = path.read_text().splitlines()
+    assert (first + "\n", kept) == (whole, torn)  # parity never cuts a line of a file: the torn one stays
+    assert json.loads(new)["id"] == sent.key and path.read_text().endswith("\n")
 
 
 def test_a_jsonl_retry_after_an_interrupted_attempt_does_not_write_the_line_twice(tmp_path: Path) -> None:
     sent = message()
-    channel = Channel("jsonl", 2_000_000, 0, 10_000, path="alerts.jsonl")
-    send(sent, channel, tmp_path)
-    send(sent, channel, tmp_path, again=True)
+    jsonl = make_channel("jsonl", path="alerts.jsonl")
+    send(sent, jsonl, tmp_path)
+    send(sent, jsonl, tmp_path, again=True)
     assert jsonl_ids(tmp_path / "alerts.jsonl") == [sent.key]
 
 
@@ -147,7 +154,7 @@ def test_a_first_jsonl_attempt_reads_almost_nothing_of_a_long_file(tmp_path: Pat
         return int(next(row for row in io.read_text().splitlines() if row.startswith("rchar:")).split()[1])
 
     before = bytes_read()
-    send(message(), Channel("jsonl", 2_000_000, 0, 10_000, path=str(path)), tmp_path)
+    send(message(), make_channel("jsonl", path=str(path)), tmp_path)
     assert bytes_read() - before < 1_000_000  # the last line's bytes and /proc itself, not the 20 MB file
     assert len(path.read_text().splitlines()) == 80_001
 
@@ -155,15 +162,15 @@ def test_a_first_jsonl_attempt_reads_almost_nothing_of_a_long_file(tmp_path: Pat
 def test_two_processes_delivering_the_same_pending_notifications_send_each_once(
     settings: Settings, receiver: Receiver, tmp_path: Path
 ) -> None:
-    hook = Channel("webhook", 5_000_000, 0, 10_000, url=receiver.url("/hook"))
-    log = Channel("jsonl", 5_000_000, 0, 10_000, path="out/alerts.jsonl")
+    hook = make_channel("webhook", timeout_us=5_000_000, url=receiver.url("/hook"))
+    log = make_channel("jsonl", timeout_us=5_000_000, path="out/alerts.jsonl")
     engine = alert_store.connect(settings.database)
     keys: dict[str, list[str]] = {"webhook": [], "jsonl": []}
     with engine.begin() as conn:
         for index in range(12):
             for channel in (hook, log):
                 queued = message(f"f{index:02d}")
-                alert_store.enqueue(conn, Notification(queued.key, None, channel, queued, NotificationStatus.PENDING,
+                outbox.enqueue(conn, Notification(queued.key, None, channel, queued, NotificationStatus.PENDING,
                                                        T0, None))
                 keys[channel.type].append(queued.key)
     engine.dispose()
@@ -182,8 +189,8 @@ def test_two_processes_delivering_the_same_pending_notifications_send_each_once(
     assert sorted(sent_by) == sorted(keys["webhook"] + keys["jsonl"])
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        assert {n.status for n in alert_store.list_notifications(conn)} == {NotificationStatus.SENT}
-        assert sorted((a.notification_key, a.number, a.outcome) for a in alert_store.list_attempts(conn)) == sorted(
+        assert {n.status for n in outbox.list_notifications(conn)} == {NotificationStatus.SENT}
+        assert sorted((a.notification_key, a.number, a.outcome) for a in outbox.list_attempts(conn)) == sorted(
             (key, 1, "ok") for key in keys["webhook"] + keys["jsonl"])
         assert conn.execute(alert_store.claims.select()).first() is None  # every claim released
     engine.dispose()
@@ -192,12 +199,12 @@ def test_two_processes_delivering_the_same_pending_notifications_send_each_once(
 def test_a_claim_held_on_another_host_is_respected_until_its_lease_runs_out(
     settings: Settings, receiver: Receiver
 ) -> None:
-    hook = Channel("webhook", 5_000_000, 0, 10_000, url=receiver.url("/hook"))
+    hook = make_channel("webhook", timeout_us=5_000_000, url=receiver.url("/hook"))
     queued = message()
     engine = alert_store.connect(settings.database)
     with engine.begin() as conn:
-        alert_store.enqueue(conn, Notification(queued.key, None, hook, queued, NotificationStatus.PENDING, T0, None))
-        alert_store.begin_attempt(conn, queued.key, 1, T0)  # the other host's attempt, in flight
+        outbox.enqueue(conn, Notification(queued.key, None, hook, queued, NotificationStatus.PENDING, T0, None))
+        outbox.begin_attempt(conn, queued.key, 1, T0)  # the other host's attempt, in flight
         conn.execute(alert_store.claims.insert().values(
             notification_key=queued.key, token="other", host="another-host", pid=1, pid_started="1",
             claimed_at_us=T0, expires_at_us=now_us() + 600_000_000))
@@ -210,5 +217,18 @@ def test_a_claim_held_on_another_host_is_respected_until_its_lease_runs_out(
     [taken_over] = deliver_pending(engine, settings)
     assert taken_over.sent and receiver.accepted_keys("/hook") == {queued.key: 1}
     with engine.connect() as conn:
-        assert [(a.number, a.outcome) for a in alert_store.list_attempts(conn)] == [(1, "interrupted"), (2, "ok")]
+        assert [(a.number, a.outcome) for a in outbox.list_attempts(conn)] == [(1, "interrupted"), (2, "ok")]
     engine.dispose()
+
+
+@pytest.mark.parametrize(("kind", "fields"), [
+    ("console", {}), ("jsonl", {"path": "out/a.jsonl"}), ("webhook", {"url": "http://127.0.0.1:9/hook"}),
+    ("slack", {"url_env": "TEST_SLACK_URL"}),
+    ("pagerduty", {"url": "https://events.pagerduty.com/v2/enqueue", "routing_key_env": "TEST_KEY"}),
+])
+def test_a_channel_stored_before_the_registry_reads_back_as_its_type(kind: str, fields: dict[str, str]) -> None:
+    old = {"type": kind, "timeout_us": 2_000_000, "retries": 0, "backoff_us": 10_000,
+           **{name: None for name in ("path", "url", "url_env", "routing_key_env")}, **fields}
+    channel = Channel.from_json(old)  # every type's fields on every channel, unused ones null
+    assert channel == make_channel(kind, **fields)
+    assert Channel.from_json(channel.to_json()) == channel

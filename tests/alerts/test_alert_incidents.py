@@ -22,17 +22,18 @@ from alert_fixtures import (
     write_rule,
 )
 
+from parity import results_store as alert_store
 from parity.alerts import (
     Action,
     IncidentStatus,
     Severity,
     evaluate_alerts,
     open_incidents,
+    outbox,
     record_results,
     send_test,
 )
-from parity.alerts import store as alert_store
-from parity.alerts.store import NotificationStatus
+from parity.alerts.outbox import NotificationStatus
 from parity.errors import AlertRuleError
 from parity.result import CheckResult, Verdict
 from parity.settings import Settings
@@ -56,8 +57,8 @@ def pagerduty(receiver: Receiver) -> list[dict]:
 def stored(settings: Settings) -> tuple[list, list, list]:
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        found = (alert_store.recorded_results(conn), alert_store.list_notifications(conn),
-                 alert_store.list_attempts(conn))
+        found = (alert_store.recorded_results(conn), outbox.list_notifications(conn),
+                 outbox.list_attempts(conn))
     engine.dispose()
     return found
 

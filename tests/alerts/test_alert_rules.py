@@ -47,7 +47,7 @@ channels: [{type: webhook, url: "http://127.0.0.1:9/hook", timeout: 500ms}]
     [
         ("when: {breach: critical}\nchanels: [{type: console}]\n", "chanels", "unknown key"),
         ("when: {breach: loud}\nchannels: [{type: console}]\n", "when.breach", "'loud' is not one of"),
-        ("when: {breach: critical}\nchannels: [{type: email}]\n", "channels.0", "unknown channel type"),
+        ("when: {breach: critical}\nchannels: [{type: email}]\n", "channels.0.type", "unknown channel type 'email'; known types: console, jsonl, pagerduty, slack, webhook"),
         ("when: {below: warning}\nchannels: [{type: console}]\n", "", "condition `below` needs `bar"),
         ("when: {breach: critical}\nchannels: [{type: slack}]\n", "channels.0.url_env", "Field required"),
         ("when: {breach: critical}\nresolve_after: 0\nchannels: [{type: console}]\n", "resolve_after", "greater than or equal to 1"),

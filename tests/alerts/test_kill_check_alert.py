@@ -25,8 +25,9 @@ import pytest
 from alert_fixtures import Receiver
 from killing import FULL, kill_at_random, kill_points
 
-from parity.alerts import store as alert_store
-from parity.alerts.store import NotificationStatus
+from parity import results_store as alert_store
+from parity.alerts import outbox
+from parity.alerts.outbox import NotificationStatus
 from parity.errors import EXIT_BREACH, EXIT_ERROR
 from parity.settings import load_settings
 
@@ -143,9 +144,9 @@ def test_kill_check_alert_then_rerun_records_every_result_and_sends_the_trigger_
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
         recorded = alert_store.recorded_results(conn)
-        incidents = alert_store.list_incidents(conn, None)
-        queued = alert_store.list_notifications(conn)
-        attempts = alert_store.list_attempts(conn)
+        incidents = outbox.list_incidents(conn, None)
+        queued = outbox.list_notifications(conn)
+        attempts = outbox.list_attempts(conn)
     engine.dispose()
     recorded_runs = {(row["feature"], row["run_id"]) for row in recorded}
     assert all((feature, found[0]["run_id"]) in recorded_runs for feature, found in rerun.items())  # none lost

@@ -22,8 +22,9 @@ import pytest
 from alert_fixtures import Receiver, check_result, write_rule
 from killing import kill_at_random, kill_points
 
-from parity.alerts import store as alert_store
-from parity.alerts.store import NotificationStatus
+from parity import results_store as alert_store
+from parity.alerts import outbox
+from parity.alerts.outbox import NotificationStatus
 from parity.settings import Settings
 
 SCRIPT = Path(__file__).with_name("evaluate_once.py")
@@ -48,8 +49,8 @@ def argv(settings: Settings) -> list[str]:
 def snapshot(settings: Settings) -> tuple[list, list, list, list]:
     engine = alert_store.connect(settings.database)
     with engine.connect() as conn:
-        found = (alert_store.recorded_results(conn), alert_store.list_incidents(conn, None),
-                 alert_store.list_notifications(conn), alert_store.list_attempts(conn))
+        found = (alert_store.recorded_results(conn), outbox.list_incidents(conn, None),
+                 outbox.list_notifications(conn), outbox.list_attempts(conn))
     engine.dispose()
     return found
 

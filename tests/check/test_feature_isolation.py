@@ -25,12 +25,12 @@ from pyspark.sql import SparkSession
 
 from parity.alerts import open_incidents
 from parity.alerts.rules import Condition
-from parity.alerts.store import check_results
 from parity.check import read_online
 from parity.cli import main
 from parity.errors import EXIT_ERROR, DataError
 from parity.online import open_source
 from parity.realtime import run_stream
+from parity.results_store import check_results
 from parity.settings import Settings
 from parity.spec import load_feature
 

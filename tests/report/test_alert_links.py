@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from parity.alerts.channels import Message, NotificationKind, pagerduty_body, slack_body, webhook_body
+from parity.alerts.channels import Message, NotificationKind
+from parity.alerts.channels import json_body as webhook_body
+from parity.alerts.channels.pagerduty import pagerduty_body
+from parity.alerts.channels.slack import slack_body
 from parity.alerts.rules import Severity
 from parity.report import report_link
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from parity import ledger
-from parity.alerts import store
+from parity import results_store as store
 from parity.settings import Settings
 
 

@@ -21,7 +21,7 @@ from scheduled_project import FEATURE, HOURS, Logs, make_project
 from stored import ledger_rows
 
 from parity import ledger
-from parity.alerts import store
+from parity.alerts import outbox
 from parity.alerts.incidents import Incident, IncidentStatus
 from parity.alerts.rules import Condition, Severity
 from parity.history import SPARKS
@@ -46,7 +46,7 @@ def checked(sqlite_project: Settings) -> list[ledger.HourRecord]:
     run_feature(load_feature(FEATURE, sqlite_project.project), sqlite_project, grid_hours(HOURS[0], HOURS[1] + step, step))
     engine = ledger.connect(sqlite_project.database)
     with engine.begin() as conn:
-        store.save_incident(conn, Incident("i1", FEATURE, "page_on_breach", IncidentStatus.OPEN, Condition.BREACH,
+        outbox.save_incident(conn, Incident("i1", FEATURE, "page_on_breach", IncidentStatus.OPEN, Condition.BREACH,
                                            Severity.CRITICAL, "breach", 1, 1, 1, None, 0, 1, "r"), new=True)
     engine.dispose()
     rows = ledger_rows(sqlite_project)
@@ -65,7 +65,8 @@ def test_history_json_lists_each_checked_hour_from_the_ledger(sqlite_project: Se
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [
         {"start": iso(r.start_us), "end": iso(r.end_us), "agreement": r.agreement, "verdict": r.verdict.value,
-         "causes": {c.value: n for c, n in r.causes.items()}, "run_id": r.run_id, "config_hash": r.config_hash}
+         "causes": {c.value: n for c, n in r.causes.items()}, "run_id": r.run_id, "config_hash": r.config_hash,
+         "earlier": []}
         for r in checked
     ]
     newest = cli(sqlite_project, "history", FEATURE, "--since", "1h", "--format", "json")
