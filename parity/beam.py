@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -84,6 +84,7 @@ class LogOutputs(beam.PTransform):  # type: ignore[type-arg]
         sample_rate: float = 1.0,
         window_size_us: int | None = None,
         keep: Callable[[int], bool] | None = None,
+        types: Mapping[str, pa.DataType] | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 < sample_rate <= 1.0:
@@ -96,12 +97,13 @@ class LogOutputs(beam.PTransform):  # type: ignore[type-arg]
         self._rate = sample_rate
         self._size = window_size_us
         self._keep = keep
+        self._types = dict(types or {})
 
     def expand(self, outputs: Any) -> Any:
         return (
             outputs
             | "PaneRows" >> beam.ParDo(PaneRows(self._feature, self._keys, self._values, self._size, self._keep, self._rate))
-            | "WritePanes" >> WritePanes(self._root, self._writer, self._keys, self._values)
+            | "WritePanes" >> WritePanes(self._root, self._writer, self._keys, self._values, types=self._types)
         )
 
 
@@ -202,12 +204,14 @@ class WritePanes(beam.PTransform):  # type: ignore[type-arg]
     `batch=True`: a batch pipeline writes once at its end, without the per-firing trigger (which costs the
     batch runner a trigger-state round per row)."""
 
-    def __init__(self, root: str, writer: str, keys: tuple[str, ...], values: tuple[str, ...], *, batch: bool = False) -> None:
+    def __init__(self, root: str, writer: str, keys: tuple[str, ...], values: tuple[str, ...], *, batch: bool = False,
+                 types: Mapping[str, pa.DataType] | None = None) -> None:
         super().__init__()
         self._root, self._writer, self._keys, self._values, self._batch = root, writer, keys, values, batch
+        self._types = dict(types or {})
 
     def expand(self, rows: Any) -> Any:
-        root, writer, keys, values = self._root, self._writer, self._keys, self._values
+        root, writer, keys, values, types = self._root, self._writer, self._keys, self._values, self._types
         once = beam.WindowInto(window.GlobalWindows()) if self._batch else beam.WindowInto(
             window.GlobalWindows(),
             trigger=trigger.Repeatedly(trigger.AfterCount(1)),
@@ -219,7 +223,7 @@ class WritePanes(beam.PTransform):  # type: ignore[type-arg]
             | "Write" >> fileio.WriteToFiles(
                 path=root,
                 destination=lambda row: partition_of(row["window_start"]),
-                sink=lambda destination: ParquetRows(keys, values),
+                sink=lambda destination: ParquetRows(keys, values, types),
                 file_naming=_naming(root, writer),
                 shards=1,
             )
@@ -258,10 +262,12 @@ class PaneRows(beam.DoFn):
 
 
 class ParquetRows(fileio.FileSink):
-    """A fileio sink writing the rows of one file as one Parquet table (pane columns typed, the rest inferred)."""
+    """A fileio sink writing the rows of one file as one Parquet table (pane columns typed, keys and values as the
+    feature declares them (`types`), the rest inferred)."""
 
-    def __init__(self, keys: tuple[str, ...], values: tuple[str, ...]) -> None:
+    def __init__(self, keys: tuple[str, ...], values: tuple[str, ...], types: Mapping[str, pa.DataType] | None = None) -> None:
         self._names = (*keys, *values, *PANE_COLUMNS)
+        self._types = dict(types or {})
         self._rows: list[dict[str, Any]] = []
         self._file: Any = None
 
@@ -272,12 +278,13 @@ class ParquetRows(fileio.FileSink):
         self._rows.append(record)
 
     def flush(self) -> None:
-        pq.write_table(pane_table(self._rows, self._names), self._file)
+        pq.write_table(pane_table(self._rows, self._names, self._types), self._file)
         self._rows = []
 
 
-def pane_table(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> pa.Table:
-    """Pane rows as a table of `names`: pane columns as timestamp[us, UTC], string and int64."""
+def pane_table(rows: Sequence[dict[str, Any]], names: Sequence[str], types: Mapping[str, pa.DataType] | None = None) -> pa.Table:
+    """Pane rows as a table of `names`: pane columns as timestamp[us, UTC], string and int64, the columns of
+    `types` as it says (a value it cannot hold unchanged raises), the rest inferred."""
     arrays = []
     for name in names:
         column = [row[name] for row in rows]
@@ -288,7 +295,7 @@ def pane_table(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> pa.Table
         elif name == "pane_index":
             arrays.append(pa.array(column, type=pa.int64()))
         else:
-            arrays.append(pa.array(column))
+            arrays.append(pa.array(column, type=(types or {}).get(name)))
     return pa.Table.from_arrays(arrays, names=list(names))
 
 

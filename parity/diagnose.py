@@ -9,7 +9,9 @@ the cells still left and may take some of them under its cause, with a one-line 
 - `null_semantics`: one side null where the other is zero or empty (`try_divide` vs `0`, `COUNT(col)` vs a
   count that yields null), every other value agreeing;
 - `window_shift`: the online value of a cell is the offline value of the same key in a window a constant offset
-  away (a multiple of the slide up to size/slide slides either way, or whole hours +-1..14: a time-zone bug);
+  away (a multiple of the slide up to size/slide slides either way, whole hours +-1..14, or the offset at which
+  most divergent cells find their offline value online: any size the rows read can show), or the
+  value the stream could have computed in time there; online rows too far away to measure are said so;
 - `key_mismatch`: a key absent on one side equals a key of the other side after one consistent transformation
   (geohash parent/child at another precision, case, whitespace, a number printed differently).
 
@@ -35,11 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from parity.attribute import InTimeValues
 from parity.compare import compare
 from parity.geo import BASE32
 from parity.online.files import writer_of
 from parity.result import Cause, CellStatus, Diagnosis
-from parity.sample import key_text, window_micros
+from parity.sample import cell_index, key_text, window_micros
 from parity.spec import FeatureSpec
 from parity.units import HOUR_US, format_duration
 
@@ -57,6 +60,9 @@ class Evidence:
     and `v_online`/`v_offline` per value). `offline`: the offline result of the whole checked range, every
     cell (not only the sampled ones), with windows starting in [start_us, end_us). `online`: every online row
     read, every pane and every window, in or out of the range, with the `_file` it came from when known.
+    `in_time`: where known, cells of the offline result with their in-time values (`parity.attribute`: over the
+    events that arrived before the stream closed the window), the value a late-fed stream could compute;
+    `no_in_time`: the cells (keys, `window_start`) known to have had no event in time.
     """
 
     spec: FeatureSpec
@@ -65,6 +71,8 @@ class Evidence:
     online: pd.DataFrame
     start_us: int
     end_us: int
+    in_time: pd.DataFrame | None = None
+    no_in_time: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -93,16 +101,25 @@ def diagnose(
     online: pd.DataFrame,
     start_us: int,
     end_us: int,
+    in_time: InTimeValues | None = None,
 ) -> tuple[pd.DataFrame, tuple[Diagnosis, ...]]:
     """`cells` (with the `cause` column of `parity.attribute.attribute`) where each diagnosis that holds has
-    put its cause on the `unexplained` cells it fits, in the order of `DIAGNOSES`; and the diagnoses found."""
+    put its cause on the `unexplained` cells it fits, in the order of `DIAGNOSES`; and the diagnoses found.
+    `in_time`: the in-time values attribution used, where known (see `Evidence`)."""
+    known, absent = None, None
+    if in_time is not None:
+        known = in_time.frame
+        considered = cells.loc[in_time.considered, list(spec.cell_columns)]
+        if len(considered):
+            seen = cell_index(known, spec.keys) if len(known) else pd.MultiIndex.from_arrays([[]] * len(spec.cell_columns))
+            absent = considered[~np.asarray(cell_index(considered, spec.keys).isin(seen))]
     result = cells
     found: list[Diagnosis] = []
     left = np.flatnonzero((cells[CAUSE_COLUMN] == Cause.UNEXPLAINED.value).to_numpy())
     for run in DIAGNOSES:
         if len(left) == 0:
             break
-        evidence = Evidence(spec, cells.iloc[left].reset_index(drop=True), offline, online, start_us, end_us)
+        evidence = Evidence(spec, cells.iloc[left].reset_index(drop=True), offline, online, start_us, end_us, known, absent)
         finding = run(evidence)
         if finding is None or not finding.holds():
             continue
@@ -203,21 +220,39 @@ def _shown_zero(column: pd.Series) -> str:
 def window_shift(evidence: Evidence) -> Finding | None:
     """The cells whose values sit a constant offset `d` away: online at window `w` equals offline at `w - d`,
     and offline at `w` equals online at `w + d`, wherever those windows were computed (the offline result
-    covers the checked range, the online rows the windows the output files hold). Values are compared by
-    `compare` with the spec's tolerances; a cell absent from both sides agrees. Candidates: multiples of the
-    slide up to size/slide slides either way, then whole hours +-1..14 h; the one fitting most cells wins."""
+    covers the checked range, the online rows the windows the output files hold). An offline value agrees when
+    its full or its in-time value does (a shifted stream fed late events computes the in-time one). Values are
+    compared by `compare` with the spec's tolerances; a cell absent from both sides agrees. Candidates
+    (`_shift_candidates`): slide multiples up to the window, whole hours, and the offset the data suggest; the
+    one fitting most cells wins. With no online row near the range at all, every cell missing online is taken
+    with a detail saying the offset could not be measured (a shift beyond the rows read, or a range not streamed)."""
     cells, spec = evidence.cells, evidence.spec
-    if evidence.online.empty or evidence.offline.empty:
+    if evidence.offline.empty:
         return None
+    if evidence.online.empty:
+        missing = (cells["status"] == CellStatus.MISSING_ONLINE.value).to_numpy()
+        if not missing.all():
+            return None
+        detail = ("no online window near the checked ones: a window shift beyond the hours read could not be "
+                  "measured (or the range was not streamed); stream it and check a wider range")
+        return Finding(Cause.WINDOW_SHIFT, missing, missing, detail)
     cell_key, offline_key, online_key = _KeyCodes.of([cells, evidence.offline, evidence.online], spec.keys).codes
     offline = _indexed(evidence.offline, offline_key)
+    in_time = offline
+    if evidence.in_time is not None or evidence.no_in_time is not None:
+        # The in-time value where one is known, none where the cell had no event in time, the full value elsewhere.
+        frames = [f if f is not None else evidence.offline.iloc[0:0] for f in (evidence.in_time, evidence.no_in_time)]
+        known_key, absent_key = _KeyCodes.of([cells, *frames], spec.keys).codes[1:]
+        known = _indexed(frames[0], known_key)
+        absent = _indexed(frames[1], absent_key).index
+        in_time = pd.concat([known, offline[~offline.index.isin(known.index) & ~offline.index.isin(absent)]])
     online = _indexed(*_final_panes(evidence.online, online_key))
     online_windows = window_micros(evidence.online["window_start"])
     online_low, online_high = int(online_windows.min()), int(online_windows.max())
 
-    shifts = _shift_candidates(spec)
-    n, k = len(cells), len(shifts)
     cell_window = window_micros(cells["window_start"])
+    shifts = _shift_candidates(spec, cells, cell_key, cell_window, online)
+    n, k = len(cells), len(shifts)
     key = np.repeat(cell_key, k)
     window = np.repeat(cell_window, k)
     shift = np.tile(shifts, n)
@@ -226,10 +261,14 @@ def window_shift(evidence: Evidence) -> Finding | None:
     backward_known = (window + shift >= online_low) & (window + shift <= online_high)
     forward = np.ones(n * k, dtype=bool)  # true where not known: only what was computed can refute a shift
     at = np.flatnonzero(forward_known)
-    forward[at] = _agreeing(spec, _take(offline, key[at], window[at] - shift[at], spec), _take(online, key[at], window[at], spec))
+    here = _take(online, key[at], window[at], spec)
+    forward[at] = (_agreeing(spec, _take(offline, key[at], window[at] - shift[at], spec), here)
+                   | _agreeing(spec, _take(in_time, key[at], window[at] - shift[at], spec), here))
     backward = np.ones(n * k, dtype=bool)
     at = np.flatnonzero(backward_known)
-    backward[at] = _agreeing(spec, _take(offline, key[at], window[at], spec), _take(online, key[at], window[at] + shift[at], spec))
+    there = _take(online, key[at], window[at] + shift[at], spec)
+    backward[at] = (_agreeing(spec, _take(offline, key[at], window[at], spec), there)
+                    | _agreeing(spec, _take(in_time, key[at], window[at], spec), there))
     applies_all = (forward_known | backward_known).reshape(n, k)
     fits_all = applies_all & forward.reshape(n, k) & backward.reshape(n, k)
     fitting, applying = fits_all.sum(axis=0), applies_all.sum(axis=0)
@@ -242,12 +281,46 @@ def window_shift(evidence: Evidence) -> Finding | None:
     return Finding(Cause.WINDOW_SHIFT, applies_all[:, j], fits_all[:, j], detail)
 
 
-def _shift_candidates(spec: FeatureSpec) -> np.ndarray:
-    """Multiples of the slide up to size/slide either way, then whole hours +-1..14 (time zones), nearest first."""
+# The offset the data suggest is looked for among at most this many cells.
+SHIFT_SAMPLE = 500
+
+
+def _shift_candidates(spec: FeatureSpec, cells: pd.DataFrame, cell_key: np.ndarray, cell_window: np.ndarray,
+                      online: pd.DataFrame) -> np.ndarray:
+    """Multiples of the slide up to size/slide either way and whole hours +-1..14 (time zones), nearest first; then
+    the offset the data suggest (`_suggested_shift`), of any size the online rows read can show."""
     slide, count = spec.window.slide_us, max(1, spec.window.size_us // spec.window.slide_us)
     slides = [sign * i * slide for i in range(1, count + 1) for sign in (1, -1)]
     hours = [sign * h * HOUR_US for h in range(1, MAX_ZONE_HOURS + 1) for sign in (1, -1)]
-    return np.array(list(dict.fromkeys([*slides, *hours])), dtype=np.int64)
+    suggested = _suggested_shift(spec, cells, cell_key, cell_window, online)
+    return np.array(list(dict.fromkeys([*slides, *hours, *([] if suggested is None else [suggested])])), dtype=np.int64)
+
+
+def _suggested_shift(spec: FeatureSpec, cells: pd.DataFrame, cell_key: np.ndarray, cell_window: np.ndarray,
+                     online: pd.DataFrame) -> int | None:
+    """The offset `d` (a slide multiple) at which most divergent cells find their offline value online, in the
+    window `w + d` of their key, when it is a clear mode (at least MIN_CELLS cells, twice as many as any other
+    offset): a 5-minute window 30 minutes off, a day off. Values that repeat along a key (flat counts) make no
+    clear mode and suggest nothing."""
+    slide = spec.window.slide_us
+    at: dict[tuple[object, ...], list[int]] = {}
+    online_key = online.index.get_level_values(0).to_numpy()
+    online_window = online.index.get_level_values(1).to_numpy()
+    online_values = [key_text(online[v]) for v in spec.values]
+    for i, (key, window) in enumerate(zip(online_key.tolist(), online_window.tolist(), strict=True)):
+        at.setdefault((key, *(text[i] for text in online_values)), []).append(window)
+    offline_values = [key_text(cells[f"{v}_offline"]) for v in spec.values]
+    present = cells[f"{spec.values[0]}_offline"].notna().to_numpy()
+    votes: dict[int, int] = {}
+    for i in np.flatnonzero(present)[:SHIFT_SAMPLE].tolist():
+        windows = at.get((int(cell_key[i]), *(text[i] for text in offline_values)), [])
+        for d in {w - int(cell_window[i]) for w in windows}:
+            if d and d % slide == 0:
+                votes[d] = votes.get(d, 0) + 1
+    ranked = sorted(votes.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] < MIN_CELLS or (len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]):
+        return None
+    return ranked[0][0]
 
 
 def _indexed(frame: pd.DataFrame, key: np.ndarray) -> pd.DataFrame:

@@ -88,13 +88,15 @@ class OfflineEngine(Protocol):
 @dataclass(frozen=True, slots=True)
 class SparkEngine:
     """Spark SQL over the project's event log: the process's one session (`spark_session`), its events
-    (`read_events`), and a feature recomputed over a span. `verbose` leaves Spark's own log on the terminal."""
+    (`read_events`), and a feature recomputed over a span. `verbose` leaves Spark's own log on the terminal;
+    else it goes to `log_file` (default `<project>/data/spark.log`)."""
 
     settings: Settings
     verbose: bool = False
+    log_file: Path | None = None
 
     def session(self) -> SparkSession:
-        return spark_session(self.settings, verbose=self.verbose)
+        return spark_session(self.settings, verbose=self.verbose, log_file=self.log_file)
 
     def read_events(self, source: str, start_us: int, end_us: int) -> DataFrame:
         return read_events(self.session(), self.settings, source, start_us, end_us)
@@ -178,7 +180,7 @@ def recompute_restricted(spec: FeatureSpec | Feature, settings: Settings, cells:
 SPARK_LOG = "data/spark.log"  # under the project: where Spark's and log4j's own lines go unless verbose
 
 
-def spark_session(settings: Settings, *, verbose: bool = False) -> SparkSession:
+def spark_session(settings: Settings, *, verbose: bool = False, log_file: Path | None = None) -> SparkSession:
     """The process's Spark session: created on first use with `settings.spark_master`, reused after.
 
     UTC session time zone (window bounds and timestamp literals agree with integer microseconds),
@@ -186,7 +188,7 @@ def spark_session(settings: Settings, *, verbose: bool = False) -> SparkSession:
     shipped to the executors (`shipped_code`), whose Python is `settings.spark_python`. A local master
     also gets few shuffle partitions and is bound to the loopback address so that it needs no network;
     `settings.spark_conf` comes last and overrides any of it. Unless `verbose`, the JVM's log4j writes to
-    `<project>/data/spark.log` instead of the terminal (its WARN lines at start-up included).
+    `log_file` (default `<project>/data/spark.log`) instead of the terminal (its WARN lines at start-up included).
     """
     spark = SparkSession.getActiveSession()
     if spark is None:
@@ -200,7 +202,7 @@ def spark_session(settings: Settings, *, verbose: bool = False) -> SparkSession:
         conf = {**_session_conf(local), **dict(settings.spark_conf)}
         if not verbose:
             conf["spark.driver.extraJavaOptions"] = " ".join(
-                filter(None, [_quiet_log4j(settings.project / SPARK_LOG), conf.get("spark.driver.extraJavaOptions")]))
+                filter(None, [_quiet_log4j(log_file or settings.project / SPARK_LOG), conf.get("spark.driver.extraJavaOptions")]))
         builder = SparkSession.builder.master(settings.spark_master).appName("parity")
         for key, value in conf.items():
             builder = builder.config(key, value)

@@ -93,7 +93,7 @@ class PublishError(DataError, OSError):
 
     def __init__(self, target: Path | str, problem: str, errno: int | None = None) -> None:
         super().__init__(str(target), f"cannot write: {problem}")
-        self.errno = errno
+        self.errno, self.filename, self.strerror = errno, str(target), problem  # as an OSError names them
 
 
 def publish(target: Path, write: Callable[[Path], Any]) -> Path:
@@ -102,11 +102,8 @@ def publish(target: Path, write: Callable[[Path], Any]) -> Path:
 
     On any failure (or interruption) the temporary file is removed and `target` is left as it was; an `OSError`
     comes back as `PublishError` naming `target` (`No space left on device` alone says nothing of where)."""
-    temporary, descriptor = _create_temporary(target)
-    try:
-        created = os.fstat(descriptor)
-    finally:
-        os.close(descriptor)
+    temporary, descriptor, created = _create_temporary(target)
+    os.close(descriptor)
     try:
         write(temporary)
         _check_same_file(temporary, created, target)
@@ -123,8 +120,7 @@ def publish(target: Path, write: Callable[[Path], Any]) -> Path:
 
 def publish_bytes(target: Path, data: bytes) -> Path:
     """`data` as `target`, written through the descriptor of the exclusively created temporary (never reopened)."""
-    temporary, descriptor = _create_temporary(target)
-    created = os.fstat(descriptor)
+    temporary, descriptor, created = _create_temporary(target)
     try:
         try:
             view = memoryview(data)
@@ -147,15 +143,21 @@ def publish_text(target: Path, text: str) -> Path:
     return publish_bytes(target, text.encode())
 
 
-def _create_temporary(target: Path) -> tuple[Path, int]:
+def _create_temporary(target: Path) -> tuple[Path, int, os.stat_result]:
     """A new, empty, uniquely named file beside `target`, created by this call and no one else (`O_EXCL`: an
-    existing file or symlink of that name is an error, never opened), and its open descriptor."""
+    existing file or symlink of that name is an error, never opened): its path, open descriptor and identity."""
     temporary = target.with_name(f"{_owner_prefix(_TEMPORARY)}-{uuid.uuid4().hex[:12]}-{target.name}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        return temporary, os.open(temporary, flags, _MODE)
+        descriptor = os.open(temporary, flags, _MODE)
     except OSError as exc:
         raise PublishError(target, exc.strerror or str(exc), exc.errno) from exc
+    try:
+        return temporary, descriptor, os.fstat(descriptor)
+    except BaseException:
+        os.close(descriptor)
+        os.unlink(temporary)
+        raise
 
 
 def _check_same_file(path: Path, created: os.stat_result, target: Path) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -113,6 +114,27 @@ class _Spec(_Strict):
     expectations: list[Any] = Field(default_factory=list)
     description: str = ""
     served: _Served = Field(default_factory=_Served)
+    # The online log's column types (keys and values, Spark SQL words): every writer casts to them, readers read them.
+    online_types: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("online_types")
+    @classmethod
+    def _online_types(cls, value: dict[str, str]) -> dict[str, str]:
+        from parity.schema import arrow_type
+
+        for name, kind in value.items():
+            try:
+                arrow_type(kind)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _typed_columns(self) -> _Spec:
+        unknown = sorted(set(self.online_types) - {*self.keys, *self.values})
+        if unknown:
+            raise ValueError(f"online_types names {', '.join(unknown)}, not a key or value of the feature")
+        return self
 
     @field_validator("feature", "source")
     @classmethod
@@ -228,6 +250,14 @@ class FeatureSpec:
     description: str
     what_if_lateness_us: tuple[int, ...] | None = None  # None: the project's ladder, or WHAT_IF_LATENESS
     served: Served | None = None  # None: `Served.default(window)`
+    online_types: tuple[tuple[str, str], ...] = ()  # (column, Spark SQL type) the online log holds, where declared
+
+    @property
+    def online_schema(self) -> dict[str, pa.DataType]:
+        """The declared Arrow type of each typed key and value column of the online log."""
+        from parity.schema import arrow_type
+
+        return {name: arrow_type(kind) for name, kind in self.online_types}
 
     @property
     def served_rules(self) -> Served:
@@ -306,6 +336,7 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
         expectations=parse_expectations(raw.expectations, shown),
         description=raw.description,
         served=_served(raw.served, Window(size_us=size, slide_us=slide)),
+        online_types=tuple(raw.online_types.items()),
     )
 
 

@@ -203,7 +203,8 @@ def assert_parity(
 
     folder = Path(tempfile.mkdtemp(prefix=f"parity-{feature}-")) if workdir is None else Path(workdir)
     try:
-        outcome, files = _stream_and_check(spec, _scratch_settings(project_settings, folder), table, start_us, end_us)
+        outcome, files = _stream_and_check(spec, _scratch_settings(project_settings, folder), table, start_us, end_us,
+                                           folder / "spark.log")
     except BaseException:  # nothing to read in the folder of a run that stopped (only a failed assertion keeps it)
         if workdir is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -259,13 +260,15 @@ def divergence_table(cells: Sequence[CellDiff], spec: FeatureSpec) -> str:
 
 
 @pytest.fixture(scope="session")
-def parity_spark(pytestconfig: pytest.Config) -> Iterator[SparkSession]:
+def parity_spark(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     """The test run's one Spark session (`parity.offline.spark_session` with the project's `spark_master`): every
     `assert_parity` of the run reuses it, so a test file pays Spark's start once."""
     from parity.offline import spark_session
     from parity.settings import load_settings
 
-    session = spark_session(load_settings(pytestconfig.rootpath))
+    # Spark's own log goes to the run's temporary folder: a test run never writes into the project's data folder.
+    session = spark_session(load_settings(pytestconfig.rootpath),
+                            log_file=tmp_path_factory.mktemp("parity-spark") / "spark.log")
     yield session
     session.stop()
 
@@ -310,11 +313,12 @@ def _window_span(spec: FeatureSpec, first_us: int, last_us: int, start: Moment |
 
 
 def _stream_and_check(spec: FeatureSpec, settings: Settings, table: pa.Table, start_us: int,
-                      end_us: int) -> tuple[Outcome, ReportFiles | None]:
+                      end_us: int, spark_log: Path) -> tuple[Outcome, ReportFiles | None]:
     """`parity stream` then `parity check` of the windows starting in [start_us, end_us), over `table` written to
     the scratch event log (with the settling event when the frame needs one)."""
     from parity.events import read_events, write_events
     from parity.feature import event_range, load
+    from parity.offline import SparkEngine
     from parity.realtime import run_stream
     from parity.schedule import check_and_report
 
@@ -327,7 +331,8 @@ def _stream_and_check(spec: FeatureSpec, settings: Settings, table: pa.Table, st
     feature = load(spec, settings)  # the query checked against the frame's columns before Beam or Spark runs
     lo, hi = event_range(spec.window, start_us, end_us)
     run_stream(spec, settings, read_events(settings.event_log, spec.source, lo, hi), windows=(start_us, end_us))
-    return check_and_report(feature, settings, start_us, end_us, sample_rate=1.0)
+    return check_and_report(feature, settings, start_us, end_us, sample_rate=1.0,
+                            offline=SparkEngine(settings, log_file=spark_log))
 
 
 def _scratch_settings(project: Settings, folder: Path) -> Settings:

@@ -30,6 +30,7 @@ from parity.spec import FeatureSpec
 from parity.units import HOUR_US, iso
 
 if TYPE_CHECKING:
+    from parity.attribute import InTimeValues
     from parity.compare import Comparison
     from parity.events import EventRead
     from parity.offline import OfflineEngine
@@ -99,8 +100,8 @@ def check_feature(
         from parity.compare import compare
 
         comparison = compare(sampled_offline, sampled_online, spec)
-    cells, method = _attribute(feature, offline, comparison, sampled_offline, sampled_online, inputs.events)
-    cells, diagnoses = _diagnose(feature, online, span, cells, inputs)
+    cells, method, in_time = _attribute(feature, offline, comparison, sampled_offline, sampled_online, inputs.events)
+    cells, diagnoses = _diagnose(feature, online, span, cells, inputs, in_time)
     what_if: tuple[tuple[int, float], ...] = ()
     ladder = in_time_query(feature.query, spec.source, what_if_ladder(spec, settings)) if feature.in_time else None
     if ladder is not None and agreement_of(comparison) < bar and causes_of(cells)[Cause.LATE_ARRIVAL]:
@@ -152,9 +153,9 @@ def _read_inputs(feature: Feature, online: OnlineSource, offline: OfflineEngine,
 
 
 def _attribute(feature: Feature, offline: OfflineEngine, comparison: Comparison, sampled_offline: pd.DataFrame,
-               sampled_online: pd.DataFrame, events: EventRead) -> tuple[pd.DataFrame, str]:
-    """The compared cells with their cause (late arrival or not yet explained), and how in-time values were
-    found: in the recompute's own pass where the query allows it, else by a second query per window phase."""
+               sampled_online: pd.DataFrame, events: EventRead) -> tuple[pd.DataFrame, str, InTimeValues]:
+    """The compared cells with their cause (late arrival or not yet explained), how in-time values were found
+    (in the recompute's own pass where the query allows it, else by a second query per window phase) and those."""
     from parity.attribute import AttributionMethod, attribute, one_pass_values, per_phase_values
 
     spec = feature.spec
@@ -166,11 +167,11 @@ def _attribute(feature: Feature, offline: OfflineEngine, comparison: Comparison,
         else:
             method = AttributionMethod.ONE_PASS
             values = one_pass_values(comparison.cells, sampled_offline, spec, feature.in_time)
-        return attribute(comparison.cells, sampled_online, spec, values), method.value
+        return attribute(comparison.cells, sampled_online, spec, values), method.value, values
 
 
 def _diagnose(feature: Feature, online: OnlineSource, span: CheckRange, cells: pd.DataFrame,
-              inputs: _Inputs) -> tuple[pd.DataFrame, tuple[Diagnosis, ...]]:
+              inputs: _Inputs, in_time: InTimeValues) -> tuple[pd.DataFrame, tuple[Diagnosis, ...]]:
     """The named defects among the unexplained cells (`parity.diagnose`); a window shift is looked for in the
     online windows hours around the range, read only when a cell is left unexplained."""
     from parity.attribute import CAUSE_COLUMN
@@ -182,7 +183,7 @@ def _diagnose(feature: Feature, online: OnlineSource, span: CheckRange, cells: p
         if (cells[CAUSE_COLUMN] == Cause.UNEXPLAINED.value).any():
             around = read_online(spec, online, span.start_us, span.end_us, around_us=AROUND_US).all_windows
         every_online = around[around["window_start"].notna()]
-        return diagnose(cells, spec, inputs.offline, every_online, span.start_us, span.end_us)
+        return diagnose(cells, spec, inputs.offline, every_online, span.start_us, span.end_us, in_time=in_time)
 
 
 # --- for a caller holding a spec and the settings --------------------------------------------------------------

@@ -38,11 +38,13 @@ def read_online(spec: FeatureSpec, online: OnlineSource, start_us: int, end_us: 
     output, and windows a newer stream replaced are left out. A file that cannot be read is a `DataError`
     naming it."""
     from parity.diagnose import FILE_COLUMN
+    from parity.online import conform_parts
     from parity.sample import utc_timestamps
 
     frames = []
     strays = []
-    for part in online.read(spec.name, start_us - around_us, end_us + around_us):
+    parts = online.read(spec.name, start_us - around_us, end_us + around_us)
+    for part in conform_parts(parts, spec.online_schema, f"{online}/{spec.name}"):  # one schema for every file
         frame = _part_frame(spec, online, part)
         frame[FILE_COLUMN] = part.name
         starts = utc_timestamps(frame["window_start"])

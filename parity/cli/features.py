@@ -21,7 +21,8 @@ from parity.cli import (
     window_range,
 )
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
-from parity.online_store import ConflictRule, StoreTarget, redact
+from parity.online_store import ConflictRule, StoreTarget
+from parity.redact import redact_url
 
 
 @app.command("list")
@@ -172,8 +173,10 @@ def stream(
             # This chunk owns the windows starting in it; edge windows it only partly replays are not written.
             result = run_stream(spec, settings, read_events(settings.event_log, spec.source, *event_range(spec.window, *chunk)),
                                 windows=chunk, mode=chosen, into=target)
+            if result.note is not None:
+                typer.echo(result.note, err=True)
             events_in, rows, elapsed, path = events_in + result.events_in, rows + result.rows, elapsed + result.elapsed_s, result.path
-        into_store = f"; each pane into {redact(target.url)} ({target.rule.value})" if target is not None else ""
+        into_store = f"; each pane into {redact_url(target.url)} ({target.rule.value})" if target is not None else ""
         typer.echo(f"{spec.name}: {events_in} events -> {rows} rows in {elapsed:.1f}s ({chosen.value} mode, {path}){into_store}")
 
 

@@ -1,4 +1,4 @@
-"""Commands that port an offline query into a streaming job: port, new."""
+"""Commands that set a project up and port an offline query into a streaming job: init, port, new."""
 
 from __future__ import annotations
 
@@ -9,6 +9,27 @@ import typer
 
 from parity.cli import ProjectOption, UsageError, app
 from parity.errors import EXIT_ERROR, PortRefused
+
+
+@app.command()
+def init(
+    event_log: Annotated[Path, typer.Option("--event-log", help="The existing event log: <source>/date=.../hour=.../*.parquet.")],
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="A source to declare (repeatable; default: every source found).")] = None,  # noqa: UP045
+    project: ProjectOption = Path("."),
+) -> None:
+    """Set a project up around an existing Parquet event log. Example: `parity init --event-log data/events`.
+
+    Writes [tool.parity] into pyproject.toml (event_log and each source's columns, read from its newest file) and
+    creates offline_queries/, realtime_jobs/, alerts/ and reports/. Never overwrites [tool.parity] (exit 2).
+    """
+    from parity.port.project import init_project
+
+    done = init_project(project, event_log, tuple(source or ()))
+    for name, columns in done.sources:
+        typer.echo(f"declared {name}: {columns} columns in {done.config} [tool.parity.event_schema.{name}]")
+    typer.echo(f"made {', '.join(f.name + '/' for f in done.folders)}")
+    typer.echo("next: write offline_queries/<feature>.sql, then `parity port offline_queries/<feature>.sql` and "
+               "`parity verify <feature>`")
 
 
 @app.command()

@@ -17,9 +17,9 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from parity.errors import DataError
-from parity.online.files import OnlinePart, has_output, listed_files, read_hours
+from parity.online.files import OnlinePart, conform_parts, has_output, listed_files, read_hours
 
-__all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "local_root", "open_source"]
+__all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "conform_parts", "local_root", "open_source"]
 
 
 class OnlineSource(Protocol):

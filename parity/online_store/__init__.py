@@ -22,13 +22,13 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from parity.errors import OnlineStoreError
+from parity.redact import redact_url
 
 __all__ = [
     "DEFAULT_RETRY", "STORES", "ConflictRule", "OnlineStore", "Pane", "Retry", "StoreTarget", "StoredValue", "Written", "open_store",
-    "redact",
 ]
 
 
@@ -150,15 +150,7 @@ def open_store(url: str, *, retry: Retry = DEFAULT_RETRY) -> OnlineStore:
     factory = STORES.get(scheme)
     if factory is None:
         known = ", ".join(f"{name}://" for name in STORES)
-        raise OnlineStoreError(redact(url), f"unknown scheme {scheme + '://' if scheme else '(none)'}; known: {known}")
+        raise OnlineStoreError(redact_url(url), f"unknown scheme {scheme + '://' if scheme else '(none)'}; known: {known}")
     return factory(url, retry)
 
 
-def redact(url: str) -> str:
-    """`url` with its password, if any, shown as `***`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -38,7 +38,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry as ClientRetry
 
 from parity.errors import OnlineStoreError
-from parity.online_store import DEFAULT_RETRY, ConflictRule, Pane, Retry, StoredValue, Written, redact
+from parity.online_store import DEFAULT_RETRY, ConflictRule, Pane, Retry, StoredValue, Written
+from parity.redact import redact_url
 
 PREFIX = "parity:"
 BATCH = 500  # panes (writes) or keys (reads) per pipelined round trip
@@ -77,7 +78,7 @@ class RedisStore:
     answers, when made; thread-safe (redis-py's connection pool)."""
 
     def __init__(self, url: str, *, retry: Retry = DEFAULT_RETRY, timeout_s: float = 5.0) -> None:
-        self.url = redact(url)
+        self.url = redact_url(url)
         self._retry = retry
         try:
             # parity retries (`_attempt`), the client does not: one policy, whose failure names the store.

@@ -9,6 +9,7 @@ These do what Spark does. A job names them by path: `fn: {type: parity.port.comb
 # (apache_beam.CombineFn is untyped: subclassing it is subclassing Any.)
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -41,8 +42,18 @@ class Count(beam.CombineFn):
         return accumulator
 
 
+# Room for any sum of decimal(38, s) values without rounding (Python's default context keeps 28 digits).
+_WIDE = decimal.Context(prec=100)
+# Spark divides a decimal average in 34 significant digits (MathContext.DECIMAL128), then rounds to its scale.
+_DECIMAL128 = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def _plus(a: Any, b: Any) -> Any:
+    return _WIDE.add(a, b) if isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal) else a + b
+
+
 class Sum(beam.CombineFn):
-    """`SUM(col)`: the sum of the non-null values; None when there is none."""
+    """`SUM(col)`: the sum of the non-null values (exact for decimals); None when there is none."""
 
     def create_accumulator(self) -> Any:
         return None
@@ -50,7 +61,7 @@ class Sum(beam.CombineFn):
     def add_input(self, accumulator: Any, value: Any) -> Any:
         if value is None:
             return accumulator
-        return value if accumulator is None else accumulator + value
+        return value if accumulator is None else _plus(accumulator, value)
 
     def merge_accumulators(self, accumulators: Iterable[Any]) -> Any:
         total = None
@@ -63,7 +74,12 @@ class Sum(beam.CombineFn):
 
 
 class Mean(beam.CombineFn):
-    """`AVG(col)`: a double, the mean of the non-null values; None when there is none."""
+    """`AVG(col)`: a double, the mean of the non-null values; None when there is none. With `scale` (the average
+    of a decimal(p,s) column, scale s+4) a Decimal of that scale, rounded half up as Spark rounds it."""
+
+    def __init__(self, scale: int | None = None) -> None:
+        super().__init__()
+        self.scale = scale
 
     def create_accumulator(self) -> tuple[Any, int]:
         return (0, 0)
@@ -71,17 +87,22 @@ class Mean(beam.CombineFn):
     def add_input(self, accumulator: tuple[Any, int], value: Any) -> tuple[Any, int]:
         if value is None:
             return accumulator
-        return (accumulator[0] + value, accumulator[1] + 1)
+        return (_plus(accumulator[0], value), accumulator[1] + 1)
 
     def merge_accumulators(self, accumulators: Iterable[tuple[Any, int]]) -> tuple[Any, int]:
         total, count = 0, 0
         for part, n in accumulators:
-            total, count = total + part, count + n
+            total, count = _plus(total, part), count + n
         return (total, count)
 
-    def extract_output(self, accumulator: tuple[Any, int]) -> float | None:
+    def extract_output(self, accumulator: tuple[Any, int]) -> float | decimal.Decimal | None:
         total, count = accumulator
-        return float(total) / count if count else None
+        if not count:
+            return None
+        if self.scale is None:
+            return float(total) / count
+        mean = _DECIMAL128.divide(decimal.Decimal(total), decimal.Decimal(count))
+        return mean.quantize(decimal.Decimal(1).scaleb(-self.scale), rounding=decimal.ROUND_HALF_UP, context=_WIDE)
 
 
 def _nan_last(value: Any) -> tuple[bool, Any]:

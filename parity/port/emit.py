@@ -26,7 +26,7 @@ from parity.units import format_duration
 DISTINCT_ROWS = "distinct_rows"  # the Combine field of a deduplicating query: the set of distinct event rows
 DISTINCT_ROW = "event_row"  # the pre-Combine field: one event's distinct columns as a tuple
 _IMPORTS = {"spark": "from parity.port import spark", "geohash": "from parity.geo import geohash",
-            "combine": "from parity.port import combine"}
+            "combine": "from parity.port import combine", "decimal": "import decimal"}
 DOUBLE_TOLERANCE = "{abs: 1.0e-9, rel: 1.0e-9}"
 EXACT_TOLERANCE = "{abs: 0, rel: 0}"
 
@@ -50,6 +50,8 @@ def emit_spec(plan: Plan, feature: str, query_path: str, description: str, laten
         "values:",
         *(f"  {v.name}: {{tolerance: {_tolerance(v.py)}}}" for v in plan.outputs),
         f"allowed_lateness: {lateness}",
+        *([f"# {plan.ordered_by}: dropped, a stream's cells have no order (the check compares them as a set)."]
+          if plan.ordered_by else []),
         "# Beam YAML, run by parity with apache_beam.yaml's YamlTransform on the events it has already windowed.",
         "transform:",
     ]
@@ -60,7 +62,8 @@ def emit_spec(plan: Plan, feature: str, query_path: str, description: str, laten
 
 def _tolerance(py: Py) -> str:
     """Exact for counts, integer sums, strings and booleans; a small absolute and relative one for doubles."""
-    return EXACT_TOLERANCE if py.type in (SqlType.INT, SqlType.STRING, SqlType.BOOLEAN) else DOUBLE_TOLERANCE
+    exact = (SqlType.INT, SqlType.STRING, SqlType.BOOLEAN, SqlType.DECIMAL)
+    return EXACT_TOLERANCE if py.type in exact else DOUBLE_TOLERANCE
 
 
 def _steps(plan: Plan) -> list[list[str]]:
@@ -71,6 +74,9 @@ def _steps(plan: Plan) -> list[list[str]]:
                       *_mapping_entry("keep", plan.filter, indent=6)])
     steps.append(_map_step(_pre_fields(plan), "the keys and what each aggregate reads"))
     steps.append(_combine_step(plan))
+    if plan.having is not None:
+        steps.append([f"  - type: Filter  # HAVING {plan.having_sql}: only conditions no later pane can make false",
+                      "    config:", "      language: python", *_mapping_entry("keep", plan.having, indent=6)])
     if plan.distinct is not None:
         steps.append(_map_step(_distinct_values(plan), "each value over the distinct rows of its cell"))
     else:
@@ -110,8 +116,16 @@ def _combine_step(plan: Plan) -> list[str]:
             lines += [f"          value: {plan.keys[0].name}  # counts rows, whatever the value",
                       "          fn: count"]
         else:
-            lines += [f"          value: {aggregate.name}", f"          fn: {{type: {aggregate.kind.value}, config: {{}}}}"]
+            lines += [f"          value: {aggregate.name}", f"          fn: {{type: {aggregate.kind.value}, config: {_config(aggregate)}}}"]
     return lines
+
+
+def _config(aggregate: Aggregate) -> str:
+    """The CombineFn's arguments: the scale of a decimal average (Spark's avg of decimal(p,s) has scale s+4)."""
+    decimal = aggregate.argument.decimal if aggregate.argument is not None else None
+    if aggregate.kind is AggKind.AVG and decimal is not None:
+        return f"{{scale: {min(38, decimal.scale + 4)}}}"
+    return "{}"
 
 
 def _distinct_values(plan: Plan) -> list[tuple[str, Py]]:
@@ -143,7 +157,9 @@ def _over_rows(aggregate: Aggregate, target: str) -> str:
         return "len(rows)"
     assert aggregate.argument is not None
     fn = aggregate.kind.value.rsplit(".", 1)[-1]
-    return f"combine.over(combine.{fn}(), [{aggregate.argument.text} for {target} in rows])"
+    decimal = aggregate.argument.decimal
+    scale = f"scale={min(38, decimal.scale + 4)}" if aggregate.kind is AggKind.AVG and decimal is not None else ""
+    return f"combine.over(combine.{fn}({scale}), [{aggregate.argument.text} for {target} in rows])"
 
 
 def _map_step(fields: Sequence[tuple[str, Py]], comment: str | None) -> list[str]:

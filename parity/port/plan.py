@@ -6,11 +6,15 @@ The shapes ported (CTEs or subqueries in FROM alike):
     SELECT <key expr> AS k, ..., window.start AS window_start, window.end AS window_end,
            <expression over aggregates and keys> AS v, ...
     FROM <source or events> [WHERE ...]
-    GROUP BY <key expr>, ..., window(event_time, 'size'[, 'slide'])
+    GROUP BY <key expr | ordinal | select alias>, ..., window(event_time, 'size'[, 'slide'])
+    [HAVING <COUNT/COUNT(DISTINCT)/MAX above a constant, MIN below one, keys; AND/OR>]
+    [ORDER BY ...]                                                                 -- outermost only: dropped
 
 optionally read by one outer `SELECT k, window_start, window_end, <expression over v, ...> AS w FROM (...)`.
-Aggregates: COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, AVG, MIN, MAX. Everything else is refused, one line
-per construct naming it and why: a job that is silently wrong is worse than no job.
+Aggregates: COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, AVG, MIN, MAX, over int, double and decimal(p,s) columns
+with Spark's result types (SUM of an int is an int; SUM of a decimal(p,s) a decimal of scale s, AVG one of s+4).
+Everything else is refused, one line per construct naming it and why: a job that is silently wrong is worse
+than no job.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from parity.errors import PortRefused
-from parity.port.sqltypes import Column, Py, Refused, Scope, SqlType, sql_of
+from parity.port.sqltypes import Column, Decimal, Py, Refused, Scope, SqlType, sql_of
 from parity.port.translate import conjunction, truth, value
 from parity.query import WINDOW_COLUMNS, ctes_in, parse_query, real_tables, window_call, window_durations
 
@@ -72,6 +76,9 @@ class Plan:
     aggregates: tuple[Aggregate, ...]
     values: tuple[Field, ...]  # over keys and aggregates
     outer: tuple[Field, ...] | None  # an outer SELECT's values over `values`, or None
+    having: Py | None = None  # the HAVING condition over keys and aggregates (a Filter after the Combine), or None
+    having_sql: str | None = None  # as written
+    ordered_by: str | None = None  # the outermost ORDER BY, dropped (cells have no order)
 
     @property
     def outputs(self) -> tuple[Field, ...]:
@@ -100,7 +107,11 @@ def source_scope(schema: pa.Schema | None) -> Scope:
     a nullable column of unknown type (a project whose events parity has not seen yet)."""
     if schema is None:
         return _UnknownScope()
-    return {field.name: Column(sql_type(field.type), field.nullable) for field in schema}
+    return {field.name: Column(sql_type(field.type), field.nullable, _decimal(field.type)) for field in schema}
+
+
+def _decimal(kind: pa.DataType) -> Decimal | None:
+    return Decimal(kind.precision, kind.scale) if pa.types.is_decimal(kind) else None
 
 
 class _UnknownScope(dict[str, Column]):
@@ -164,9 +175,9 @@ class _Collect:
 _REFUSED_NODES: tuple[tuple[type[exp.Expr], str], ...] = (
     (exp.Join, "a join: parity ports one stream of one source; join in the pipeline by hand or port each side"),
     (exp.Window, "a window function (OVER): its result depends on other rows of the window; not ported"),
-    (exp.Order, "a stream emits cells, not an ordered table; remove it"),
+    (exp.Order, ("a stream emits cells, not an ordered table; remove it (an ORDER BY of the outermost query is "
+                 "dropped, unless a LIMIT keeps its first rows)")),
     (exp.Limit, "a stream cannot keep the first rows of an unordered result; remove it"),
-    (exp.Having, "a filter over aggregates drops cells that later panes may bring back; not ported"),
     (exp.SetOperation, "UNION/INTERSECT/EXCEPT: port each branch as its own feature"),
     (exp.ApproxDistinct, APPROX_DISTINCT),
     (exp.Quantile, "needs every value of the window; no exact streaming combine is ported"),
@@ -227,6 +238,11 @@ def _global_refusals(tree: exp.Query) -> list[str]:
     for node in tree.walk():
         if isinstance(node, exp.Order) and isinstance(node.parent, exp.Window):
             continue  # the window function is refused; its ORDER BY is part of it
+        if type(node) is exp.Order and node.parent is tree and tree.args.get("limit") is None:
+            continue  # the result's order: a stream's cells have none, the check compares sets (see _order)
+        if isinstance(node, exp.Having) and not (isinstance(node.parent, exp.Select) and window_call(node.parent)):
+            why = "HAVING of a query not grouped by window(event_time, ...); not ported"
+            found.append((_line_of(node), f"{_where_line(node)}{sql_of(node)}: {why}"))
         for kind, reason in _REFUSED_NODES:
             if isinstance(node, kind):
                 shown = sql_of(node)
@@ -251,12 +267,32 @@ def _global_refusals(tree: exp.Query) -> list[str]:
             group = grouped[0].args["group"]
             grouping = ", ".join(sql_of(g) for g in group.expressions)
             why = "groups without window(event_time, ...); parity ports event-time windows only"
+            items = [_unaliased(_projection_of(grouped[0], g) or g) for g in group.expressions]
+            bucket = next((g for g in items if _time_bucket(g) is not None), None)
+            if bucket is not None:
+                why = (f"{sql_of(bucket)} buckets event time: group by window(event_time, '1 {_time_bucket(bucket)}') "
+                       "and select window.start AS window_start, window.end AS window_end instead (the same UTC "
+                       "buckets: parity's Spark session is UTC)")
             found.append((_line_of(group), f"{_where_line(group)}GROUP BY {grouping}: {why}"))
         elif not found:
             found.append((0, "query: has no GROUP BY window(event_time, ...); parity ports windowed aggregates"))
     elif len(aggregating) > 1:
         found.append((0, "query: groups by window(...) more than once; port each aggregation as its own feature"))
     return [text for _, text in sorted(found, key=lambda item: item[0])]
+
+
+def _unaliased(node: exp.Expr) -> exp.Expr:
+    return node.this if isinstance(node, exp.Alias) else node
+
+
+def _time_bucket(node: exp.Expr) -> str | None:
+    """The unit of `date_trunc('<unit>', event_time)` (an event-time bucket a window replaces), else None."""
+    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc) and isinstance(node.this, exp.Column) \
+            and node.this.name.lower() == "event_time":
+        unit = node.args.get("unit")
+        word = (unit.name if isinstance(unit, exp.Var | exp.Literal) else "").lower()
+        return word if word in ("second", "minute", "hour", "day", "week") else None
+    return None
 
 
 def _owner(node: exp.Expr) -> exp.Select | None:
@@ -292,15 +328,106 @@ def _plan(tree: exp.Query, source: str, columns: Scope, problems: list[Refused])
     keys = _keys(select, call, scope, problems)
     aggregates: dict[str, Aggregate] = {}
     values = _values(select, keys, scope, aggregates, problems)
+    having = None
+    if select.args.get("having") is not None:
+        with _Collect(problems):
+            having = _having(select, select.args["having"], keys, scope, aggregates, distinct)
     if problems:
         raise problems[0]
     outer = _outer(tree, select, keys, values, problems)
+    dropped = _order(tree)
     if problems:
         raise problems[0]
     filter_py = conjunction(filters) if filters else None
     filter_sql = tuple(" ".join(sql_of(w).split()) for w in wheres)
+    having_sql = " ".join(sql_of(select.args["having"].this).split()) if having is not None else None
     return Plan(source, size_us, slide_us, filter_py, filter_sql, keys, distinct, tuple(aggregates.values()), values,
-                outer)
+                outer, having, having_sql, dropped)
+
+
+def _order(tree: exp.Query) -> str | None:
+    """The outermost ORDER BY, dropped: a stream's cells have no order and the check compares them as a set. Its
+    ordinals must name output columns (Spark refuses the query otherwise)."""
+    order = tree.args.get("order")
+    if order is None:
+        return None
+    outputs = len(tree.expressions) if isinstance(tree, exp.Select) else 0
+    for ordered in order.expressions:
+        item = ordered.this if isinstance(ordered, exp.Ordered) else ordered
+        if isinstance(item, exp.Literal) and item.is_int and not 1 <= int(item.this) <= outputs:
+            raise Refused(ordered, f"ORDER BY position {item.this} is not in the select list (1 to {outputs})")
+    return " ".join(sql_of(order).split())
+
+
+# Aggregates that only grow (or only shrink) as a window's later panes add events: a HAVING that compares one with
+# a per-cell constant, once true, stays true, so the last pane it lets through is the cell's final value.
+_GROWING = (AggKind.COUNT_ROWS, AggKind.COUNT, AggKind.COUNT_DISTINCT, AggKind.MAX)
+_BELOW: dict[type[exp.Binary], type[exp.Binary]] = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
+
+
+def _having(select: exp.Select, having: exp.Having, keys: tuple[Field, ...], scope: Scope,
+            aggregates: dict[str, Aggregate], distinct: tuple[str, ...] | None) -> Py:
+    """HAVING as a Filter after the Combine. A stream cannot withdraw a pane it has emitted, so only conditions a
+    later pane cannot make false are ported: COUNT/COUNT(DISTINCT)/MAX above a constant, MIN below one, keys, and
+    AND/OR of those. Select aliases of values read their aggregate (as Spark resolves them)."""
+    if distinct is not None:
+        raise Refused(having, "HAVING over deduplicated events (SELECT DISTINCT) is not ported")
+    body = having.this.copy()
+    key_names = {k.name for k in keys}
+    named = {p.alias: p.this for p in select.expressions
+             if isinstance(p, exp.Alias) and p.alias not in key_names and p.find(exp.AggFunc) is not None}
+    for column in list(body.find_all(exp.Column)):
+        if column.table or column.name not in named:
+            continue
+        if not isinstance(scope, _UnknownScope) and column.name in scope:
+            raise Refused(column, f"{column.name} names both a column of the source and a select alias; write the "
+                                  "aggregate itself in HAVING")
+        replacement = named[column.name].copy()
+        if column is body:
+            body = replacement
+        else:
+            column.replace(replacement)
+    refs = {}
+    for node in list(body.find_all(exp.AggFunc)):
+        refs[id(node)] = aggregates[_aggregate(node, scope, "having", aggregates, whole=False)]
+    _monotone(body, refs)
+    for node in list(body.find_all(exp.AggFunc)):
+        field = exp.column(refs[id(node)].name)
+        if node is body:
+            body = field
+        else:
+            node.replace(field)
+    try:
+        return truth(body, _aggregate_scope(keys, aggregates))
+    except Refused as exc:
+        raise Refused(having.this, exc.reason) from None
+
+
+def _monotone(node: exp.Expr, refs: dict[int, Aggregate]) -> None:
+    """Refused unless a later pane (more events) cannot turn the condition from true to false."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if node.find(exp.AggFunc) is None:
+        return  # keys and constants: the same in every pane of a cell
+    if isinstance(node, exp.And | exp.Or):
+        _monotone(node.this, refs)
+        _monotone(node.expression, refs)
+        return
+    if isinstance(node, exp.GT | exp.GTE | exp.LT | exp.LTE):
+        left, right = node.this, node.expression
+        kind: type[exp.Binary] = type(node)
+        while isinstance(left, exp.Paren):
+            left = left.this
+        while isinstance(right, exp.Paren):
+            right = right.this
+        if isinstance(right, exp.AggFunc) and left.find(exp.AggFunc) is None:
+            left, right, kind = right, left, _BELOW[kind]
+        if isinstance(left, exp.AggFunc) and right.find(exp.AggFunc) is None and id(left) in refs:
+            grows = refs[id(left)].kind in _GROWING
+            if (grows and kind in (exp.GT, exp.GTE)) or (refs[id(left)].kind is AggKind.MIN and kind in (exp.LT, exp.LTE)):
+                return
+    raise Refused(node, "a HAVING condition a later pane can make false (a stream cannot withdraw a cell it has "
+                        "emitted); ported: COUNT, COUNT(DISTINCT) or MAX above a constant, MIN below one, AND/OR")
 
 
 def _inner_where(select: exp.Select, ctes: dict[str, exp.Query]) -> exp.Where | None:
@@ -420,6 +547,8 @@ def _window_projection(projection: exp.Expr) -> str | None:
 def _values(select: exp.Select, keys: tuple[Field, ...], scope: Scope, aggregates: dict[str, Aggregate],
             problems: list[Refused]) -> tuple[Field, ...]:
     key_names = {k.name for k in keys}
+    grouped = [_projection_of(select, g) for g in select.args["group"].expressions]  # keys, also those refused
+    key_names |= {p.alias_or_name for p in grouped if p is not None}
     seen_window: set[str] = set()
     values: list[Field] = []
     for projection in select.expressions:
@@ -456,11 +585,14 @@ def _value(projection: exp.Expr, keys: tuple[Field, ...], scope: Scope, aggregat
             body = exp.column(field)
         else:
             node.replace(exp.column(field))
-    return Field(projection.alias, value(body, _aggregate_scope(keys, aggregates)))
+    try:
+        return Field(projection.alias, value(body, _aggregate_scope(keys, aggregates)))
+    except Refused as exc:  # name the expression as written (its aggregates are fields by now) and its line
+        raise Refused(projection.this, exc.reason) from None
 
 
 def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) -> dict[str, Column]:
-    scope = {k.name: Column(k.py.type, k.py.nullable) for k in keys}
+    scope = {k.name: Column(k.py.type, k.py.nullable, k.py.decimal) for k in keys}
     for aggregate in aggregates.values():
         scope[aggregate.name] = aggregate_column(aggregate)
     return scope
@@ -469,10 +601,15 @@ def _aggregate_scope(keys: tuple[Field, ...], aggregates: dict[str, Aggregate]) 
 def aggregate_column(aggregate: Aggregate) -> Column:
     if aggregate.kind in (AggKind.COUNT_ROWS, AggKind.COUNT, AggKind.COUNT_DISTINCT):
         return Column(SqlType.INT, False)
-    if aggregate.kind is AggKind.AVG:
-        return Column(SqlType.DOUBLE, True)
     assert aggregate.argument is not None
-    return Column(aggregate.argument.type, True)
+    decimal = aggregate.argument.decimal
+    if aggregate.kind is AggKind.AVG:
+        if decimal is not None:  # Spark: avg(decimal(p,s)) is decimal(p+4, s+4), at most 38 digits
+            return Column(SqlType.DECIMAL, True, Decimal(min(38, decimal.precision + 4), min(38, decimal.scale + 4)))
+        return Column(SqlType.DOUBLE, True)
+    if aggregate.kind is AggKind.SUM and decimal is not None:  # Spark: sum(decimal(p,s)) is decimal(p+10, s)
+        return Column(SqlType.DECIMAL, True, Decimal(min(38, decimal.precision + 10), decimal.scale))
+    return Column(aggregate.argument.type, True, decimal)
 
 
 _AGGREGATES: dict[type[exp.Expr], AggKind] = {
@@ -506,7 +643,8 @@ def _aggregate(node: exp.AggFunc, scope: Scope, alias: str, aggregates: dict[str
             raise Refused(node, "takes one argument here")
         kind = _AGGREGATES[type(node)]
         argument = value(argument_node, scope)
-        if kind in (AggKind.SUM, AggKind.AVG) and argument.type not in (SqlType.INT, SqlType.DOUBLE):
+        if kind in (AggKind.SUM, AggKind.AVG) and argument.type not in (SqlType.INT, SqlType.DOUBLE) \
+                and argument.decimal is None:
             raise Refused(node, f"{kind.name} of a {argument.type.value} column; Spark casts it, write an explicit CAST")
         if kind in (AggKind.MIN, AggKind.MAX) and argument.type is SqlType.UNKNOWN:
             raise Refused(node, "MIN/MAX over a column of unknown type")
@@ -543,8 +681,8 @@ def _outer(tree: exp.Query, select: exp.Select, keys: tuple[Field, ...], values:
                                            "not ported")
     if outer.args.get("group") is not None or outer.args.get("distinct") is not None:
         raise Refused(outer, "the outer SELECT groups or deduplicates again; not ported")
-    scope = {k.name: Column(k.py.type, k.py.nullable) for k in keys}
-    scope.update({v.name: Column(v.py.type, v.py.nullable) for v in values})
+    scope = {k.name: Column(k.py.type, k.py.nullable, k.py.decimal) for k in keys}
+    scope.update({v.name: Column(v.py.type, v.py.nullable, v.py.decimal) for v in values})
     key_names = {k.name for k in keys}
     seen: set[str] = set()
     fields: list[Field] = []

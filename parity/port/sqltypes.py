@@ -17,7 +17,7 @@ class SqlType(enum.Enum):
     INT = "int"
     DOUBLE = "double"
     STRING = "string"
-    DECIMAL = "decimal"  # a literal such as 1.5 (Spark reads it as a DECIMAL, not a DOUBLE)
+    DECIMAL = "decimal"  # a literal such as 1.5 (Spark reads it as a DECIMAL, not a DOUBLE), or a decimal(p,s) column
     TIMESTAMP = "timestamp"
     UNKNOWN = "unknown"  # a column of a source whose schema parity does not know
 
@@ -27,11 +27,23 @@ class SqlType(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Decimal:
+    """Spark's decimal(precision, scale)."""
+
+    precision: int
+    scale: int
+
+    def __str__(self) -> str:
+        return f"decimal({self.precision},{self.scale})"
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     """What a translation may read: a name's type and whether it can be null."""
 
     type: SqlType
     nullable: bool = True
+    decimal: Decimal | None = None  # a DECIMAL column's precision and scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +54,9 @@ class Py:
     type: SqlType
     nullable: bool
     atomic: bool = True  # a name, literal or call: needs no parentheses as an operand
-    imports: frozenset[str] = frozenset()  # "spark" (parity.port.spark), "geohash" (parity.geo)
+    imports: frozenset[str] = frozenset()  # "spark" (parity.port.spark), "geohash" (parity.geo), "decimal"
     names: tuple[str, ...] = ()  # the columns it reads, in order of first use
+    decimal: Decimal | None = None  # a decimal(p,s) value (Python Decimal in the job); None for a decimal literal
 
     def operand(self) -> str:
         return self.text if self.atomic else f"({self.text})"

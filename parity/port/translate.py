@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from parity.port.sqltypes import Py, Refused, Scope, SqlType
+from parity.port.sqltypes import Decimal, Py, Refused, Scope, SqlType
 from parity.query import DIALECT
 
 
@@ -29,8 +29,15 @@ def value(node: exp.Expr, scope: Scope) -> Py:
     """The SQL value of `node` as Python text (None for NULL)."""
     handler = _VALUE.get(type(node))
     if handler is None:
-        raise Refused(node, _unknown(node))
+        conversion = node.find(*_ZONE_CONVERSIONS)
+        raise Refused(conversion, _LOCAL_TIME) if conversion is not None else Refused(node, _unknown(node))
     return handler(node, scope)
+
+
+_ZONE_CONVERSIONS = (exp.AtTimeZone, exp.FromTimeZone, exp.ConvertTimezone)
+_LOCAL_TIME = ("converts to local time, the local_time porting trap: the job sees UTC event times and a zone's offset "
+               "moves with daylight saving; port it by hand with zoneinfo and the same zone (`parity lint` flags a "
+               "job that does not)")
 
 
 def truth(node: exp.Expr, scope: Scope) -> Py:
@@ -106,12 +113,13 @@ def _like(py: Py, text: str, atomic: bool = True) -> Py:
     return Py(text, SqlType.BOOLEAN, False, atomic, py.imports, py.names)
 
 
-def _call(function: str, args: list[Py], type_: SqlType, nullable: bool | None = None) -> Py:
+def _call(function: str, args: list[Py], type_: SqlType, nullable: bool | None = None,
+          decimal: Decimal | None = None) -> Py:
     """`spark.<function>(args)`: the Spark-semantics helper."""
     imports, names = _merge(*args)
     text = f"spark.{function}({', '.join(a.text for a in args)})"
     return Py(text, type_, any(a.nullable for a in args) if nullable is None else nullable, True,
-              imports | {"spark"}, names)
+              imports | {"spark"}, names, decimal)
 
 
 def _need(py: Py, node: exp.Expr, *types: SqlType) -> None:
@@ -146,6 +154,11 @@ _SQL_OPS = {"==": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
 
 def _comparable(left: Py, right: Py, node: exp.Expr) -> None:
+    for side, other in ((left, right), (right, left)):
+        if side.decimal is not None and other.decimal is None and other.type not in (SqlType.INT, SqlType.UNKNOWN):
+            raise Refused(node, f"compares a {side.decimal} with a {other.type.value}; Spark compares them in its own "
+                                "type, Python exactly: compare with an integer or another decimal column, or CAST "
+                                "both to DOUBLE")
     kinds = {left.type, right.type} - {SqlType.UNKNOWN}
     if len(kinds) > 1 and not kinds <= {SqlType.INT, SqlType.DOUBLE, SqlType.DECIMAL}:
         raise Refused(node, f"compares {left.type.value} with {right.type.value}; Spark casts implicitly, "
@@ -154,8 +167,22 @@ def _comparable(left: Py, right: Py, node: exp.Expr) -> None:
         raise Refused(node, "compares timestamps; the job sees integer microseconds and Spark timestamps")
 
 
-def _comparison_truth(node: exp.Expr, scope: Scope, negate: bool) -> Py:
+def _operands(node: exp.Expr, scope: Scope) -> tuple[Py, Py]:
+    """Both sides of a comparison; a decimal literal beside a decimal column as an exact `decimal.Decimal`
+    (`basket >= 10.50`: Spark compares the two decimals exactly, a float 10.5 would not always)."""
     left, right = value(node.this, scope), value(node.expression, scope)
+    sides = [left, right]
+    for column, other, literal in ((left, 1, node.expression), (right, 0, node.this)):
+        literal = _unparen(literal)
+        if column.decimal is not None and isinstance(literal, exp.Literal) and not literal.is_string \
+                and sides[other].type is SqlType.DECIMAL and sides[other].decimal is None:
+            sides[other] = Py(f"decimal.Decimal({str(literal.this)!r})", SqlType.DECIMAL, False, True,
+                              frozenset({"decimal"}), (), column.decimal)
+    return sides[0], sides[1]
+
+
+def _comparison_truth(node: exp.Expr, scope: Scope, negate: bool) -> Py:
+    left, right = _operands(node, scope)
     _comparable(left, right, node)
     op = _PY_OPS[type(node)]
     if negate:
@@ -206,7 +233,7 @@ def _column(node: exp.Column, scope: Scope) -> Py:
     if not name.isidentifier():
         raise Refused(node, "column name is not a Python identifier")
     key = name if name in scope else name.lower()
-    return Py(key, column.type, column.nullable, True, frozenset(), (key,))
+    return Py(key, column.type, column.nullable, True, frozenset(), (key,), column.decimal)
 
 
 def _literal(node: exp.Literal, scope: Scope) -> Py:
@@ -241,6 +268,9 @@ def _result_type(left: Py, right: Py, node: exp.Expr) -> SqlType:
     computes it in exact DECIMAL, a Python float would not)."""
     for side in (left, right):
         _need(side, node, SqlType.INT, SqlType.DOUBLE, SqlType.DECIMAL)
+        if side.decimal is not None:
+            raise Refused(node, f"arithmetic on a {side.decimal} value: Spark computes it in DECIMAL with its own "
+                                "precision rules; CAST it to DOUBLE first")
     if SqlType.UNKNOWN in (left.type, right.type):
         raise Refused(node, "arithmetic on a column of unknown type (the source's schema is not known to parity)")
     if SqlType.DOUBLE in (left.type, right.type):
@@ -299,7 +329,7 @@ def _neg(node: exp.Neg, scope: Scope) -> Py:
 
 
 def _comparison_value(node: exp.Expr, scope: Scope) -> Py:
-    left, right = value(node.this, scope), value(node.expression, scope)
+    left, right = _operands(node, scope)
     _comparable(left, right, node)
     op = _PY_OPS[type(node)]
     if left.nullable or right.nullable:
@@ -353,6 +383,8 @@ def _unify(node: exp.Expr, branches: list[Py]) -> SqlType:
     kinds = {b.type for b in branches} - {SqlType.UNKNOWN}
     if not kinds:
         return SqlType.UNKNOWN
+    if _decimal_of(node, branches) is not None:
+        return SqlType.DECIMAL
     if SqlType.DECIMAL in kinds:
         if kinds != {SqlType.DECIMAL, SqlType.DOUBLE}:
             raise Refused(node, "Spark gives a DECIMAL here (1.5 is a decimal literal); write 1.5D for a double")
@@ -364,6 +396,19 @@ def _unify(node: exp.Expr, branches: list[Py]) -> SqlType:
     if len(kinds) > 1:
         raise Refused(node, f"mixes {' and '.join(sorted(k.value for k in kinds))} results; write explicit CASTs")
     return kinds.pop()
+
+
+def _decimal_of(node: exp.Expr, branches: list[Py]) -> Decimal | None:
+    """The decimal(p,s) of branches that are all that one decimal type or NULL; a mix with anything else is refused
+    (Spark widens it to another decimal type, or to a double)."""
+    decimals = {b.decimal for b in branches if b.decimal is not None}
+    if not decimals:
+        return None
+    others = {b.type for b in branches if b.decimal is None} - {SqlType.UNKNOWN}
+    if len(decimals) > 1 or others:
+        shown = " and ".join(sorted({*map(str, decimals), *(k.value for k in others)}))
+        raise Refused(node, f"mixes {shown} results; Spark widens them to another type: CAST each branch to DOUBLE")
+    return decimals.pop()
 
 
 def _case(node: exp.Case, scope: Scope) -> Py:
@@ -380,7 +425,7 @@ def _case(node: exp.Case, scope: Scope) -> Py:
     for condition, result in reversed(arms):
         text = f"{result.operand()} if {condition.text} else {text}"
     imports, names = _merge(*(c for c, _ in arms), *results)
-    return Py(text, type_, any(r.nullable for r in results), False, imports, names)
+    return Py(text, type_, any(r.nullable for r in results), False, imports, names, _decimal_of(node, results))
 
 
 def _if(node: exp.If, scope: Scope) -> Py:
@@ -391,13 +436,13 @@ def _if(node: exp.If, scope: Scope) -> Py:
     type_ = _unify(node, [yes, no])
     imports, names = _merge(condition, yes, no)
     return Py(f"{yes.operand()} if {condition.text} else {no.operand()}", type_, yes.nullable or no.nullable, False,
-              imports, names)
+              imports, names, _decimal_of(node, [yes, no]))
 
 
 def _coalesce(node: exp.Coalesce, scope: Scope) -> Py:
     parts = [value(node.this, scope), *(value(e, scope) for e in node.expressions)]
     type_ = _unify(node, parts)
-    return _call("coalesce", parts, type_, nullable=all(p.nullable for p in parts))
+    return _call("coalesce", parts, type_, nullable=all(p.nullable for p in parts), decimal=_decimal_of(node, parts))
 
 
 _CAST_TYPES = {
@@ -424,6 +469,11 @@ def _cast(node: exp.Cast, scope: Scope) -> Py:
             Py(f"str({operand.text})", SqlType.STRING, False, True, operand.imports, operand.names)
     if operand.type is SqlType.DECIMAL and target is SqlType.DOUBLE and not operand.names:
         return Py(operand.text, SqlType.DOUBLE, False)  # 1.5D
+    if operand.decimal is not None:  # a decimal column: Python's float() and int() round and truncate as Spark
+        if operand.nullable:
+            return _call("to_int" if target is SqlType.INT else "to_double", [operand], target)
+        builtin = "int" if target is SqlType.INT else "float"
+        return Py(f"{builtin}({operand.text})", target, False, True, operand.imports, operand.names)
     if operand.type not in (SqlType.INT, SqlType.DOUBLE, SqlType.BOOLEAN):
         raise Refused(node, f"CAST of a {operand.type.value} to a number is not ported (Spark's parsing rules differ)")
     if operand.type is SqlType.BOOLEAN and target is SqlType.DOUBLE:
@@ -514,6 +564,15 @@ def _anonymous(node: exp.Anonymous, scope: Scope) -> Py:
     return _refuse_unknown(node, scope)
 
 
+def _local_time(node: exp.Expr, scope: Scope) -> Py:
+    raise Refused(node, _LOCAL_TIME)
+
+
+def _date_trunc(node: exp.TimestampTrunc | exp.DateTrunc, scope: Scope) -> Py:
+    raise Refused(node, "truncates a timestamp, which the job sees as integer microseconds: to bucket event time, "
+                        "group by window(event_time, '1 <unit>') and select window.start AS window_start")
+
+
 def _refuse_unknown(node: exp.Expr, scope: Scope) -> Py:
     raise Refused(node, _unknown(node))
 
@@ -567,4 +626,6 @@ _VALUE: dict[type[exp.Expr], Callable[[Any, Scope], Py]] = {  # each handler tak
     exp.Substring: _substring,
     exp.Trim: _trim,
     exp.Anonymous: _anonymous,
+    exp.AtTimeZone: _local_time, exp.FromTimeZone: _local_time, exp.ConvertTimezone: _local_time,
+    exp.TimestampTrunc: _date_trunc, exp.DateTrunc: _date_trunc,
 }

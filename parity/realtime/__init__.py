@@ -18,7 +18,10 @@ which the pane was logged (processing time, as production records it); the repla
 by the window, `pane_timing` and `pane_index`. The replay's pane files go to a hidden staging folder; the
 stream then publishes them into the online log (`parity.online.files`): one file per hour of its windows under
 `<online_log>/<feature>/date=.../hour=.../`, claiming the stream's range of windows as the newest generation
-of writer `stream`, so replaying a range again replaces those windows instead of adding duplicate panes. Each
+of writer `stream`, so replaying a range again replaces those windows instead of adding duplicate panes. The
+panes the job put outside that range (a job that re-stamps its events) are published too, as the stream's
+spill (`parity.online.files.write_spill`): nothing the job emits is lost. The feature's declared online types
+(`online_types`) are cast to before anything is written. Each
 file is published atomically (`parity.publish`): a reader sees the whole file or the previous generation,
 and a stream killed midway leaves only hidden leftovers, which the next stream into the folder removes.
 """
@@ -37,9 +40,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from parity.errors import JobError
+from parity.errors import DataError, JobError
 from parity.online import local_root
-from parity.online.files import STREAM_WRITER, hours, migrate_flat, write_hours
+from parity.online.files import STREAM_WRITER, conform, migrate_flat, write_hours, write_spill
 from parity.online_store import StoreTarget
 from parity.publish import clean_leftovers, scratch
 from parity.realtime.faithful import (
@@ -61,7 +64,6 @@ from parity.realtime.job import (
     event_rows,
     load_job,
     pipeline_options,
-    read_logged,
     window_into,
 )
 from parity.settings import Settings
@@ -72,7 +74,7 @@ from parity.watermark import TICK_US
 __all__ = [
     "FAST_FROM_EVENTS", "REQUIRED_COLUMNS", "SEGMENT_EVENTS", "STREAM_CHUNK_US", "Batch", "Mode", "Segment", "StreamResult",
     "default_mode", "event_row_type", "event_rows", "late_events", "load_job", "pipeline_options", "replay",
-    "replay_batches", "replay_segments", "run_stream", "segment_bounds", "watermark_epoch", "window_into",
+    "replay_batches", "replay_segments", "run_stream", "segment_bounds", "sparse_output", "watermark_epoch", "window_into",
 ]
 
 _STAGING = "staging"  # the hidden folder of a stream in progress: `.staging-<host>-<pid>-<random>`
@@ -109,7 +111,9 @@ class StreamResult:
     events_dropped: int | None
     elapsed_s: float
     mode: Mode = Mode.FAITHFUL
-    into: StoreTarget | None = None  # the online store its panes (all `rows`) were written into, if any
+    # One line when the job emitted nothing, or rows in far fewer windows than its events span (`sparse_output`).
+    note: str | None = None
+    into: StoreTarget | None = None  # the online store its panes (those of its claim) were written into, if any
 
     def panes(self) -> pa.Table:
         """The rows this stream published, in hour order."""
@@ -132,10 +136,13 @@ def run_stream(
 ) -> StreamResult:
     """Replay `events` to the feature's job (in `mode`); write every emitted pane to Parquet.
 
-    `windows=(start_us, end_us)` keeps only the panes of windows with `window_start` in [start, end): the
-    windows this stream owns. Given the events `parity.offline.event_range` picks for that range, those
-    windows are complete; the windows at either edge that the events only partly cover are left to the
-    streams of the neighbouring ranges, so that consecutive streams never write two rows for one cell.
+    `windows=(start_us, end_us)` are the windows this stream owns (default: every window of its events): their
+    panes replace what older streams wrote for them. Given the events `parity.offline.event_range` picks for that
+    range, those windows are complete; the other windows its events fall in (the sliding windows at either edge
+    that the events only partly cover) are left to the streams that claim them, so that consecutive streams
+    never write two rows for one cell. Every pane the job emits in a window none of its events fall in (a job
+    that re-stamps its events puts them there) is written too, as the stream's spill
+    (`parity.online.files.write_spill`): the owner of a window, where it emitted the same cell, wins.
     The faithful replay runs as one pipeline per segment of about `segment_events` events; the fast one as
     one batch pipeline on `workers` FnApiRunner workers. Raises `JobError` when the events cannot be passed
     to Beam or the job cannot be loaded or fails while running (a failed job never leaves output behind in
@@ -161,37 +168,56 @@ def run_stream(
     event_us = pc.cast(events.column("event_time"), pa.int64()).to_numpy()
     try:
         if mode is Mode.FAST:
-            replay_fast(spec, settings, events, event_type, staging, writer, workers, into, windows)
+            table = replay_fast(spec, settings, events, event_type, staging, writer, workers, into, windows)
         else:
-            replay_faithful(spec, settings, events, event_type, staging, writer, segment_events, into, windows)
-        table = read_logged(staging / spec.name, spec)
-        claim = windows if windows is not None else _windows_of(event_us, spec)
-        if windows is not None:
-            starts = pc.cast(table.column("window_start"), pa.int64())
-            owned = pc.and_(pc.greater_equal(starts, windows[0]), pc.less(starts, windows[1]))
-            table = table.filter(owned)
+            table = replay_faithful(spec, settings, events, event_type, staging, writer, segment_events, into, windows)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if windows is None and claim is not None and table.num_rows:
-        # Without a range of its own, the stream claims the windows of its events and whatever windows its job
-        # put out beyond them (a shifted job's): every row is written, and only hours it touches are claimed.
-        row_starts = pc.cast(table.column("window_start"), pa.int64())
-        bounds = pc.min_max(row_starts).as_py()
-        touched = set(hours(*claim)) | {s - s % HOUR_US for s in row_starts.to_pylist()}
-        claim = min(claim[0], bounds["min"]), max(claim[1], bounds["max"] + 1)
-        files = write_hours(target, writer, table, claim, only_hours=touched)
-    else:
-        files = write_hours(target, writer, table, claim) if claim is not None else []
+    try:
+        table = conform(table, spec.online_schema, "its output")  # the declared online types
+    except DataError as exc:
+        raise JobError(spec.name, str(exc)) from exc
+    of_events = _windows_of(event_us, spec)
+    claim = windows if windows is not None else of_events
+    files = []
+    if claim is not None:
+        # The claim's windows replace what older streams of them held. Panes the job put in windows none of its
+        # events fall in (a job that re-stamps them) are its spill, kept beside whatever else claims their windows;
+        # the other windows of its events (the partly replayed edges of a range) belong to their own streams.
+        files = [*write_hours(target, writer, table, claim),
+                 *write_spill(target, writer, table, claim, spec.keys, others=of_events)]
     return StreamResult(
         path=target,
-        files=tuple(files),
+        files=tuple(sorted(files)),
         rows=table.num_rows,
         events_in=events.num_rows,
         events_dropped=late_events(event_us, pc.cast(events.column("ingest_time"), pa.int64()).to_numpy(), spec),
         elapsed_s=time.perf_counter() - started,
         mode=mode,
+        note=sparse_output(spec, event_us, table),
         into=into,
     )
+
+
+# A stream whose rows fill fewer than this share of the windows its events span says so.
+SPARSE_SHARE = 0.5
+
+
+def sparse_output(spec: FeatureSpec, event_us: np.ndarray[Any, Any], table: pa.Table) -> str | None:
+    """One line when the job emitted no rows for its events, or rows in fewer than `SPARSE_SHARE` of the windows
+    its events span (a job that filters almost everything out, or puts its panes somewhere parity does not look)."""
+    if not len(event_us):
+        return None
+    slide = spec.window.slide_us
+    spanned = len(np.unique(event_us - event_us % slide))
+    if table.num_rows == 0:
+        return (f"{spec.name}: the job emitted no rows for {len(event_us)} events in {spanned} windows; "
+                "check its filters and windowing")
+    emitted = len(pc.unique(table.column("window_start")))
+    if emitted < SPARSE_SHARE * spanned:
+        return (f"{spec.name}: the job emitted rows in {emitted} windows where its {len(event_us)} events span "
+                f"{spanned}; check its filters and windowing")
+    return None
 
 
 def _windows_of(event_us: np.ndarray[Any, Any], spec: FeatureSpec) -> tuple[int, int] | None:

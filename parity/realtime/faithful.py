@@ -5,9 +5,12 @@ before a tick's events the watermark advances to the tick's start, and each even
 as its Beam timestamp. The framework, not the job, windows the events as the spec says, with an on-time
 pane, a late pane per late element, ACCUMULATING panes and the spec's allowed lateness, so Beam itself drops
 what arrives too late, exactly as in production. The replay runs as one pipeline per segment of consecutive
-windows (`segment_bounds`), each emitting the panes of its own windows only: the same panes as one pipeline,
-without the streaming DirectRunner slowing down with every window it has seen. Each segment's events become
-Python rows only while its pipeline runs, so memory follows the segment, not the range.
+windows (`segment_bounds`): the same panes as one pipeline, without the streaming DirectRunner slowing down
+with every window it has seen. Each segment's events become Python rows only while its pipeline runs, so memory
+follows the segment, not the range. Every pane of every segment is kept, then `owned_panes` picks, cell by
+cell, the owning segment's panes (it holds every event of its windows) and, for a cell its owner did not emit,
+the first segment's that did: a job that re-stamps its events an hour late emits the panes of window `w` only in
+the segment that read the events of `w - 1h`.
 """
 
 # mypy: disable-error-code="no-untyped-call"
@@ -23,6 +26,7 @@ from typing import Any
 
 import apache_beam as beam
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.coders import RowCoder
@@ -40,6 +44,7 @@ from parity.realtime.job import (
     one_line,
     owned_windows,
     pipeline_options,
+    read_logged,
     window_into,
 )
 from parity.settings import Settings
@@ -75,14 +80,15 @@ class Segment:
 def replay_faithful(
     spec: FeatureSpec, settings: Settings, events: pa.Table, event_type: type[tuple[Any, ...]], staging: Path,
     writer: str, segment_events: int, store: StoreTarget | None = None, windows: tuple[int, int] | None = None,
-) -> None:
-    """Replay `events` segment by segment; every pane of each segment's windows is logged under `staging` and,
-    with a `store`, those of the `windows` starting in [start, end) (None: all) are written into it as they fire.
-    Segments run one after another, so the store sees a segment's panes in the order they fired, and every
+) -> pa.Table:
+    """Replay `events` segment by segment, each logging every pane under `staging`; the panes `owned_panes` keeps.
+    With a `store`, the panes of the `windows` starting in [start, end) (None: all) are written into it as they
+    fire. Segments run one after another, so the store sees a segment's panes in the order they fired, and every
     pane of a segment before those of the next."""
     options = pipeline_options(settings)
     job = load_job(spec, settings.project)
-    for owner, part in segment_tables(events, spec, segment_events):
+    logged: list[tuple[Segment, pa.Table]] = []
+    for n, (owner, part) in enumerate(segment_tables(events, spec, segment_events)):
         ordered = part.sort_by(ARRIVAL_ORDER)
         event_us = pc.cast(ordered.column("event_time"), pa.int64()).to_pylist()
         ingest_us = pc.cast(ordered.column("ingest_time"), pa.int64()).to_pylist()
@@ -92,10 +98,11 @@ def replay_faithful(
         try:
             pipeline = beam.Pipeline(options=options)
             rows = pipeline | "Replay" >> replay(segment, event_type) | "Window" >> window_into(spec)
+            folder = staging / f"segment-{n:05d}"
             outputs = rows | "Job" >> job
             outputs | "Log" >> LogOutputs(
-                spec.name, keys=spec.keys, values=spec.values, online_log=str(staging), writer=writer,
-                window_size_us=spec.window.size_us, keep=owner.owns)
+                spec.name, keys=spec.keys, values=spec.values, online_log=str(folder), writer=writer,
+                window_size_us=spec.window.size_us)
             if store is not None:
                 outputs | "Store" >> WriteToStore(
                     spec.name, keys=spec.keys, values=spec.values, store=store.url, rule=store.rule, ttl_s=store.ttl_s,
@@ -107,6 +114,31 @@ def replay_faithful(
             raise
         except Exception as exc:
             raise JobError(spec.name, one_line(exc)) from exc
+        logged.append((owner, read_logged(folder / spec.name, spec)))
+    return owned_panes(logged, spec.cell_columns)
+
+
+def owned_panes(logged: Sequence[tuple[Segment, pa.Table]], cell: Sequence[str]) -> pa.Table:
+    """Every segment's panes (`logged`, in segment order) -> one table: per cell (`cell` columns), the panes of
+    the segment owning its window when that segment emitted the cell, else those of the first segment that did.
+    A segment's ownership decides between duplicates; it never drops a pane no other segment wrote."""
+    tables = [table for _, table in logged]
+    if len(tables) == 1:
+        return tables[0]
+    frames = []
+    for n, (owner, table) in enumerate(logged):
+        starts = pc.cast(table.column("window_start"), pa.int64()).to_numpy()
+        owns = np.array([owner.owns(int(s)) for s in starts], dtype=bool)
+        frames.append(pd.DataFrame({**{c: table.column(c).to_pandas() if c != "window_start" else starts for c in cell},
+                                    "_segment": n, "_owner": owns}))
+    rows = pd.concat(frames, ignore_index=True)
+    grouped = rows.groupby(list(cell), dropna=False, sort=False)
+    owner_there = grouped["_owner"].transform("max").to_numpy(dtype=bool)
+    first = grouped["_segment"].transform("min").to_numpy()
+    keep = np.where(owner_there, rows["_owner"].to_numpy(dtype=bool), rows["_segment"].to_numpy() == first)
+    whole = pa.concat_tables(tables, promote_options="permissive")
+    kept = whole.filter(pa.array(keep))
+    return kept.sort_by([(name, "ascending") for name in (*cell, "pane_index")])
 
 
 def replay(segment: Segment, event_type: type[tuple[Any, ...]]) -> beam.PTransform[Any, Any]:

@@ -56,7 +56,7 @@ from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming, WindowedV
 from parity.beam import StorePanes, WritePanes, columns
 from parity.errors import JobError, OnlineStoreError
 from parity.online_store import StoreTarget
-from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, owned_windows, window_fn
+from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, owned_windows, read_logged, window_fn
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 from parity.watermark import arrival_cutoff_us, on_time_cutoff_us
@@ -81,8 +81,8 @@ def fast_options(settings: Settings, workers: int = 1) -> PipelineOptions:
 def replay_fast(
     spec: FeatureSpec, settings: Settings, events: pa.Table, event_type: type[tuple[Any, ...]], staging: Path,
     writer: str, workers: int = 1, store: StoreTarget | None = None, windows: tuple[int, int] | None = None,
-) -> None:
-    """Run the job in batch on `events` (written to `staging` as Parquet first); log its panes under `staging`
+) -> pa.Table:
+    """Run the job in batch on `events` (written to `staging` as Parquet first); return its panes (logged under `staging`)
     and, with a `store`, write those of the `windows` starting in [start, end) (None: all) into it. A batch run
     has no arrival order across cells: each cell's ON_TIME pane is written before its LATE pane, but the cells
     of one key come in no particular order (under `LAST_ARRIVAL`, use the faithful mode to see the order a
@@ -128,6 +128,7 @@ def replay_fast(
         raise JobError(spec.name, one_line(exc)) from exc
     finally:
         source.unlink(missing_ok=True)
+    return read_logged(staging / spec.name, spec)
 
 
 class WindowsFireOnce(trigger.TriggerDriver):

@@ -10,6 +10,7 @@ columns arrive as int microseconds since the epoch (UTC), and the Beam element t
 # (Apache Beam ships no type hints for most of its API.)
 from __future__ import annotations
 
+import decimal
 import importlib.util
 import re
 import sys
@@ -79,7 +80,7 @@ def event_row_type(schema: pa.Schema) -> type[tuple[Any, ...]]:
     """A `typing.NamedTuple` named `Event` mirroring the Arrow schema, registered with Beam's RowCoder.
 
     Timestamps become int microseconds (UTC). Required columns are non-null; every other column is Optional.
-    Raises ValueError for a column type it cannot map (lists, structs, decimals). One schema, one type.
+    Raises ValueError for a column type it cannot map (lists, structs). Decimals are `decimal.Decimal`. One schema, one type.
     """
     return _event_type(tuple((field.name, _python_type(field).__name__) for field in schema))
 
@@ -87,7 +88,7 @@ def event_row_type(schema: pa.Schema) -> type[tuple[Any, ...]]:
 # Event types by their fields ((name, Python type name), ...): a type made once per schema, found again when a
 # pickled Event (a job's step without type hints encodes its elements with pickle) is loaded, in any process.
 _EVENT_TYPES: dict[tuple[tuple[str, str], ...], type[tuple[Any, ...]]] = {}
-_TYPES: dict[str, type] = {kind.__name__: kind for kind in (int, float, bool, str, bytes)}
+_TYPES: dict[str, type] = {kind.__name__: kind for kind in (int, float, bool, str, bytes, decimal.Decimal)}
 
 
 def _event_type(fields: tuple[tuple[str, str], ...]) -> type[tuple[Any, ...]]:
@@ -237,6 +238,8 @@ def _python_type(field: pa.Field) -> type:
         return str
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         return bytes
+    if pa.types.is_decimal(kind):
+        return decimal.Decimal  # Beam's DecimalLogicalType
     raise ValueError(f"events column {field.name!r} has type {kind}, which parity cannot pass to Beam")
 
 

@@ -1,8 +1,10 @@
 """Renderings of a `CheckResult`, one model and several renderings: the JSON report, the Markdown summary and the
 HTML page for on-call, the CLI's text lines, and `reports/index.html`.
 
-`text` (JSON and the terminal), `markdown`, `html` (with `charts` and the geohash `drilldown`) render; `publish`
-writes `reports/<feature>/<run-id>.{json,md,html}` and the index; `words` holds the sentences they share.
+`text` (JSON and the terminal), `markdown`, `html` (with `charts` and the geohash `drilldown`) render; `formats`
+is the registry of report formats (name -> suffix and renderer) every `--format` offers; `publish` writes
+`reports/<feature>/<run-id>.<suffix>` for each (JSON last) and the index, through `parity.publish`; `words` holds
+the sentences they share.
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ class _Names:
 _CLOCK_CALLS = {"now", "today", "utcnow", "localtime", "mktime", "time"}
 _ZONE_CALLS = {"ZoneInfo", "gettz", "tz_convert", "tz_localize", "timezone"}
 _FLOORS = {"int", "floor", "trunc", "round"}
-_DISTINCT_CALLS = {"set", "frozenset", "Distinct", "ToSetCombineFn", "ToDictCombineFn", "ApproximateUnique"}
+_DISTINCT_CALLS = {"set", "frozenset", "Distinct", "ToSetCombineFn", "ToDictCombineFn", "ApproximateUnique",
+                   "CountDistinct"}  # parity.port.combine's
 
 
 def _python_facts(tree: ast.AST, step: Callable[[ast.AST], JobStep], names: _Names) -> Iterator[JobFact]:
@@ -297,6 +298,7 @@ def _yaml_facts(document: Any, spec_file: str) -> Iterator[JobFact]:
     steps = document.get("transforms", [document]) if isinstance(document, dict) else []
     steps = steps if isinstance(steps, list) else [document]
     names = _Names(python_job=False)
+    combined = False
     for index, step in enumerate(s for s in steps if isinstance(s, dict)):
         kind = str(step.get("type", "?"))
         config: dict[str, Any] = step["config"] if isinstance(step.get("config"), dict) else {}
@@ -306,11 +308,17 @@ def _yaml_facts(document: Any, spec_file: str) -> Iterator[JobFact]:
             yield JobFact(Fact.REWINDOW, _at(where, "windowing"), detail=f"windowing {windowing}")
         python = config.get("language") == "python"
         if kind == "Filter" and python:
-            yield from _expression_facts(config.get("keep"), _at(where, "config.keep"), names)
+            for fact in _expression_facts(config.get("keep"), _at(where, "config.keep"), names):
+                # a Filter after a Combine (a ported HAVING) keeps cells, it drops no event before a count
+                if not (combined and fact.fact is Fact.NONE_FILTER):
+                    yield fact
         elif kind == "MapToFields" and python and isinstance(config.get("fields"), dict):
             for field, value in config["fields"].items():
-                yield from _expression_facts(value, _at(where, f"config.fields.{field}"), names)
+                for fact in _expression_facts(value, _at(where, f"config.fields.{field}"), names):
+                    if fact.fact is not Fact.NONE_FILTER:  # a field's `x is not None` guards a value, drops no row
+                        yield fact
         elif kind == "Combine" and isinstance(config.get("combine"), dict):
+            combined = True
             lists, means = set(names.lists), set(names.means)
             for field, aggregate in config["combine"].items():
                 at = _at(where, f"config.combine.{field}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -62,16 +61,31 @@ def project_with(root: Path, online_log: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def url_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    root = tmp_path_factory.mktemp("url_project")
-    folder = tmp_path_factory.mktemp("online_elsewhere")
-    project = project_with(root, folder.as_uri())
-    settings = load_settings(project)
+def url_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A project whose `online_log` is a file:// URL of a folder outside it, with 20 minutes of events."""
     from parity.cli import parse_time
 
+    folder = tmp_path_factory.mktemp("online_elsewhere")
+    project = project_with(tmp_path_factory.mktemp("url_project"), folder.as_uri())
+    settings = load_settings(project)
     write_events(generate_rides(parse_time(START, "--start"), parse_duration("20m"), 30, seed=5), settings.event_log,
                  "ride_events", settings.quarantine)
-    yield project, folder
+    return project, folder
+
+
+@pytest.fixture(scope="module")
+def streamed(url_project: tuple[Path, Path]) -> tuple[Path, Path]:
+    project, folder = url_project
+    code, err = in_process(project, "stream", "ride_requests", *RANGE, "--mode", "fast")
+    assert code == 0, err
+    return project, folder
+
+
+@pytest.fixture(scope="module")
+def checked(streamed: tuple[Path, Path]) -> subprocess.CompletedProcess[str]:
+    """`parity check` in a process of its own: its Spark JVM starts there, with whatever it prints."""
+    project, _ = streamed
+    return parity(project, "check", "ride_requests", *RANGE, "--format", "json")
 
 
 def test_a_file_url_is_kept_as_a_location_in_the_settings(url_project: tuple[Path, Path]) -> None:
@@ -79,20 +93,28 @@ def test_a_file_url_is_kept_as_a_location_in_the_settings(url_project: tuple[Pat
     assert load_settings(project).online_log == folder.as_uri() == f"file://{folder}"
 
 
-def test_stream_check_run_and_replay_use_the_folder_a_file_url_names(url_project: tuple[Path, Path],
-                                                                     spark: SparkSession) -> None:
-    project, folder = url_project
-    code, err = in_process(project, "stream", "ride_requests", *RANGE, "--mode", "fast")
-    assert code == 0, err
-    assert list((folder / "ride_requests").rglob("*.parquet")) and not (project / "file:").exists()
+def test_stream_writes_into_the_folder_a_file_url_names(streamed: tuple[Path, Path]) -> None:
+    project, folder = streamed
+    assert list((folder / "ride_requests").rglob("*.parquet"))
+    assert not any(project.rglob("ride_requests/date=*"))  # nothing under a bogus relative path in the project
 
-    checked = parity(project, "check", "ride_requests", *RANGE, "--format", "json")
+
+def test_check_reads_the_folder_a_file_url_names(checked: subprocess.CompletedProcess[str]) -> None:
     assert checked.returncode == 0, checked.stderr
     assert '"verdict": "passed"' in checked.stdout
+
+
+def test_a_check_prints_no_spark_or_log4j_warn_line_and_logs_them_in_data_spark_log(
+    checked: subprocess.CompletedProcess[str], streamed: tuple[Path, Path]
+) -> None:
+    project, _ = streamed
     spark_lines = [line for line in checked.stderr.splitlines() if " WARN " in f" {line} " or "log4j" in line]
     assert spark_lines == [], checked.stderr
-    assert (project / "data" / "spark.log").is_file()  # where the JVM's own lines went
+    assert (project / "data" / "spark.log").is_file()  # where the JVM's log4j lines went instead
 
+
+def test_run_and_replay_use_the_folder_a_file_url_names(streamed: tuple[Path, Path], spark: SparkSession) -> None:
+    project, folder = streamed
     code, err = in_process(project, "run", "ride_requests", "--since", "1h", "--step", "10m")
     assert code == 0, err
     code, err = in_process(project, "replay", "ride_requests", *RANGE)

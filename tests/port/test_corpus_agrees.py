@@ -32,8 +32,9 @@ from parity.testing import assert_parity, events, ride_event
 CORPUS = Path(__file__).resolve().parent / "corpus"
 PORTED = sorted(p.stem for p in CORPUS.glob("*.golden") if not p.read_text().startswith("REFUSED\n"))
 # The shapes the event set's traps are aimed at, always run; the rest by a stride in the bounded run.
-AIMED = ("count_col_nulls", "integer_division", "math_functions", "select_distinct_dedupe", "try_divide_ratio")
-SAMPLE = 8
+AIMED = ("case_key_order_by", "count_col_nulls", "having_count", "integer_division", "math_functions",
+         "select_distinct_dedupe", "try_divide_ratio")
+SAMPLE = 9
 FULL = os.environ.get("PARITY_FUZZ") == "full"
 SF_A, SF_B, NYC = "9q8yyk", "9q8yym", "dr5reg"
 
@@ -102,6 +103,7 @@ PLANTED = {
     "integer_division": ("spark.div(spark.to_int(eta_seconds), 60)", "spark.to_int(eta_seconds) // 60"),  # no null ETA passes its filter
     "math_functions": ("spark.round_(spark.divide(eta_seconds, 7), 2)", "None if eta_seconds is None else round(eta_seconds / 7, 2)"),
     "count_col_nulls": ("fn: {type: parity.port.combine.Count, config: {}}", "fn: count"),
+    "having_count": ('keep: "events >= 2 and', 'keep: "events >= 1 and'),  # the HAVING must drop cells
 }
 
 

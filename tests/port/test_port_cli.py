@@ -102,7 +102,7 @@ def test_port_refuses_each_construct_on_its_own_line_and_writes_nothing(project:
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         ("error: offline_queries/busiest.sql: line 9: ORDER BY events DESC: a stream emits cells, not an ordered table;"
-         " remove it"),
+         " remove it (an ORDER BY of the outermost query is dropped, unless a LIMIT keeps its first rows)"),
         ("error: offline_queries/busiest.sql: line 10: LIMIT 10: a stream cannot keep the first rows of an unordered"
          " result; remove it"),
     ]

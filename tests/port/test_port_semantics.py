@@ -132,3 +132,18 @@ def test_port_combine_fns_in_beam_yaml_skip_nulls_and_give_none_for_no_value() -
                                          ("mean", "Mean")))
     rows = [("a", 1.0), ("a", None), ("a", 2.0), ("a", 1.0), ("b", None), ("b", None)]
     _yaml_combine(combine, rows, [("a", 4.0, 3, 2.0, 2, 4.0 / 3), ("b", None, 0, None, 0, None)])
+
+
+def test_decimal_sums_are_exact_and_decimal_means_round_half_up_at_their_scale() -> None:
+    from decimal import Decimal
+
+    # 38-digit decimals: Python's default context (28 digits) would round the sum
+    big = [Decimal("123456789012345678901234567890.12"), Decimal("0.01"), None]
+    assert combine.over(combine.Sum(), big) == Decimal("123456789012345678901234567890.13")
+    # Spark 4.3: avg of decimal(10,2) is decimal(14,6): 50.4165625 -> 50.416563 (half up; half even gives ...562)
+    values = [Decimal("50.41")] * 31 + [Decimal("50.62")]  # 1613.33 / 32 = 50.4165625
+    mean = combine.over(combine.Mean(scale=6), values)
+    assert str(mean) == "50.416563" and combine.over(combine.Mean(scale=6), [None]) is None
+    tie = [Decimal("0.01"), Decimal("0.02")] + [Decimal("0.00")] * 30  # 0.03 / 32 = 0.0009375 -> 0.000938
+    assert str(combine.over(combine.Mean(scale=6), tie)) == "0.000938"
+    assert combine.over(combine.Mean(), [1, 2]) == 1.5  # an int or double column's mean stays a double

@@ -149,6 +149,7 @@ def test_a_full_disk_leaves_no_partial_file_no_json_and_names_the_path(
     html = reports / "ride_requests" / "20261126T100000Z-abcdef.html"
     assert str(failed.value) == f"{html}: cannot write: No space left on device"
     assert isinstance(failed.value, OSError) and failed.value.errno == errno.ENOSPC
+    assert (failed.value.filename, failed.value.strerror) == (str(html), "No space left on device")
     assert _leftovers(reports) == []
     assert not list(reports.rglob("*.json"))  # the JSON, the record, is written last: no record of a half report
 

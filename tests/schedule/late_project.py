@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from scheduled_project import FEATURE, REPO, Logs, make_project
 
 from parity.events import TIMESTAMP
+from parity.online import local_root
 from parity.publish import published
 from parity.settings import Settings, load_settings
 
@@ -21,7 +22,7 @@ HOUR_08 = Path("ride_events") / "date=2026-11-26" / "hour=08"
 def copied_project(root: Path, logs: Logs, database: str | None = None) -> Settings:
     own = Logs(root / "events", root / "online")
     shutil.copytree(logs.event_log, own.event_log)
-    shutil.copytree(logs.online_log, own.online_log)
+    shutil.copytree(local_root(logs.online_log), local_root(own.online_log))
     return load_settings(make_project(root / "project", own, database or f"sqlite:///{root / 'parity.db'}"))
 
 
@@ -48,4 +49,4 @@ def add_twin(settings: Settings, twin: str) -> None:
     spec = (REPO / "realtime_jobs" / f"{FEATURE}.yaml").read_text().replace(f"feature: {FEATURE}", f"feature: {twin}")
     (settings.realtime_jobs / f"{twin}.yaml").write_text(spec)
     shutil.copy(REPO / "offline_queries" / f"{FEATURE}.sql", settings.offline_queries / f"{twin}.sql")
-    shutil.copytree(settings.online_log / FEATURE, settings.online_log / twin)
+    shutil.copytree(local_root(settings.online_log) / FEATURE, local_root(settings.online_log) / twin)

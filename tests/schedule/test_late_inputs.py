@@ -15,6 +15,7 @@ from test_run import candidates
 
 from parity import ledger
 from parity.history import history, to_text
+from parity.online import local_root
 from parity.publish import published
 from parity.schedule import Hour, plan, run_feature
 from parity.settings import Settings
@@ -36,7 +37,7 @@ def test_late_events_and_late_online_rows_get_an_hour_checked_again_and_both_ver
     # 200 events of 08:00 that arrived at 10:05 (before the newest arrival: nothing else becomes settled), and
     # the stream rewrote 08:00's output (a re-stream, a late pane).
     plant_events(settings, "late-delivery", 200, ingest_us=HOURS[0] + parse_duration("125m"))
-    (online,) = published(settings.online_log / FEATURE / "date=2026-11-26" / "hour=08", ".parquet")
+    (online,) = published(local_root(settings.online_log) / FEATURE / "date=2026-11-26" / "hour=08", ".parquet")
     os.utime(online, ns=(online.stat().st_atime_ns, online.stat().st_mtime_ns + 1_000_000_000))
 
     assert run(settings) == [(HOURS[0], "1 new event file, 1 changed online file")]

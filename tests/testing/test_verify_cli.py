@@ -104,7 +104,7 @@ def test_verify_of_a_wrong_job_exits_1_with_the_causes_in_json_and_no_progress(p
 @pytest.mark.parametrize(("args", "words"), [
     (("verify", "ride_requests", "--hours", "0"), "--hours: 0 must be a whole number of hours"),
     (("verify", "no_such_feature"), "unknown feature 'no_such_feature'"),
-    (("verify", "ride_requests", "--format", "yaml"), "--format: 'yaml' is not one of text, json"),
+    (("verify", "ride_requests", "--format", "yaml"), "--format: 'yaml' is not one of text, markdown, html, json"),
 ])
 def test_verify_refuses_bad_input_in_one_line(project: Path, args: tuple[str, ...], words: str) -> None:
     done = parity(project, *args)
