@@ -30,7 +30,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from parity.errors import ParityError
+from parity.frames import NULLABLE_KEYS
+from parity.online import OnlinePart
 from parity.sample import cell_hash
 from parity.served_log import Clock, ServedLogWriter
 from parity.spec import FeatureSpec
@@ -58,7 +62,8 @@ class Stored(Protocol):
 class ReadableStore(Protocol):
     """The read side of an online store (`parity.online_store.OnlineStore`)."""
 
-    def read(self, feature: str, keys: Sequence[tuple[Any, ...]]) -> Sequence[Stored | None]: ...
+    def read(self, feature: str, keys: Sequence[Mapping[str, Any]]) -> Sequence[Stored | None]: ...
+    def close(self) -> None: ...
 
 
 class TapClock(Protocol):
@@ -131,7 +136,7 @@ def due_window_start(spec: FeatureSpec, now_us: int) -> int:
 
 
 def sample_keys(spec: FeatureSpec, keys: pd.DataFrame, window_start_us: int, rate: float,
-                limit: int | None = None) -> list[tuple[Any, ...]]:
+                limit: int | None = None) -> list[dict[str, Any]]:
     """The keys whose cell (key, `window_start_us`) is in the check's `rate` sample, lowest hash first, at most
     `limit` of them."""
     if keys.empty:
@@ -143,7 +148,8 @@ def sample_keys(spec: FeatureSpec, keys: pd.DataFrame, window_start_us: int, rat
     if limit is not None:
         chosen = chosen[:limit]
     rows = keys[list(spec.keys)].iloc[chosen]
-    return [tuple(_plain(v) for v in row) for row in rows.itertuples(index=False, name=None)]
+    return [{k: _plain(v) for k, v in zip(spec.keys, row, strict=True)}
+            for row in rows.itertuples(index=False, name=None)]
 
 
 def run_tap(
@@ -171,7 +177,7 @@ def run_tap(
     store: ReadableStore | None = None
     backoff = BACKOFF_S[0]
     retry_at = started
-    pending: list[tuple[Any, ...]] = []
+    pending: list[dict[str, Any]] = []
     next_at = started
     hour = started // HOUR_US
     try:
@@ -197,7 +203,9 @@ def run_tap(
                 try:
                     got = store.read(spec.name, chunk)
                 except unreachable as exc:
-                    error, store = _one_line(exc), None
+                    error = _one_line(exc)
+                    _close(store)
+                    store = None
             if got is None:
                 missed += len(chunk)
                 if not outages or outages[-1][1] != -1:
@@ -221,14 +229,23 @@ def run_tap(
                 writer.flush()
     finally:
         writer.flush()
+        if store is not None:
+            _close(store)
     finished = min(clock.now_us(), end)
     closed = tuple((a, b if b != -1 else finished) for a, b in outages)
     return TapResult(spec.name, writer.tap_id, clock.kind, started, finished, reads, present, missed, closed, error,
                      tuple(str(f) for f in writer.files))
 
 
-def _row(spec: FeatureSpec, key: tuple[Any, ...], value: Stored | None, read_at: int) -> dict[str, Any]:
-    row: dict[str, Any] = dict(zip(spec.keys, key, strict=True))
+def _close(store: ReadableStore) -> None:
+    try:
+        store.close()
+    except (OSError, ParityError) as exc:  # a store that went away may fail to close; nothing more to ask of it
+        log.info("tap_store_close_failed error=%s", _one_line(exc))
+
+
+def _row(spec: FeatureSpec, key: Mapping[str, Any], value: Stored | None, read_at: int) -> dict[str, Any]:
+    row: dict[str, Any] = dict(key)
     row["read_at"] = read_at
     row["present"] = value is not None
     if value is None:
@@ -247,3 +264,28 @@ def _plain(value: object) -> object:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def known_keys(parts: Sequence[OnlinePart], spec: FeatureSpec) -> tuple[pd.DataFrame, pa.Schema | None]:
+    """The distinct keys of the feature's online output `parts` (what the tap samples from), and the online
+    log's schema (the served log keeps the keys and values in its types)."""
+    tables = [part.table.select(list(spec.keys)) for part in parts if part.table.num_rows]
+    schema = next((part.table.schema for part in parts if part.table.num_rows), None)
+    if not tables:
+        return pd.DataFrame({k: pd.Series([], dtype=object) for k in spec.keys}), schema
+    keys = pa.concat_tables(tables, promote_options="permissive").group_by(list(spec.keys)).aggregate([])
+    frame = keys.to_pandas(types_mapper=NULLABLE_KEYS.get)
+    return frame.sort_values(list(spec.keys), kind="stable").reset_index(drop=True), schema
+
+
+def parse_rate(text: str) -> float:
+    """`200/s`, `12000/m`, `200` (per second) -> reads per second; ValueError for anything else."""
+    number, _, unit = text.strip().partition("/")
+    per = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}.get(unit.strip())
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if per is None or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{text!r} is not a rate such as 200/s or 12000/m")
+    return value / per

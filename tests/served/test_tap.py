@@ -5,7 +5,7 @@ served log and how it counts reads missed while the store is away. The store her
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,15 @@ class DictStore:
     clock: ManualClock | None = None
     calls: int = 0
 
-    def read(self, feature: str, keys: Sequence[tuple[Any, ...]]) -> list[Value | None]:
+    def close(self) -> None:
+        pass
+
+    def read(self, feature: str, keys: Sequence[Mapping[str, Any]]) -> list[Value | None]:
         self.calls += 1
         assert self.clock is not None
         if any(a <= self.clock.now <= b for a, b in self.down):
             raise ConnectionRefusedError("connection refused")
-        return [self.held.get(str(key[0])) for key in keys]
+        return [self.held.get(str(key["key"])) for key in keys]
 
 
 @dataclass
@@ -78,7 +81,7 @@ def test_the_key_sample_is_the_checks_cell_sample_and_fixed_by_the_seed_of_the_f
     chosen = sample_keys(spec, KEYS, start, 0.3)
     cells = KEYS.assign(window_start=start)
     expected = set(cells.loc[in_sample(spec.name, cells, ["key"], 0.3), "key"])
-    assert {k[0] for k in chosen} == expected and 30 < len(expected) < 90
+    assert {k["key"] for k in chosen} == expected and 30 < len(expected) < 90
     assert sample_keys(spec, KEYS, start, 0.3) == chosen
     assert sample_keys(spec, KEYS, start, 0.3, limit=10) == chosen[:10]
     assert sample_keys(spec, KEYS, start + MINUTE_US, 0.3) != chosen  # a new window, new cells
