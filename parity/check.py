@@ -33,6 +33,7 @@ from parity.watermark import arrival_cutoff_us
 if TYPE_CHECKING:
     from parity.events import EventRead
     from parity.quality import QualityReport
+    from parity.served import ServedResult
 
 ONLINE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index")
 ON_TIME = "ON_TIME"  # the `pane_timing` of a window's on-time pane (Beam's PaneInfoTiming name, `parity.realtime`)
@@ -175,9 +176,12 @@ def run_check(
     *,
     sample_rate: float | None = None,
     threshold: float | None = None,
+    served: bool = False,
 ) -> CheckResult:
-    """Check one feature over windows starting in [start_us, end_us). Raises ParityError when it cannot run."""
-    return check_cells(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold).result
+    """Check one feature over windows starting in [start_us, end_us). Raises ParityError when it cannot run.
+    With `served`, also the served check of the reads the tap logged for those windows (`served_reads`)."""
+    return check_cells(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold,
+                       served=served).result
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -197,6 +201,7 @@ def check_cells(
     *,
     sample_rate: float | None = None,
     threshold: float | None = None,
+    served: bool = False,
 ) -> CheckedCells:
     """`run_check`, keeping the compared cells (what `parity.replay` classifies)."""
     from parity.alerts import cells_needed, wilson_interval
@@ -285,6 +290,13 @@ def check_cells(
             stepped = recompute(spec, settings, span.start_us, span.end_us, in_time=ladder)
             stepped = stepped[in_sample(spec.name, stepped, list(spec.keys), rate)]
             what_if = lateness_what_if(stepped, spec, ladder, compared)
+    served_figures = None
+    if served:
+        from parity.report.served import served_block
+
+        with _stage("served", spec.name):
+            served_result = served_reads(spec, settings, span, offline, online_read.all_windows, cells)
+            served_figures = served_block(served_result, spec.keys, agreement)
     low, high = wilson_interval(comparison.matched, compared)
     if not quality.passed or compared == 0:
         verdict = Verdict.INCONCLUSIVE
@@ -326,8 +338,45 @@ def check_cells(
         slide_s=spec.window.slide_us // US,
         windows=_window_counts(cells),
         geohash_cells=_geohash_counts(cells, spec),
+        served=served_figures,
     )
     return CheckedCells(result, cells)
+
+
+def served_span(spec: FeatureSpec, span: CheckRange) -> tuple[int, int]:
+    """The reads whose due window (`parity.served`) starts in the checked range: `read_at` in
+    [start + size + delay, end + size + delay)."""
+    shift = spec.window.size_us + spec.served_rules.delay_us
+    return span.start_us + shift, span.end_us + shift
+
+
+def served_reads(spec: FeatureSpec, settings: Settings, span: CheckRange, offline: pd.DataFrame,
+                 panes: pd.DataFrame, cells: pd.DataFrame) -> ServedResult:
+    """The served check of the tap's reads due in `span` (`parity.served.served_check`), against the check's own
+    offline rows, the stream's panes (`emitted_at` on the reads' clock: the log's for wall-clock reads, the
+    replayed instant, `replayed_emission`, for simulated ones) and the emitted check's causes."""
+    from parity.sample import window_micros
+    from parity.served import replayed_emission, served_check
+    from parity.served_log import Clock, clock_of, read_served
+
+    lo, hi = served_span(spec, span)
+    reads = read_served(settings.served_reads, spec, lo, hi)
+    where = str(settings.served_reads / spec.name)
+    if reads.empty:
+        raise DataError(where, f"no served reads between {iso(lo)} and {iso(hi)} (due in the checked windows); "
+                               f"tap the store first: `parity tap {spec.name} --store redis://...`")
+    clock = clock_of(reads, where)
+    truth = offline[[*spec.keys, *spec.values]].copy()
+    truth["window_end"] = window_micros(offline["window_end"])
+    stream = panes[[*spec.keys, *spec.values, "pane_index"]].copy()
+    stream["window_end"] = window_micros(panes["window_end"])
+    if clock is Clock.SIMULATED or "emitted_at" not in panes.columns:
+        stream["emitted_at"] = replayed_emission(spec, stream)
+    else:
+        stream["emitted_at"] = window_micros(panes["emitted_at"])
+    known = cells[[*spec.keys, "cause"]].copy()
+    known["window_end"] = window_micros(cells["window_start"]) + spec.window.size_us
+    return served_check(spec, spec.served_rules, reads, truth, stream, clock=clock.value, compute_causes=known)
 
 
 def _one_line(exc: BaseException) -> str:

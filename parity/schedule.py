@@ -81,6 +81,7 @@ def check_and_report(
     threshold: float | None = None,
     run_id: str | None = None,
     debug: bool = False,
+    served: bool = False,
 ) -> tuple[Outcome, ReportFiles | None]:
     """`run_check`, then its reports. Whatever stops the check becomes a `CheckFailure` (one feature's failure
     never stops the others), unless `debug`. `run_id` replaces the check's own (the ledger names hours itself)."""
@@ -89,7 +90,8 @@ def check_and_report(
     from parity.units import iso
 
     try:
-        result = run_check(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold)
+        result = run_check(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold,
+                           served=served)
     except Exception as exc:
         if debug:
             raise
@@ -147,6 +149,7 @@ def run_feature(
     force: bool = False,
     alert: bool = False,
     debug: bool = False,
+    served: bool = False,
     on_plan: Callable[[Plan], None] = lambda plan: None,
     on_hour: Callable[[HourChecked], None] = lambda hour: None,
 ) -> FeatureRun:
@@ -176,7 +179,7 @@ def run_feature(
                     earlier = ledger.checks_of_hour(conn, spec.name, hour.start_us)
                 run_id = ledger.hour_run_id(spec.name, hour.start_us, config, earlier)
                 outcome, files = check_and_report(spec, settings, hour.start_us, hour.end_us, run_id=run_id,
-                                                  debug=debug)
+                                                  debug=debug, served=served)
                 changes: tuple[str, ...] = ()
                 if alert:
                     changes = tuple(str(change) for change in evaluate_alerts([outcome], settings))

@@ -158,6 +158,8 @@ def check(
     threshold: Annotated[Optional[float], typer.Option(help="Agreement bar (default: the spec's).")] = None,  # noqa: UP045
     output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after checking.")] = False,
+    served: Annotated[bool, typer.Option("--served", help="Also check what the tap (`parity tap`) read from the "
+                                                          "online store: served agreement, freshness, store causes.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Compare realtime output with the offline recompute. Example: `parity check --all --start 2026-11-26T08:00Z --end 2026-11-26T09:00Z`.
@@ -183,7 +185,7 @@ def check(
     outcomes: list[CheckResult | CheckFailure] = []
     for spec in features_named(settings.project, features, all_):
         outcome, files = check_and_report(spec, settings, start_us, end_us, sample_rate=sample_rate,
-                                          threshold=threshold, debug=DEBUG["on"])
+                                          threshold=threshold, debug=DEBUG["on"], served=served)
         outcomes.append(outcome)
         if isinstance(outcome, CheckFailure):
             typer.echo(f"error: {outcome.error}", err=True)

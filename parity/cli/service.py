@@ -22,6 +22,7 @@ def run(
     since: Annotated[str, typer.Option(help="How far back from the newest arrival in the event log, e.g. 24h.")] = "24h",
     step: Annotated[str, typer.Option(help="One check covers this much, e.g. 1h.")] = "1h",
     alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after each check.")] = False,
+    served: Annotated[bool, typer.Option("--served", help="Also check what the tap read from the online store.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Check every settled hour not yet checked under the feature's current spec and SQL; the scheduled job.
@@ -45,7 +46,7 @@ def run(
             runs.append(f"{spec.name}: {exc}")
             continue
         runs.append(run_feature(spec, settings, grid_hours(lo, hi, step_us), alert=alert, debug=DEBUG["on"],
-                                on_hour=_echo_hour))
+                                served=served, on_hour=_echo_hour))
     raise typer.Exit(_ran(runs, f"the last {since}"))
 
 
@@ -58,6 +59,7 @@ def backfill(
     step: Annotated[str, typer.Option(help="One check covers this much, e.g. 1h.")] = "1h",
     force: Annotated[bool, typer.Option("--force", help="Check again hours already checked.")] = False,
     alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after each check.")] = False,
+    served: Annotated[bool, typer.Option("--served", help="Also check what the tap read from the online store.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Check every hour of a past range not yet checked under the current spec and SQL (all of them with --force).
@@ -79,7 +81,7 @@ def backfill(
     with _BackfillProgress(sys.stdout.isatty()) as progress:
         for spec in specs:
             runs.append(run_feature(spec, settings, hours, force=force, alert=alert, debug=DEBUG["on"],
-                                    on_plan=progress.planned, on_hour=progress.advance))
+                                    served=served, on_plan=progress.planned, on_hour=progress.advance))
     raise typer.Exit(_ran(runs, f"{start} .. {end}"))
 
 

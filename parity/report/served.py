@@ -72,7 +72,7 @@ def served_html(block: dict[str, Any], feature: str) -> str:
                ("freshness p99", _sec(block["freshness_p99_s"])),
                ("within the SLA", _pct(block["within_sla"]))]
     rows = "".join(
-        f'<tr><td><span class="swatch" style="background:{STORE_COLORS.get(cause, "#999")}"></span>{e(cause)}</td>'
+        f'<tr><td><span class="swatch" style="display:inline-block;width:10px;height:10px;margin-right:6px;background:{STORE_COLORS.get(cause, "#999")}"></span>{e(cause)}</td>'
         f'<td class="num">{count}</td></tr>'
         for cause, count in block["causes"].items() if count)
     worst = "".join(
