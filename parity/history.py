@@ -42,7 +42,7 @@ def to_json(found: History) -> list[dict[str, Any]]:
     return [
         {"start": iso(r.start_us), "end": iso(r.end_us), "agreement": r.agreement, "verdict": r.verdict.value,
          "causes": {cause.value: count for cause, count in r.causes.items()}, "run_id": r.run_id,
-         "config_hash": r.config_hash}
+         "config_hash": r.config_hash, "served": r.served}
         for r in found.hours
     ]
 
@@ -73,5 +73,18 @@ def to_text(found: History) -> str:
         causes = ", ".join(f"{cause.value} {count}" for cause, count in sorted(divergent.items(), key=lambda c: -c[1]))
         lines.append(f"{iso(r.start_us)}  {r.agreement:>8.3%}  {r.verdict.value:<12} {r.compared:>7} cells  "
                      f"{causes or '-'}  {r.run_id}")
+        if r.served is not None:
+            lines.append(f"{'':20}  served {_share(r.served.get('served_agreement'))} of {r.served.get('reads')} reads, "
+                         f"freshness p50/p95/p99 {_seconds(r.served.get('freshness_p50_s'))}/"
+                         f"{_seconds(r.served.get('freshness_p95_s'))}/{_seconds(r.served.get('freshness_p99_s'))}, "
+                         f"{_share(r.served.get('within_sla'))} within the SLA ({r.served.get('clock')} clock)")
     return "\n".join(lines)
 
+
+
+def _share(value: object) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:.3%}"
+
+
+def _seconds(value: object) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:.1f}s"

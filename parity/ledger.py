@@ -57,6 +57,7 @@ ledger = sa.Table(
     sa.Column("causes", _Json, nullable=False),
     sa.Column("report", sa.Text, nullable=False),
     sa.Column("recorded_at_us", sa.BigInteger, nullable=False),
+    sa.Column("served", _Json, nullable=True),  # the served check's figures (`SERVED_FIGURES`), when it ran
     sa.UniqueConstraint("feature", "run_id", name="uq_parity_ledger_feature_run"),
 )
 sa.Index("ix_parity_ledger_hours", ledger.c.feature, ledger.c.config_hash, ledger.c.start_us)
@@ -86,11 +87,29 @@ class HourRecord:
     causes: dict[Cause, int]
     report: str
     recorded_at_us: int
+    served: dict[str, Any] | None = None  # `SERVED_FIGURES` of the hour's served check, when `--served` ran
+
+
+# What the ledger keeps of a served check (`CheckResult.served`): history and metrics show these.
+SERVED_FIGURES = ("clock", "reads", "served_agreement", "freshness_p50_s", "freshness_p95_s", "freshness_p99_s",
+                  "within_sla", "freshness_sla_s", "causes")
 
 
 def connect(database: str) -> sa.Engine:
-    """The results store (`parity.alerts.store.connect`) with the ledger's tables created too."""
-    return store.connect(database, metadata)
+    """The results store (`parity.alerts.store.connect`) with the ledger's tables created too; a ledger made
+    before the `served` column gains it (a nullable column: every earlier row reads as without a served check)."""
+    engine = store.connect(database, metadata)
+    columns = {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}
+    if "served" not in columns:
+        kind = "JSONB" if engine.dialect.name == "postgresql" else "JSON"
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"ALTER TABLE {ledger.name} ADD COLUMN served {kind}"))
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # another process added it first
+            columns = {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}
+            if "served" not in columns:
+                raise
+    return engine
 
 
 def config_hash(spec: FeatureSpec) -> str:
@@ -134,6 +153,7 @@ def record_hour(conn: sa.Connection, result: CheckResult, start_us: int, end_us:
         feature=result.feature, start_us=start_us, end_us=end_us, config_hash=config, run_id=result.run_id,
         verdict=result.verdict.value, compared=result.compared, matched=result.matched, agreement=result.agreement,
         causes={cause.value: count for cause, count in result.causes.items()}, report=report, recorded_at_us=now_us,
+        served=None if result.served is None else {name: result.served.get(name) for name in SERVED_FIGURES},
     ))
 
 
@@ -153,7 +173,7 @@ def _record(row: Any) -> HourRecord:
         config_hash=row["config_hash"], run_id=row["run_id"], verdict=Verdict(row["verdict"]),
         compared=int(row["compared"]), matched=int(row["matched"]), agreement=float(row["agreement"]),
         causes={Cause(name): int(count) for name, count in dict(row["causes"]).items()}, report=row["report"],
-        recorded_at_us=int(row["recorded_at_us"]),
+        recorded_at_us=int(row["recorded_at_us"]), served=row.get("served"),
     )
 
 
