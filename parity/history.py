@@ -42,7 +42,7 @@ def to_json(found: History) -> list[dict[str, Any]]:
     return [
         {"start": iso(r.start_us), "end": iso(r.end_us), "agreement": r.agreement, "verdict": r.verdict.value,
          "causes": {cause.value: count for cause, count in r.causes.items()}, "run_id": r.run_id,
-         "config_hash": r.config_hash, "served": r.served}
+         "config_hash": r.config_hash, **({"served": r.served} if r.served is not None else {})}
         for r in found.hours
     ]
 
