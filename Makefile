@@ -23,6 +23,7 @@ demo: $(STAMP) java
 test: $(STAMP) java
 	$(BIN)/ruff check parity tests bench
 	$(BIN)/mypy --strict parity
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 # The whole fuzz corpus and every kill -9 point (make test runs a bounded sample of both).

@@ -24,6 +24,18 @@ keys and `window_start`), so a 5% log holds exactly the cells a 5% check samples
 Chronon's logging samples: a key-only sample makes each check see a fixed 5% of keys in every window, so a
 defect of one key is either always seen or never; hashing the cell spreads a small log over every key in
 time, and keeps the one hash a check already trusts.
+
+`WriteToStore`, beside it, writes the same panes into the online store that models read
+(`parity.online_store`; its Redis module documents the layout), the job's last step in production:
+
+    features | "Store" >> WriteToStore("ride_requests", keys=["geohash6"], values=["requests"],
+                                       store="redis://feature-store:6379/0", ttl_s=3600)
+
+Each pane becomes one write, in the order the pane arrives, under the newest-window rule unless told
+otherwise (`rule=ConflictRule.LAST_ARRIVAL` is the naive writer). Panes are written in pipelined batches of
+at most `parity.online_store.redis.BATCH` per bundle (a bundle's panes are in the store when it finishes,
+so a retried bundle writes them again: harmless, a pane written twice is the same pane). Log and store
+both, to let `parity check --served` compare them: `features | LogOutputs(...)` and `features | WriteToStore(...)`.
 """
 
 # mypy: disable-error-code="no-untyped-call"
@@ -39,12 +51,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import Metrics
 from apache_beam.pvalue import Row
 from apache_beam.transforms import trigger, window
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from parity.errors import JobError
 from parity.online.files import check_writer, partition_of
+from parity.online_store import DEFAULT_RETRY, ConflictRule, OnlineStore, Pane, Retry, open_store
 
 PANE_COLUMNS = ("window_start", "window_end", "pane_timing", "pane_index", "emitted_at")
 _STAMP = pa.timestamp("us", tz="UTC")
@@ -89,6 +103,97 @@ class LogOutputs(beam.PTransform):  # type: ignore[type-arg]
             | "PaneRows" >> beam.ParDo(PaneRows(self._feature, self._keys, self._values, self._size, self._keep, self._rate))
             | "WritePanes" >> WritePanes(self._root, self._writer, self._keys, self._values)
         )
+
+
+class WriteToStore(beam.PTransform):  # type: ignore[type-arg]
+    """Write every pane of a windowed feature output into the online store `store` (a URL, e.g.
+    `redis://host:6379/0`) under `rule`, each key expiring `ttl_s` seconds after its last write (None: never);
+    see the module docstring. `clock()` gives the write time recorded with each batch (µs; default: the wall
+    clock). `keep(window_start_us)`, when given, keeps only the panes of the windows it accepts.
+    Returns an empty PCollection. The Beam counters `parity.store/written` and `parity.store/kept_newer` count
+    the panes written and those the newest-window rule kept out (on a production runner: the streaming
+    DirectRunner reports only part of a pipeline's counts)."""
+
+    def __init__(
+        self,
+        feature: str,
+        *,
+        keys: Sequence[str],
+        values: Sequence[str],
+        store: str,
+        rule: ConflictRule = ConflictRule.NEWEST_WINDOW,
+        ttl_s: int | None = None,
+        window_size_us: int | None = None,
+        keep: Callable[[int], bool] | None = None,
+        clock: Callable[[], int] | None = None,
+        retry: Retry = DEFAULT_RETRY,
+    ) -> None:
+        super().__init__()
+        if ttl_s is not None and ttl_s <= 0:
+            raise ValueError(f"ttl_s {ttl_s} must be a positive number of seconds")
+        self._feature, self._keys, self._values = feature, tuple(keys), tuple(values)
+        self._size, self._keep = window_size_us, keep
+        self._store = StorePanes(feature, self._keys, self._values, store, rule=rule, ttl_s=ttl_s, clock=clock, retry=retry)
+
+    def expand(self, outputs: Any) -> Any:
+        return (
+            outputs
+            | "PaneRows" >> beam.ParDo(PaneRows(self._feature, self._keys, self._values, self._size, self._keep, 1.0))
+            | "StorePanes" >> beam.ParDo(self._store)
+        )
+
+
+STORE_METRICS = "parity.store"
+
+
+class StorePanes(beam.DoFn):
+    """Pane rows (dicts, as `PaneRows` and the fast replay make them) -> writes into the store, in arrival order,
+    a pipelined batch of at most `batch` panes at a time, flushed by the end of each bundle. The store is opened
+    once per DoFn instance (`setup`) and closed in `teardown`."""
+
+    def __init__(self, feature: str, keys: tuple[str, ...], values: tuple[str, ...], store: str, *,
+                 rule: ConflictRule = ConflictRule.NEWEST_WINDOW, ttl_s: int | None = None,
+                 clock: Callable[[], int] | None = None, retry: Retry = DEFAULT_RETRY, batch: int = 500) -> None:
+        self._feature, self._keys, self._values, self._url = feature, keys, values, store
+        self._rule, self._ttl, self._clock, self._retry, self._batch = rule, ttl_s, clock, retry, batch
+        self._store: OnlineStore | None = None
+        self._panes: list[Pane] = []
+        self._written = Metrics.counter(STORE_METRICS, "written")
+        self._kept = Metrics.counter(STORE_METRICS, "kept_newer")
+
+    def setup(self) -> None:
+        self._store = open_store(self._url, retry=self._retry)
+
+    def start_bundle(self) -> None:
+        self._panes = []
+
+    def process(self, row: dict[str, Any]) -> None:
+        self._panes.append(Pane(key={name: row[name] for name in self._keys},
+                                values={name: row[name] for name in self._values},
+                                window_start_us=row["window_start"], window_end_us=row["window_end"],
+                                pane_index=row["pane_index"]))
+        if len(self._panes) >= self._batch:
+            self._flush()
+
+    def finish_bundle(self) -> None:
+        self._flush()
+
+    def teardown(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _flush(self) -> None:
+        if not self._panes:
+            return
+        if self._store is None:  # a runner that skipped setup
+            self.setup()
+        assert self._store is not None
+        now = self._clock() if self._clock is not None else None
+        done = self._store.write(self._feature, self._panes, rule=self._rule, ttl_s=self._ttl, now_us=now)
+        self._panes = []
+        self._written.inc(done.written)
+        self._kept.inc(done.kept_newer)
 
 
 class WritePanes(beam.PTransform):  # type: ignore[type-arg]

@@ -204,7 +204,6 @@ def check_cells(
     served: bool = False,
 ) -> CheckedCells:
     """`run_check`, keeping the compared cells (what `parity.replay` classifies)."""
-    from parity.alerts import cells_needed, wilson_interval
     from parity.attribute import (
         CAUSE_COLUMN,
         AttributionMethod,
@@ -215,6 +214,7 @@ def check_cells(
         what_if_ladder,
     )
     from parity.compare import compare
+    from parity.confidence import cells_needed, wilson_interval
     from parity.diagnose import diagnose
     from parity.events import event_files, read_event_range
     from parity.in_time import in_time_query

@@ -101,6 +101,15 @@ class StoreError(ParityError):
         self.database = database
 
 
+class OnlineStoreError(ParityError):
+    """The online store models read (`redis://...`, `parity.online_store`) cannot be opened, stays unreachable,
+    or cannot hold a value. `url` is the store's URL with any password redacted."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(f"online store {url}: {problem}")
+        self.url = url
+
+
 def describe(exc: BaseException) -> str:
     """One line for an error: a ParityError's message, or the gist of an unexpected one."""
     if isinstance(exc, ParityError):

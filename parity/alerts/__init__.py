@@ -14,12 +14,12 @@ The API the check and the CLI call:
 from __future__ import annotations
 
 from parity.alerts.channels import Delivery
-from parity.alerts.confidence import Assessment, Decision, assess, cells_needed, wilson_interval
 from parity.alerts.delivery import deliver_pending, send_test
 from parity.alerts.evaluate import evaluate_alerts, open_incidents, record_results
 from parity.alerts.incidents import Action, Incident, IncidentChange, IncidentStatus
 from parity.alerts.rules import AlertRule, Condition, Severity, load_rules
 from parity.alerts.store import validate as _validate
+from parity.confidence import Assessment, Decision, assess, cells_needed, wilson_interval
 from parity.settings import Settings
 
 

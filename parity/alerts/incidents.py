@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from parity.alerts.channels import Delivery, Message, NotificationKind
-from parity.alerts.confidence import Assessment, Decision, assess, cells_needed
 from parity.alerts.rules import AlertRule, Condition, Measure, Severity
+from parity.confidence import Assessment, Decision, assess, cells_needed
 from parity.result import CheckFailure, CheckResult, Verdict
 from parity.units import iso
 

@@ -10,6 +10,7 @@ import typer
 
 from parity.cli import DEBUG, ProjectOption, UsageError, app, features_named, parse_time, window_range
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
+from parity.online_store import ConflictRule, StoreTarget, redact
 
 
 @app.command("list")
@@ -106,12 +107,19 @@ def stream(
     all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
     mode: Annotated[str, typer.Option(help="fast (batch, late-data rule up front) or faithful (TestStream); "
                                            "default: faithful below 20,000 events, fast from there.")] = "",
+    into: Annotated[str, typer.Option("--into", help="Also write every pane into this online store, "
+                                                     "e.g. redis://127.0.0.1:6379/0.")] = "",
+    store_rule: Annotated[str, typer.Option("--store-rule", help="newest-window (a late pane of an older window "
+                                                                 "never overwrites a newer one) or last-arrival.")] = "newest-window",
+    ttl: Annotated[str, typer.Option("--ttl", help="Expire a stored key this long after its last write, e.g. 2h "
+                                                   "(default: never).")] = "",
     project: ProjectOption = Path("."),
 ) -> None:
     """Replay the event log to a feature's Beam job; writes the windows starting in [start, end). Example: `parity stream ride_requests --start 2026-11-26T08:00Z --end 2026-11-26T10:00Z --mode fast`.
 
     The range is replayed an hour of windows at a time (each hour reads only the events its windows need), so
-    memory follows the hour, not the range.
+    memory follows the hour, not the range. With `--into redis://host:port/db` every pane of those windows
+    is also written into the online store as it fires (`parity.beam.WriteToStore`), beside the online log.
     """
     from parity.realtime import FAST_FROM_EVENTS, STREAM_CHUNK_US, Mode, default_mode
     from parity.settings import load_settings
@@ -119,6 +127,7 @@ def stream(
     modes = {m.value: m for m in Mode}
     if mode and mode not in modes:
         raise UsageError(f"--mode: {mode!r} is not one of {', '.join(modes)}")
+    target = _store_target(into, store_rule, ttl)
     settings = load_settings(project)
     start_us, end_us = window_range(start, end)
     specs = features_named(settings.project, features, all_)
@@ -143,9 +152,36 @@ def stream(
         for chunk in itertools.pairwise(bounds):
             # This chunk owns the windows starting in it; edge windows it only partly replays are not written.
             result = run_stream(spec, settings, read_events(settings.event_log, spec.source, *event_range(spec.window, *chunk)),
-                                windows=chunk, mode=chosen)
+                                windows=chunk, mode=chosen, into=target)
             events_in, rows, elapsed, path = events_in + result.events_in, rows + result.rows, elapsed + result.elapsed_s, result.path
-        typer.echo(f"{spec.name}: {events_in} events -> {rows} rows in {elapsed:.1f}s ({chosen.value} mode, {path})")
+        into_store = f"; each pane into {redact(target.url)} ({target.rule.value})" if target is not None else ""
+        typer.echo(f"{spec.name}: {events_in} events -> {rows} rows in {elapsed:.1f}s ({chosen.value} mode, {path}){into_store}")
+
+
+def _store_target(into: str, rule: str, ttl: str) -> StoreTarget | None:
+    """`--into`, `--store-rule` and `--ttl` as the replay's store target; the store is opened once here, so an
+    unknown scheme or an unreachable store stops the stream before anything runs."""
+    from parity.online_store import open_store
+    from parity.units import parse_duration
+
+    rules = {r.value: r for r in ConflictRule}
+    if rule not in rules:
+        raise UsageError(f"--store-rule: {rule!r} is not one of {', '.join(rules)}")
+    if not into:
+        if ttl or rule != ConflictRule.NEWEST_WINDOW.value:
+            raise UsageError("--store-rule and --ttl apply to a store: name it with --into redis://host:port")
+        return None
+    ttl_s = None
+    if ttl:
+        try:
+            ttl_us = parse_duration(ttl)
+        except ValueError as exc:
+            raise UsageError(f"--ttl: {exc}") from None
+        if ttl_us < 1_000_000 or ttl_us % 1_000_000:
+            raise UsageError(f"--ttl: {ttl!r} must be a whole number of seconds, at least 1s")
+        ttl_s = ttl_us // 1_000_000
+    open_store(into).close()
+    return StoreTarget(into, rules[rule], ttl_s)
 
 
 @app.command()

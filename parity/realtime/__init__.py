@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from parity.errors import JobError
 from parity.online.files import STREAM_WRITER, hours, migrate_flat, write_hours
+from parity.online_store import StoreTarget
 from parity.publish import clean_leftovers, scratch
 from parity.realtime.faithful import (
     SEGMENT_EVENTS,
@@ -107,6 +108,7 @@ class StreamResult:
     events_dropped: int | None
     elapsed_s: float
     mode: Mode = Mode.FAITHFUL
+    into: StoreTarget | None = None  # the online store its panes (all `rows`) were written into, if any
 
     def panes(self) -> pa.Table:
         """The rows this stream published, in hour order."""
@@ -125,6 +127,7 @@ def run_stream(
     windows: tuple[int, int] | None = None,
     writer: str = STREAM_WRITER,
     workers: int = 1,
+    into: StoreTarget | None = None,
 ) -> StreamResult:
     """Replay `events` to the feature's job (in `mode`); write every emitted pane to Parquet.
 
@@ -134,8 +137,12 @@ def run_stream(
     streams of the neighbouring ranges, so that consecutive streams never write two rows for one cell.
     The faithful replay runs as one pipeline per segment of about `segment_events` events; the fast one as
     one batch pipeline on `workers` FnApiRunner workers. Raises `JobError` when the events cannot be passed
-    to Beam or the job cannot be loaded or fails while running (a failed job never leaves output behind),
-    and `ConfigError` for a runner that would download Prism.
+    to Beam or the job cannot be loaded or fails while running (a failed job never leaves output behind in
+    the online log), and `ConfigError` for a runner that would download Prism.
+
+    `into` also writes the panes of the windows it owns into an online store (`parity.beam.WriteToStore`), as
+    the job emits them, beside the online log: the served check compares the two. Unlike the log, the store
+    is written while the job runs, so a job that fails midway leaves the panes it had written there.
     """
     started = time.perf_counter()
     check_columns(spec, events)
@@ -153,9 +160,9 @@ def run_stream(
     event_us = pc.cast(events.column("event_time"), pa.int64()).to_numpy()
     try:
         if mode is Mode.FAST:
-            replay_fast(spec, settings, events, event_type, staging, writer, workers)
+            replay_fast(spec, settings, events, event_type, staging, writer, workers, into, windows)
         else:
-            replay_faithful(spec, settings, events, event_type, staging, writer, segment_events)
+            replay_faithful(spec, settings, events, event_type, staging, writer, segment_events, into, windows)
         table = read_logged(staging / spec.name, spec)
         claim = windows if windows is not None else _windows_of(event_us, spec)
         if windows is not None:
@@ -182,6 +189,7 @@ def run_stream(
         events_dropped=late_events(event_us, pc.cast(events.column("ingest_time"), pa.int64()).to_numpy(), spec),
         elapsed_s=time.perf_counter() - started,
         mode=mode,
+        into=into,
     )
 
 

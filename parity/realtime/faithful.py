@@ -30,9 +30,18 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Timestamp
 
-from parity.beam import LogOutputs
-from parity.errors import JobError
-from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, pipeline_options, window_into
+from parity.beam import LogOutputs, WriteToStore
+from parity.errors import JobError, OnlineStoreError
+from parity.online_store import StoreTarget
+from parity.realtime.job import (
+    ARRIVAL_ORDER,
+    event_rows,
+    load_job,
+    one_line,
+    owned_windows,
+    pipeline_options,
+    window_into,
+)
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 from parity.watermark import TICK_US
@@ -65,9 +74,12 @@ class Segment:
 
 def replay_faithful(
     spec: FeatureSpec, settings: Settings, events: pa.Table, event_type: type[tuple[Any, ...]], staging: Path,
-    writer: str, segment_events: int,
+    writer: str, segment_events: int, store: StoreTarget | None = None, windows: tuple[int, int] | None = None,
 ) -> None:
-    """Replay `events` segment by segment; every pane of each segment's windows is logged under `staging`."""
+    """Replay `events` segment by segment; every pane of each segment's windows is logged under `staging` and,
+    with a `store`, those of the `windows` starting in [start, end) (None: all) are written into it as they fire.
+    Segments run one after another, so the store sees a segment's panes in the order they fired, and every
+    pane of a segment before those of the next."""
     options = pipeline_options(settings)
     job = load_job(spec, settings.project)
     for owner, part in segment_tables(events, spec, segment_events):
@@ -80,13 +92,18 @@ def replay_faithful(
         try:
             pipeline = beam.Pipeline(options=options)
             rows = pipeline | "Replay" >> replay(segment, event_type) | "Window" >> window_into(spec)
-            rows | "Job" >> job | "Log" >> LogOutputs(
+            outputs = rows | "Job" >> job
+            outputs | "Log" >> LogOutputs(
                 spec.name, keys=spec.keys, values=spec.values, online_log=str(staging), writer=writer,
                 window_size_us=spec.window.size_us, keep=owner.owns)
+            if store is not None:
+                outputs | "Store" >> WriteToStore(
+                    spec.name, keys=spec.keys, values=spec.values, store=store.url, rule=store.rule, ttl_s=store.ttl_s,
+                    window_size_us=spec.window.size_us, keep=owned_windows(owner.owns, windows))
             # Without the test round trip through the runner API protos that `with Pipeline` makes:
             # the same pipeline runs, without encoding and decoding every replayed event first.
             pipeline.run(test_runner_api=False).wait_until_finish()
-        except JobError:
+        except (JobError, OnlineStoreError):
             raise
         except Exception as exc:
             raise JobError(spec.name, one_line(exc)) from exc

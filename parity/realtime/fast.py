@@ -53,9 +53,10 @@ from apache_beam.transforms.window import TimestampCombiner
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming, WindowedValue
 
-from parity.beam import WritePanes, columns
-from parity.errors import JobError
-from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, window_fn
+from parity.beam import StorePanes, WritePanes, columns
+from parity.errors import JobError, OnlineStoreError
+from parity.online_store import StoreTarget
+from parity.realtime.job import ARRIVAL_ORDER, event_rows, load_job, one_line, owned_windows, window_fn
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 from parity.watermark import arrival_cutoff_us, on_time_cutoff_us
@@ -79,9 +80,13 @@ def fast_options(settings: Settings, workers: int = 1) -> PipelineOptions:
 
 def replay_fast(
     spec: FeatureSpec, settings: Settings, events: pa.Table, event_type: type[tuple[Any, ...]], staging: Path,
-    writer: str, workers: int = 1,
+    writer: str, workers: int = 1, store: StoreTarget | None = None, windows: tuple[int, int] | None = None,
 ) -> None:
-    """Run the job in batch on `events` (written to `staging` as Parquet first); log its panes under `staging`."""
+    """Run the job in batch on `events` (written to `staging` as Parquet first); log its panes under `staging`
+    and, with a `store`, write those of the `windows` starting in [start, end) (None: all) into it. A batch run
+    has no arrival order across cells: each cell's ON_TIME pane is written before its LATE pane, but the cells
+    of one key come in no particular order (under `LAST_ARRIVAL`, use the faithful mode to see the order a
+    stream writes in)."""
     source = staging / "events.parquet"
     # In arrival order, as a stream meets them: a job's float sums then add in about the faithful replay's order.
     pq.write_table(events.sort_by(ARRIVAL_ORDER), source, row_group_size=BATCH_EVENTS)
@@ -108,15 +113,16 @@ def replay_fast(
                 | f"Cells_{side}" >> beam.ParDo(CellValues(spec.name, spec.keys, spec.values, spec.window.size_us))
                 | f"Global_{side}" >> beam.WindowInto(window.GlobalWindows())
             )
-        (
-            outputs
-            | "ByCell" >> beam.CoGroupByKey()
-            | "Panes" >> beam.ParDo(Panes(spec.keys, spec.values))
-            | "Log" >> WritePanes(FileSystems.join(str(staging), spec.name), writer, spec.keys, spec.values, batch=True)
-        )
+        panes = outputs | "ByCell" >> beam.CoGroupByKey() | "Panes" >> beam.ParDo(Panes(spec.keys, spec.values))
+        panes | "Log" >> WritePanes(FileSystems.join(str(staging), spec.name), writer, spec.keys, spec.values, batch=True)
+        keep = owned_windows(None, windows)
+        if store is not None:
+            owned = panes | "Owned" >> beam.Filter(lambda row: keep is None or keep(row["window_start"]))
+            owned | "Store" >> beam.ParDo(StorePanes(spec.name, spec.keys, spec.values, store.url, rule=store.rule,
+                                                     ttl_s=store.ttl_s))
         with _windows_fire_once():
             pipeline.run().wait_until_finish()
-    except JobError:
+    except (JobError, OnlineStoreError):
         raise
     except Exception as exc:
         raise JobError(spec.name, one_line(exc)) from exc

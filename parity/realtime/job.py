@@ -14,7 +14,7 @@ import importlib.util
 import re
 import sys
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,19 @@ def read_logged(folder: Path, spec: FeatureSpec) -> pa.Table:
         return table.sort_by([(name, "ascending") for name in (*spec.keys, "window_start", "pane_index")])
     empty = {name: pa.array([], type=pa.string() if name in spec.keys else pa.float64()) for name in (*spec.keys, *spec.values)}
     return pa.table({**empty, **{name: pane_table([], PANE_COLUMNS).column(name) for name in PANE_COLUMNS}})
+
+
+def owned_windows(owns: Callable[[int], bool] | None, windows: tuple[int, int] | None) -> Callable[[int], bool] | None:
+    """The windows a replay step keeps by their start (µs): those `owns` accepts and, given `windows`, starting in
+    [start, end); None when it keeps every window."""
+    if windows is None:
+        return owns
+    low, high = windows
+
+    def keep(window_start_us: int) -> bool:
+        return low <= window_start_us < high and (owns is None or owns(window_start_us))
+
+    return keep
 
 
 def one_line(exc: BaseException) -> str:

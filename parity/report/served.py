@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.alerts.confidence import wilson_interval
+from parity.confidence import wilson_interval
 from parity.served import ServedResult, StoreCause, worst_reads
 from parity.units import HOUR_US, iso
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parity.alerts.confidence import Decision, assess, cells_needed, more_cells_to_settle, wilson_interval
+from parity.confidence import Decision, assess, cells_needed, more_cells_to_settle, wilson_interval
 
 
 def test_wilson_interval_matches_the_published_values() -> None:

@@ -121,4 +121,4 @@ def test_range_not_yet_settled(project: Settings, capsys: pytest.CaptureFixture[
     )
     assert code == EXIT_ERROR
     assert "range 2024-06-03T10:15:00Z..2024-06-03T10:25:00Z is not yet settled" in error
-    assert "newest arrival is 2024-06-03T10:16:41Z" in error
+    assert "newest arrival is 2024-06-03T10:16:41.688706Z" in error
