@@ -292,7 +292,7 @@ def check_cells(
             what_if = lateness_what_if(stepped, spec, ladder, compared)
     served_figures = None
     if served:
-        from parity.report.served import served_block
+        from parity.served import served_block
 
         with _stage("served", spec.name):
             served_result = served_reads(spec, settings, span, offline, online_read.all_windows, cells)

@@ -45,12 +45,15 @@ import numpy as np
 import pandas as pd
 
 from parity.compare import compare
+from parity.confidence import wilson_interval
 from parity.result import Cause, CellStatus
 from parity.spec import LATEST, FeatureSpec, Served
-from parity.units import iso
+from parity.units import HOUR_US, iso
 from parity.watermark import TICK_US
 
 READ_COLUMNS = ("read_at", "present", "window_start", "window_end", "written_at")
+_BINS = 24
+WORST_READS = 10
 _READ = "_read"
 
 
@@ -363,3 +366,31 @@ def _seconds(us: float | None) -> float | None:
 def cause_counts(results: Mapping[str, ServedResult]) -> dict[str, dict[str, int]]:
     """Per feature, the causes with at least one read (for the demo's closing table)."""
     return {name: {c: n for c, n in r.causes.items() if n} for name, r in results.items()}
+
+
+def served_block(result: ServedResult, keys: tuple[str, ...], emitted_agreement: float | None) -> dict[str, Any]:
+    """The JSON-safe block a `CheckResult` carries: figures, a histogram of ages and the worst reads."""
+    ages = result.reads["freshness_us"].dropna().to_numpy(dtype=float) / 1e6
+    top = max(float(ages.max()) if len(ages) else 0.0, result.freshness_sla_us / 1e6) * 1.05 or 1.0
+    counts, edges = np.histogram(ages, bins=_BINS, range=(0.0, top))
+    low, high = wilson_interval(result.matched, result.compared)
+    store = sum(result.causes.get(c.value, 0) for c in StoreCause)
+    worst = [{"keys": {k: _plain(row.get(k)) for k in keys}, "read_at": row["read_at_iso"],
+              "hour": iso(int(row["read_at"]) // HOUR_US * HOUR_US), "next_hour": iso((int(row["read_at"]) // HOUR_US + 1) * HOUR_US),
+              "cause": row["cause"], "served_window_end": _time(row.get("served_end")),
+              "expected_window_end": _time(row.get("expected_end")),
+              "freshness_s": None if row.get("freshness_us") is None else float(row["freshness_us"]) / 1e6}
+             for row in worst_reads(result, WORST_READS)]
+    return {
+        **result.summary(), "ci_low": low, "ci_high": high, "emitted_agreement": emitted_agreement,
+        "store_agreement": (result.compared - store) / result.compared if result.compared else 1.0,
+        "histogram": {"edges_s": [float(e) for e in edges], "counts": [int(c) for c in counts]}, "worst_reads": worst,
+    }
+
+
+def _time(value: object) -> str | None:
+    return None if value is None else iso(int(value))  # type: ignore[call-overload]
+
+
+def _plain(value: object) -> object:
+    return value.item() if hasattr(value, "item") else value
