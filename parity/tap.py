@@ -178,6 +178,7 @@ def run_tap(
     backoff = BACKOFF_S[0]
     retry_at = started
     pending: list[dict[str, Any]] = []
+    sampled: tuple[int | None, list[dict[str, Any]]] = (None, [])
     next_at = started
     hour = started // HOUR_US
     try:
@@ -187,7 +188,10 @@ def run_tap(
             if now >= end:
                 break
             if not pending:
-                pending = sample_keys(spec, keys, due_window_start(spec, now), spec.sample_rate, limit)
+                due = due_window_start(spec, now)
+                if due != sampled[0]:  # the sample changes with the due window only
+                    sampled = (due, sample_keys(spec, keys, due, spec.sample_rate, limit))
+                pending = list(sampled[1])
                 if not pending:  # nothing to read now: wait for the next window
                     next_at = now + spec.window.slide_us
                     continue
