@@ -165,7 +165,7 @@ def test_a_compute_bug_behind_a_correct_redis_store_is_a_compute_cause(tmp_path:
 
 
 def test_killing_redis_mid_tap_counts_missed_reads_tears_no_file_and_the_next_tap_resumes(tmp_path: Path) -> None:
-    offline, stream, _ = World().build()
+    _, stream, _ = World().build()
     log = tmp_path / "served"
     with LocalServer() as local:
         raw = redis.Redis.from_url(local.url)
