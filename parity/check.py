@@ -354,7 +354,12 @@ def served_reads(spec: FeatureSpec, settings: Settings, span: CheckRange, offlin
                  panes: pd.DataFrame, cells: pd.DataFrame) -> ServedResult:
     """The served check of the tap's reads due in `span` (`parity.served.served_check`), against the check's own
     offline rows, the stream's panes (`emitted_at` on the reads' clock: the log's for wall-clock reads, the
-    replayed instant, `replayed_emission`, for simulated ones) and the emitted check's causes."""
+    replayed instant, `replayed_emission`, for simulated ones) and the emitted check's causes.
+
+    A read that found a window newer than due and past the checked windows (a model reading just after a window
+    closed, before `delay` ran out) has no offline truth in the check: it is left out, and counted by the check
+    of the range that holds that window. With `served.empty: latest`, the latest window with a row is looked
+    for within the checked windows only."""
     from parity.sample import window_micros
     from parity.served import replayed_emission, served_check
     from parity.served_log import Clock, clock_of, read_served
@@ -366,6 +371,8 @@ def served_reads(spec: FeatureSpec, settings: Settings, span: CheckRange, offlin
         raise DataError(where, f"no served reads between {iso(lo)} and {iso(hi)} (due in the checked windows); "
                                f"tap the store first: `parity tap {spec.name} --store redis://...`")
     clock = clock_of(reads, where)
+    beyond = span.end_us + spec.window.size_us  # the end of the first window starting after the checked range
+    reads = reads[~(reads["present"] & (reads["window_end"] >= beyond)).to_numpy(dtype=bool)].reset_index(drop=True)
     truth = offline[[*spec.keys, *spec.values]].copy()
     truth["window_end"] = window_micros(offline["window_end"])
     stream = panes[[*spec.keys, *spec.values, "pane_index"]].copy()

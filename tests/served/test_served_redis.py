@@ -33,6 +33,7 @@ from parity.online_store.server import LocalServer
 from parity.result import Cause
 from parity.served import ServedResult, StoreCause, served_check
 from parity.served_log import Clock, ServedLogWriter, log_schema, read_served
+from parity.spec import FeatureSpec
 from parity.tap import TapResult, run_tap
 from parity.units import HOUR_US, MINUTE_US, US
 
@@ -49,8 +50,9 @@ class Replay:
     moves the simulated clock to `t`. A write is due at `emitted_at + lag_us`; `written_at` is that instant."""
 
     store: OnlineStore
-    panes: list[dict[str, Any]]
+    panes: list[dict[str, Any]]  # keys, values, window_start, window_end, pane_index, emitted_at (µs)
     now: int = START
+    spec: FeatureSpec = SPEC
     rule: ConflictRule = ConflictRule.NEWEST_WINDOW
     lose: float = 0.0
     lag_us: int = 0
@@ -87,18 +89,26 @@ class Replay:
     def _write(self, stamp: int, panes: list[dict[str, Any]]) -> None:
         rows = []
         for p in panes:
-            value = int(p["requests"])
-            value = value // 10 * 10 if self.truncate and value >= 3 else value
-            index = 1 if int(p["emitted_at"]) - int(p["window_end"]) > 60 * US else 0
-            rows.append(Pane({"key": p["key"]}, {"requests": value}, int(p["window_end"]) - MINUTE_US,
-                             int(p["window_end"]), index))
+            values = {v: p[v] for v in self.spec.values}
+            first = self.spec.values[0]
+            if self.truncate and int(values[first]) >= 3:
+                values[first] = int(values[first]) // 10 * 10
+            rows.append(Pane({k: p[k] for k in self.spec.keys}, values, int(p["window_start"]),
+                             int(p["window_end"]), int(p["pane_index"])))
         try:
-            self.store.write(SPEC.name, rows, rule=self.rule, now_us=stamp)
+            self.store.write(self.spec.name, rows, rule=self.rule, now_us=stamp)
         except OnlineStoreError:
             return  # the store is down (the kill test): these writes are lost, as a real writer's would be
         if self.ttl_us is not None and self.raw is not None:
             for row in rows:
                 self.raw.pexpire(store_key(row.key), max(1, int(self.ttl_us / 1000 / WALL_SPEED)))
+
+
+def world_panes(stream: pd.DataFrame) -> list[dict[str, Any]]:
+    """The world's panes as the writer takes them: a window start, and the late pane (90 s after) as index 1."""
+    return stream.assign(window_start=stream["window_end"] - MINUTE_US,
+                         pane_index=(stream["emitted_at"] - stream["window_end"] > MINUTE_US).astype(int)
+                         ).to_dict("records")
 
 
 def _tap(replay: Replay, log: Path, *, url: str, until: int = END) -> TapResult:
@@ -123,7 +133,7 @@ def _served(world: World, tmp: Path, server: tuple[LocalServer, redis.Redis, Onl
     raw.flushdb()
     offline, stream, _ = world.build()
     log = tmp / f"served-{len(list(tmp.iterdir()))}"
-    _tap(Replay(store, stream.to_dict("records"), raw=raw, **fault), log, url=local.url)
+    _tap(Replay(store, world_panes(stream), raw=raw, **fault), log, url=local.url)
     reads = read_served(log, SPEC, T0, T0 + HOUR_US)
     assert len(reads) == len(KEYS) * ((END - START - 1) // (7 * US) + 1)
     return served_check(SPEC, SPEC.served_rules, reads, offline, stream, clock=reads["clock"].iloc[0])
@@ -175,7 +185,7 @@ def test_killing_redis_mid_tap_counts_missed_reads_tears_no_file_and_the_next_ta
             os.kill(int(raw.info("server")["process_id"]), signal.SIGKILL)
 
         kill_at, back_at = START + 8 * MINUTE_US, START + 10 * MINUTE_US
-        replay = Replay(store, stream.to_dict("records"), at={kill_at: kill, back_at: local.restart})
+        replay = Replay(store, world_panes(stream), at={kill_at: kill, back_at: local.restart})
         first = _tap(replay, log, url=local.url, until=START + 15 * MINUTE_US)
         assert first.missed > 0 and len(first.outages) == 1
         assert first.outages[0][0] >= kill_at and first.outages[0][1] >= back_at
@@ -188,7 +198,7 @@ def test_killing_redis_mid_tap_counts_missed_reads_tears_no_file_and_the_next_ta
             pq.read_table(file)  # every file whole
         reads = read_served(log, SPEC, T0, T0 + HOUR_US)
         assert len(reads) == first.reads and reads["read_at"].max() > back_at  # it read again after the restart
-        second = _tap(Replay(store, stream.to_dict("records"), now=START + 15 * MINUTE_US), log, url=local.url,
+        second = _tap(Replay(store, world_panes(stream), now=START + 15 * MINUTE_US), log, url=local.url,
                       until=START + 17 * MINUTE_US)
         store.close()
         raw.close()
