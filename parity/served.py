@@ -29,7 +29,9 @@ Causes per read that disagrees, three sides compared:
 - `store_value_mismatch`: the store holds the due window with a value no pane of the stream had (encoding,
   precision, truncation).
 - where the store holds what the stream emitted, the compute causes of the emitted check (late arrival,
-  job logic, key mismatch, window shift; `unexplained` when no emitted check is given).
+  job logic, key mismatch, window shift; `unexplained` when no emitted check is given). Where the emitted check
+  has none (its final pane agrees) but the store held an earlier pane of the window that late data replaced:
+  `late_arrival` when the read came before the later pane could reach the store, `missing_in_store` after.
 """
 
 from __future__ import annotations
@@ -256,8 +258,15 @@ def _causes(spec: FeatureSpec, frame: pd.DataFrame, stream: pd.DataFrame,
             causes.append("")
             continue
         emitted = looked["_first_emit"].iloc[i]
-        causes.append(_one_cause(row, emitted, stored["_stored_emit"].iloc[i], stored["_is_pane"].iloc[i],
-                                 float(latency.iloc[i]), compute[i]))
+        cause = _one_cause(row, emitted, stored["_stored_emit"].iloc[i], stored["_is_pane"].iloc[i],
+                           float(latency.iloc[i]), compute[i])
+        last = stored["_last_emit"].iloc[i]
+        if cause == Cause.UNEXPLAINED.value and not _missing(last) and int(last) > int(stored["_stored_emit"].iloc[i]):
+            # The store holds a pane of the window that a later pane (late data) replaced: before that pane
+            # could reach the store, the stream's own lateness; after, the store did not take it.
+            reached = int(last) + float(latency.iloc[i]) <= int(row.read_at)
+            cause = StoreCause.MISSING_IN_STORE.value if reached else Cause.LATE_ARRIVAL.value
+        causes.append(cause)
     return pd.Series(causes, index=frame.index, dtype=object)
 
 
@@ -286,7 +295,7 @@ def _one_cause(row: Any, emitted: object, stored_emit: object, is_pane: bool, la
 
 def _stored_panes(spec: FeatureSpec, frame: pd.DataFrame, panes: pd.DataFrame) -> pd.DataFrame:
     """Per read, whether the stored values are a pane the stream emitted for the stored window (`_is_pane`),
-    and when the latest such pane was emitted (`_stored_emit`)."""
+    when the latest such pane was emitted (`_stored_emit`), and when the window's last pane was (`_last_emit`)."""
     stored = frame.loc[frame["present"], [_READ, *spec.keys, "window_end", "written_at", *spec.values]]
     joined = stored.merge(panes, on=[*spec.keys, "window_end"], how="inner", suffixes=("", "_pane"))
     same = np.ones(len(joined), dtype=bool)
@@ -298,6 +307,9 @@ def _stored_panes(spec: FeatureSpec, frame: pd.DataFrame, panes: pd.DataFrame) -
     out = pd.DataFrame({_READ: frame[_READ]})
     out["_stored_emit"] = pd.array(emit.reindex(frame[_READ]).to_numpy(), dtype="Int64")
     out["_is_pane"] = out["_stored_emit"].notna().to_numpy()
+    last = panes.groupby([*spec.keys, "window_end"], dropna=False)["emitted_at"].max().rename("_last_emit")
+    held = frame[[_READ, *spec.keys, "window_end"]].merge(last.reset_index(), on=[*spec.keys, "window_end"], how="left")
+    out["_last_emit"] = pd.array(held.set_index(_READ)["_last_emit"].reindex(frame[_READ]).to_numpy(), dtype="Int64")
     return out.reset_index(drop=True)
 
 
