@@ -296,7 +296,7 @@ def check_cells(
 
         with _stage("served", spec.name):
             served_result = served_reads(spec, settings, span, offline, online_read.all_windows, cells)
-            served_figures = served_block(served_result, spec.keys, agreement)
+            served_figures = served_block(served_result, spec.keys, agreement, bar)
     low, high = wilson_interval(comparison.matched, compared)
     if not quality.passed or compared == 0:
         verdict = Verdict.INCONCLUSIVE

@@ -29,8 +29,11 @@ START = "2026-11-26T08:00:00Z"
 END = "2026-11-26T10:00:00Z"
 DEFECT_END = "2026-11-26T08:20:00Z"  # twenty minutes of the broken port open the incident
 COARSE_END = "2026-11-26T08:10:00Z"  # ten minutes show the diagnosis
-SERVED_END = "2026-11-26T08:30:00Z"  # the windows whose reads the served demo checks
-SERVED_SPEED = 120.0  # simulated seconds per wall second while the tap reads the local store
+SERVED_END = "2026-11-26T08:20:00Z"  # the windows whose reads the served demo checks
+SERVED_SPEED = 40.0  # simulated seconds per wall second while the tap reads the local store
+# The planted store fault: a TTL of 1 s of wall time (the store's TTL is whole seconds on the server's clock),
+# 40 simulated seconds, shorter than the minute a value must stay readable after it is due.
+FAULT_TTL_S = 1
 DURATION = "2h"
 RATE = int(os.environ.get("PARITY_DEMO_RATE", "300"))
 
@@ -106,7 +109,7 @@ def main() -> None:
     coarse = defect_project(root, "demo_coarse")
     run("stream", "ride_requests", "--start", START, "--end", COARSE_END, project=coarse)
     run("check", "ride_requests", "--start", START, "--end", COARSE_END, project=coarse, ok=(1,))
-    print(closing_table([root / "reports", root / "data" / "demo_last_arrival" / "reports", broken / "reports",
+    print(closing_table([root / "reports", root / "data" / "demo_store_ttl" / "reports", broken / "reports",
                          coarse / "reports"]))
     buggy = max((broken / "reports" / "ride_requests").glob("*.html"))
     shot = screenshot(buggy, root / "reports" / "demo-report.png")
@@ -117,9 +120,8 @@ def main() -> None:
 
 
 def served_demo(root: Path) -> None:
-    """Stream into a local store while a tap reads it, on a compressed clock, then `parity check --served`: the
-    newest-window writer (healthy) and the last-arrival writer (late panes overwrite newer windows)."""
-    from parity.online_store import ConflictRule
+    """Stream into a local store while a tap reads it, on a compressed clock, then `parity check --served`:
+    healthy, then with keys expiring (a TTL) before their values are due."""
     from parity.online_store.server import LocalServer
 
     faulty = store_fault_project(root)
@@ -127,19 +129,20 @@ def served_demo(root: Path) -> None:
           f"on a simulated clock {SERVED_SPEED:g}x faster than the wall (each at the instant the replay emitted it)"
           ", while the tap reads a sample of keys as a model would; every figure below is on that simulated clock.")
     with LocalServer() as server:
-        for project, rule, db in ((root, ConflictRule.NEWEST_WINDOW, 0), (faulty, ConflictRule.LAST_ARRIVAL, 1)):
+        for project, ttl_s, db in ((root, None, 0), (faulty, FAULT_TTL_S, 1)):
             url = server.url.rsplit("/", 1)[0] + f"/{db}"
-            print(f"\n$ (in the demo's process) stream ride_requests {START} .. {SERVED_END} into {url} with the "
-                  f"{rule.value} writer, tapped at 5000 reads/s", flush=True)
-            print("  " + tap_replay(project, "ride_requests", url, rule), flush=True)
+            ttl = f"a TTL of {ttl_s} s ({ttl_s * SERVED_SPEED:g} simulated seconds)" if ttl_s else "no TTL"
+            print(f"\n$ (in the demo's process) stream ride_requests {START} .. {SERVED_END} into {url} with {ttl}, "
+                  "tapped at 5000 reads/s", flush=True)
+            print("  " + tap_replay(project, "ride_requests", url, ttl_s), flush=True)
             run("check", "ride_requests", "--served", "--start", START, "--end", SERVED_END, project=project,
                 ok=(0, 1))
 
 
 def store_fault_project(root: Path) -> Path:
     """The demo's features over the same event and online logs, with a served log of their own (what a model
-    read from a store written by the last-arrival writer)."""
-    project = root / "data" / "demo_last_arrival"
+    read from a store whose keys expire too soon)."""
+    project = root / "data" / "demo_store_ttl"
     shutil.rmtree(project, ignore_errors=True)
     for folder in ("realtime_jobs", "offline_queries"):
         shutil.copytree(root / folder, project / folder)
@@ -151,7 +154,7 @@ def store_fault_project(root: Path) -> Path:
     return project
 
 
-def tap_replay(project: Path, feature: str, url: str, rule: object) -> str:
+def tap_replay(project: Path, feature: str, url: str, ttl_s: int | None) -> str:
     """Write the stream's panes of the served demo's windows into the store at their replayed instants while the
     tap reads it (`_ReplayedStore` is the tap's clock), into the project's served log. Returns the tap's summary."""
     from parity.check import read_online
@@ -176,7 +179,7 @@ def tap_replay(project: Path, feature: str, url: str, rule: object) -> str:
     panes["pane_index"] = rows["pane_index"].astype("int64")
     panes["emitted_at"] = replayed_emission(spec, panes)
     store = open_store(url)
-    clock = _ReplayedStore(store, spec, rule, panes.sort_values("emitted_at", kind="stable").to_dict("records"),
+    clock = _ReplayedStore(store, spec, ttl_s, panes.sort_values("emitted_at", kind="stable").to_dict("records"),
                            start + shift)
     parts = open_source(settings.online_log).read(spec.name, start - shift, end + shift)
     keys, schema = known_keys(parts, spec)
@@ -196,11 +199,11 @@ class _ReplayedStore:
     kind: Clock
     speed = SERVED_SPEED  # clock microseconds per wall microsecond: the tap's rate stays per wall second
 
-    def __init__(self, store: Any, spec: Any, rule: object, panes: list[dict[str, Any]], now: int) -> None:
+    def __init__(self, store: Any, spec: Any, ttl_s: int | None, panes: list[dict[str, Any]], now: int) -> None:
         from parity.served_log import Clock
 
         self.kind = Clock.SIMULATED
-        self._store, self._spec, self._rule, self._panes, self._next = store, spec, rule, panes, 0
+        self._store, self._spec, self._ttl_s, self._panes, self._next = store, spec, ttl_s, panes, 0
         self.now = now
         self._wall = time.monotonic()
         self._write_until(now)
@@ -226,7 +229,7 @@ class _ReplayedStore:
             batch = [Pane({k: p[k] for k in self._spec.keys}, {v: p[v] for v in self._spec.values},
                           int(p["window_start"]), int(p["window_end"]), int(p["pane_index"]))
                      for p in due if int(p["emitted_at"]) == stamp]
-            self._store.write(self._spec.name, batch, rule=self._rule, now_us=stamp)
+            self._store.write(self._spec.name, batch, ttl_s=self._ttl_s, now_us=stamp)
 
 
 def closing_table(report_dirs: list[Path]) -> str:
@@ -252,7 +255,8 @@ def closing_table(report_dirs: list[Path]) -> str:
             agreement = f"{served['served_agreement']:>9.3%}" if served else f"{'-':>9}"
             p99 = served.get("freshness_p99_s")
             fresh = f"{p99:>9.1f}s" if isinstance(p99, (int, float)) else f"{'-':>10}"
-            lines.append(f"{name:<34} {result['verdict']:<10} {result['agreement']:>10.4%} "
+            verdict = "breached" if served.get("passed") is False else result["verdict"]  # served below the bar
+            lines.append(f"{name:<34} {verdict:<10} {result['agreement']:>10.4%} "
                          f"{result['agreement_net_of_explained']:>9.4%} {result.get('lateness_needed') or '-':>16}  "
                          f"{agreement} {fresh}  {top}")
     return "\n".join(lines)

@@ -380,8 +380,10 @@ def cause_counts(results: Mapping[str, ServedResult]) -> dict[str, dict[str, int
     return {name: {c: n for c, n in r.causes.items() if n} for name, r in results.items()}
 
 
-def served_block(result: ServedResult, keys: tuple[str, ...], emitted_agreement: float | None) -> dict[str, Any]:
-    """The JSON-safe block a `CheckResult` carries: figures, a histogram of ages and the worst reads."""
+def served_block(result: ServedResult, keys: tuple[str, ...], emitted_agreement: float | None,
+                 threshold: float | None = None) -> dict[str, Any]:
+    """The JSON-safe block a `CheckResult` carries: figures, a histogram of ages and the worst reads; with the
+    check's `threshold`, whether served agreement reaches it (`passed`), on the emitted check's bar."""
     ages = result.reads["freshness_us"].dropna().to_numpy(dtype=float) / 1e6
     top = max(float(ages.max()) if len(ages) else 0.0, result.freshness_sla_us / 1e6) * 1.05 or 1.0
     counts, edges = np.histogram(ages, bins=_BINS, range=(0.0, top))
@@ -395,6 +397,7 @@ def served_block(result: ServedResult, keys: tuple[str, ...], emitted_agreement:
              for row in worst_reads(result, WORST_READS)]
     return {
         **result.summary(), "ci_low": low, "ci_high": high, "emitted_agreement": emitted_agreement,
+        "threshold": threshold, "passed": None if threshold is None else result.agreement >= threshold,
         "store_agreement": (result.compared - store) / result.compared if result.compared else 1.0,
         "histogram": {"edges_s": [float(e) for e in edges], "counts": [int(c) for c in counts]}, "worst_reads": worst,
     }

@@ -242,7 +242,10 @@ def check(
         record_results(outcomes, settings)
     if any(isinstance(o, CheckFailure) or o.verdict is Verdict.INCONCLUSIVE for o in outcomes):
         raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_OK if all(o.passed for o in outcomes if isinstance(o, CheckResult)) else EXIT_BREACH)
+    # With --served, served agreement below the bar is a breach too (what models read is the contract).
+    passed = all(o.passed and (o.served is None or o.served.get("passed") is not False)
+                 for o in outcomes if isinstance(o, CheckResult))
+    raise typer.Exit(EXIT_OK if passed else EXIT_BREACH)
 
 
 

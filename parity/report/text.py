@@ -68,7 +68,8 @@ def served_line(block: dict[str, Any]) -> str:
         return "n/a" if value is None else f"{value:.1f}s"
 
     causes = ", ".join(f"{cause} {count}" for cause, count in block["causes"].items() if count) or "none"
-    return (f"  served: {pct(block['served_agreement'])} of {block['reads']} reads agree (95% {pct(block['ci_low'])}"
+    verdict = {True: "passed", False: "BREACHED", None: ""}[block.get("passed")]
+    return (f"  served{' ' + verdict if verdict else ''}: {pct(block['served_agreement'])} of {block['reads']} reads agree (95% {pct(block['ci_low'])}"
             f" .. {pct(block['ci_high'])}); freshness p50 {sec(block['freshness_p50_s'])} p95 "
             f"{sec(block['freshness_p95_s'])} p99 {sec(block['freshness_p99_s'])}, "
             f"{'n/a' if block['within_sla'] is None else pct(block['within_sla'])} within the "

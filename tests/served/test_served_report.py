@@ -26,10 +26,10 @@ def result() -> CheckResult:
         verdict=Verdict.PASSED)
 
 
-def _with_served(world: World) -> CheckResult:
+def _with_served(world: World, threshold: float | None = None) -> CheckResult:
     offline, stream, reads = world.build()
     served = served_check(SPEC, Served(MINUTE_US, 2 * MINUTE_US), reads, offline, stream, clock="simulated")
-    return dataclasses.replace(result(), served=served_block(served, SPEC.keys, 0.9995))
+    return dataclasses.replace(result(), served=served_block(served, SPEC.keys, 0.9995, threshold))
 
 
 def test_the_html_report_has_a_freshness_section_with_the_sla_line_and_the_store_causes() -> None:
@@ -55,3 +55,12 @@ def test_markdown_text_and_json_carry_served_agreement_and_freshness_percentiles
     assert line.startswith("  served:") and "p99" in line and f"stale {block['causes']['stale']}" in line
     again = CheckResult.from_json(json.loads(json.dumps(to_json(checked))))
     assert again.served is not None and again.served["freshness_p99_s"] == block["freshness_p99_s"]
+
+
+def test_served_agreement_below_the_bar_is_a_served_breach_in_the_text() -> None:
+    lagging = _with_served(World(lag_us=2 * MINUTE_US), threshold=0.999)
+    healthy = _with_served(World(), threshold=0.999)
+    assert lagging.served is not None and lagging.served["passed"] is False
+    assert healthy.served is not None and healthy.served["passed"] is True
+    assert text_table([lagging]).splitlines()[-1].startswith("  served BREACHED:")
+    assert text_table([healthy]).splitlines()[-1].startswith("  served passed:")
