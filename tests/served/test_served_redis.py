@@ -39,7 +39,7 @@ from parity.units import HOUR_US, MINUTE_US, US
 
 WALL_SPEED = 1000.0  # simulated seconds per wall second, for the TTL world only
 ONLINE = pa.schema([("key", pa.string()), ("requests", pa.int64())])
-START, END = T0 + 3 * MINUTE_US, T0 + 30 * MINUTE_US
+START, END = T0 + 3 * MINUTE_US, T0 + 18 * MINUTE_US
 ONCE = Retry(attempts=1)
 HEALTHY: dict[bool, pd.DataFrame] = {}
 
