@@ -74,7 +74,7 @@ def main(runs: int = 3, rate_per_min: int = 330, only: tuple[str, ...] = ()) -> 
         start_us = DAY_START_US + CHECKED_HOUR * HOUR_US
         end_us = start_us + HOUR_US
         specs = {name: load_feature(name, settings.project) for name in FEATURES}
-        scenarios = {scenario: dataclasses.replace(settings, online_log=root / f"online-{scenario}")
+        scenarios = {scenario: dataclasses.replace(settings, online_log=str(root / f"online-{scenario}"))
                      for scenario in SCENARIOS}
         planted = {
             (scenario, name): write_online(spec, scenarios[scenario], start_us, end_us, share)
@@ -147,7 +147,7 @@ def write_online(
     online["emitted_at"] = online["window_end"] + pd.Timedelta(seconds=3)
     # from_pandas: a null offline value (NaN in the collected float column) is written as null, as Beam writes None.
     table = pa.Table.from_pandas(online, preserve_index=False)
-    write_hours(settings.online_log / spec.name, "bench", table, (start_us, end_us))
+    write_hours(Path(settings.online_log) / spec.name, "bench", table, (start_us, end_us))
     return {"cells": len(truth), "shifted": len(shifted), "removed": len(removed)}
 
 

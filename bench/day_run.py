@@ -42,7 +42,7 @@ def main() -> None:
         truth["pane_timing"] = "ON_TIME"
         truth["pane_index"] = np.zeros(len(truth), dtype=np.int64)
         truth["emitted_at"] = truth["window_end"] + pd.Timedelta(seconds=3)
-        write_hours(settings.online_log / name, "stream", pa.Table.from_pandas(truth, preserve_index=False), (DAY, DAY + 25 * H))
+        write_hours(Path(settings.online_log) / name, "stream", pa.Table.from_pandas(truth, preserve_index=False), (DAY, DAY + 25 * H))
         print(name, len(truth), "cells written", flush=True)
     for label in ("first run", "rerun"):
         began = time.perf_counter()

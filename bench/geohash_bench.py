@@ -8,7 +8,7 @@ Measured, in one process, on one SparkSession, for `ride_requests` (geohash6, tu
 (geohash5, 5-minute windows sliding by 1 minute): `parity.offline.recompute` of the first hour's windows, the
 offline side of a one-hour check, collected to pandas, with Spark SQL's `geohash()` registered as
 - `row`: the UDF parity had before, a pandas UDF that calls `parity.geo.geohash` (pygeohash) once per row;
-- `arrow`: `parity.geo.register_spark`, an Arrow UDF encoding each batch with numpy (`parity.geo.geohash_array`);
+- `arrow`: `parity.offline.register_spark`, an Arrow UDF encoding each batch with numpy (`parity.geo.geohash_array`);
 - `floor`: no encoder at all, `geohash()` a SQL function of two casts run in the JVM (wrong cells, right count of
   rows): what the recompute costs with geohashing free, so `row / floor` is the most any encoder could gain.
 `row` and `arrow` give identical frames (checked on every run). All are warmed alike (`warm` runs each), then timed
@@ -35,8 +35,8 @@ import pyarrow as pa
 
 from parity.events import read_events, write_events
 from parity.generate import generate_rides
-from parity.geo import geohash, geohash_array, register_spark
-from parity.offline import recompute, spark_session
+from parity.geo import geohash, geohash_array
+from parity.offline import recompute, register_spark, spark_session
 from parity.settings import Settings, load_settings
 from parity.spec import load_feature
 

@@ -14,6 +14,7 @@ second Spark query over the windows that had late arrivals (`recompute_restricte
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,16 +70,16 @@ def one_pass_values(cells: pd.DataFrame, offline: pd.DataFrame, spec: FeatureSpe
     return InTimeValues(in_time_frame(offline, spec, in_time, k), np.ones(len(cells), dtype=bool))
 
 
-def per_phase_values(cells: pd.DataFrame, spec: FeatureSpec, settings: Settings, events: pa.Table) -> InTimeValues:
-    """In-time values of the divergent cells by a second Spark query (`per_phase`). A window none of whose
-    events arrived after its cutoff has its full value in time, so only windows with a late arrival are queried."""
-    from parity.offline import recompute_restricted
-
+def per_phase_values(cells: pd.DataFrame, spec: FeatureSpec, recompute_in_time: Callable[[pd.DataFrame], pd.DataFrame],
+                     events: pa.Table) -> InTimeValues:
+    """In-time values of the divergent cells by a second offline query (`per_phase`: the engine's
+    `recompute_in_time` of the feature). A window none of whose events arrived after its cutoff has its full
+    value in time, so only windows with a late arrival are queried."""
     starts = window_micros(cells["window_start"])
     considered = _explainable(cells)
     considered &= np.isin(starts, windows_with_late_arrivals(events, spec, np.unique(starts[considered])))
     targets = cells.loc[considered, [*spec.keys, "window_start", "window_end"]]
-    frame = recompute_restricted(spec, settings, targets) if len(targets) else targets.iloc[0:0]
+    frame = recompute_in_time(targets) if len(targets) else targets.iloc[0:0]
     return InTimeValues(frame.assign(pane_index=0), considered)
 
 

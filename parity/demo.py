@@ -13,6 +13,7 @@ alerts on, which opens an incident. Each step is the real `parity` command, prin
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -158,7 +159,6 @@ def tap_replay(project: Path, feature: str, url: str, ttl_s: int | None) -> str:
     """Write the stream's panes of the served demo's windows into the store at their replayed instants while the
     tap reads it (`_ReplayedStore` is the tap's clock), into the project's served log. Returns the tap's summary."""
     from parity.check import read_online
-    from parity.cli import parse_time
     from parity.online import open_source
     from parity.online_store import open_store
     from parity.sample import window_micros
@@ -170,9 +170,9 @@ def tap_replay(project: Path, feature: str, url: str, ttl_s: int | None) -> str:
 
     settings = load_settings(project)
     spec = load_feature(feature, settings.project)
-    start, end = parse_time(START, "start"), parse_time(SERVED_END, "end")
+    start, end = (int(dt.datetime.fromisoformat(moment).timestamp()) * 1_000_000 for moment in (START, SERVED_END))
     shift = spec.window.size_us + spec.served_rules.delay_us  # the reads due in [start, end)
-    rows = read_online(spec, settings, start - shift, end + shift).rows
+    rows = read_online(spec, open_source(settings.online_log), start - shift, end + shift).rows
     panes = rows[[*spec.keys, *spec.values]].astype(object).where(rows[[*spec.keys, *spec.values]].notna(), None)
     panes["window_start"] = window_micros(rows["window_start"])
     panes["window_end"] = window_micros(rows["window_end"])

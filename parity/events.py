@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from parity.errors import DataError
 from parity.publish import HIDDEN_PREFIXES, clean_leftovers, publish, publish_text, published
-from parity.units import HOUR_US
+from parity.units import HOUR_US, format_duration
 
 REQUIRED_COLUMNS = ("event_id", "event_time", "ingest_time")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -43,6 +43,8 @@ _HOUR_DIR = re.compile(r"^hour=(\d{1,2})$")
 _FIX = "run `parity generate` first"
 # Per source, what `newest_arrival_us` learnt from each file's footer, so a check opens only new files' footers.
 ARRIVALS_INDEX = "_arrivals.json"
+DEFAULT_SKEW_BOUND_US = 5 * 60 * 1_000_000  # `clock_skew_bound` in [tool.parity] (`parity.settings`)
+_FAR_FUTURE_US = _MAX_EVENT_US * 2  # "now" for the half of the clock check that does not depend on it
 log = logging.getLogger("parity.events")
 
 
@@ -60,10 +62,12 @@ class WriteResult:
 # --- writing ----------------------------------------------------------------------------------------
 
 
-def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Path) -> WriteResult:
+def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Path, *,
+                 skew_bound_us: int = DEFAULT_SKEW_BOUND_US, now_us: int | None = None) -> WriteResult:
     """Append `events` to `<event_log>/<source>`, one new file per UTC hour of `event_time`.
 
-    Rows failing `quarantine_reasons` go to a quarantine file instead. A table without a required
+    Rows failing `quarantine_reasons` go to a quarantine file instead (a clock beyond now + `skew_bound_us`
+    among them: an event from 2099 never makes a `date=2099-01-01` partition). A table without a required
     column is refused with a `DataError`; nothing is written then. Files are named after the content
     of `events`, and each is published atomically (`parity.publish`): writing the same table again,
     as the rerun of a write that was killed half-way does, replaces its files with identical ones
@@ -77,7 +81,7 @@ def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Pat
         if not any(test(kind) for test in (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal,
                                            pa.types.is_null)):
             raise DataError(str(source_dir), f"column {column!r} has type {kind}; expected float64 degrees")
-    reasons = quarantine_reasons(table)
+    reasons = quarantine_reasons(table, skew_bound_us, _now_us() if now_us is None else now_us)
     bad = pc.is_valid(reasons)
     rows_bad = pc.sum(bad).as_py() or 0
 
@@ -112,8 +116,13 @@ def write_events(events: pa.Table, event_log: Path, source: str, quarantine: Pat
     )
 
 
-def quarantine_reasons(table: pa.Table) -> pa.ChunkedArray:
+def quarantine_reasons(table: pa.Table, skew_bound_us: int = DEFAULT_SKEW_BOUND_US,
+                       now_us: int | None = None) -> pa.ChunkedArray:
     """Per row, why it cannot enter the log (`'event_time is null; lat out of range'`), or null when it can.
+
+    An `event_time` or `ingest_time` beyond `now_us` + `skew_bound_us` is a clock error, not an event (with
+    `now_us` None, the current time). An event_time ahead of its ingest_time by less than that is kept: the
+    stream received it, and the events suite judges the share of such rows.
 
     Coordinates follow `parity.geo.valid_coordinates`: null, NaN or outside [-90, 90] x [-180, 180] is invalid.
     Expects a `normalise`d table (timestamps in microseconds), as `write_events` passes it.
@@ -127,6 +136,11 @@ def quarantine_reasons(table: pa.Table) -> pa.ChunkedArray:
          "event_time outside years 1-9999"),
         (pc.is_null(table["ingest_time"]), "ingest_time is null"),
     ]
+    now = _now_us() if now_us is None else now_us
+    shown = format_duration(skew_bound_us)
+    for column in ("event_time", "ingest_time"):
+        checks.append((pc.greater(pc.cast(table[column], pa.int64()), now + skew_bound_us),
+                       f"{column} beyond now + clock_skew_bound {shown}"))
     for column, bound in (("lat", 90.0), ("lon", 180.0)):
         if column in table.column_names:
             values = pc.cast(table[column], pa.float64())
@@ -184,6 +198,7 @@ class EventRead:
 
     events: pa.Table
     misplaced: pa.Table
+    skewed: int = 0  # rows of `events` whose clock is off by more than the bound (`clock_skewed`)
 
 
 def read_events(event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None) -> pa.Table:
@@ -196,9 +211,11 @@ def read_events(event_log: Path, source: str, start_us: int | None = None, end_u
 
 
 def read_event_range(
-    event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None
+    event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None, *,
+    skew_bound_us: int = DEFAULT_SKEW_BOUND_US, now_us: int | None = None,
 ) -> EventRead:
-    """`read_events`, with the rows of the opened partitions that are not where the layout says (see EventRead)."""
+    """`read_events`, with the rows of the opened partitions that are not where the layout says, and the count of
+    rows in range whose clock is off by more than `skew_bound_us` (see EventRead)."""
     files = _hour_files(event_log, source, start_us, end_us)
     misplaced_schema = pa.schema([("event_id", pa.string()), ("event_time", TIMESTAMP), ("partition", pa.string())])
     if not files:
@@ -220,7 +237,9 @@ def read_event_range(
             label = f"{file.parent.parent.name}/{file.parent.name}"
             partition = pa.array([label] * wrong.num_rows, pa.string())
             misplaced.append(pa.table([wrong["event_id"], wrong["event_time"], partition], schema=misplaced_schema))
-    return EventRead(pa.concat_tables(tables, promote_options="permissive"), pa.concat_tables(misplaced))
+    events = pa.concat_tables(tables, promote_options="permissive")
+    skewed = clock_skewed(events, skew_bound_us, _now_us() if now_us is None else now_us)
+    return EventRead(events, pa.concat_tables(misplaced), int(pc.sum(skewed).as_py() or 0))
 
 
 def event_files(event_log: Path, source: str, start_us: int | None = None, end_us: int | None = None) -> list[Path]:
@@ -243,56 +262,122 @@ def _hour_files(event_log: Path, source: str, start_us: int | None, end_us: int 
     ]
 
 
-def newest_arrival_us(event_log: Path, source: str) -> int:
-    """The largest `ingest_time` in the source, from Parquet statistics where the files have them.
+def newest_arrival_us(event_log: Path, source: str, skew_bound_us: int = DEFAULT_SKEW_BOUND_US,
+                      now_us: int | None = None) -> int:
+    """The largest `ingest_time` of the source's events that pass the clock check (`arrivals`)."""
+    return arrivals(event_log, source, skew_bound_us, now_us).newest_us
 
-    What each file's footer said is kept in `<source>/_arrivals.json` (by path, size and modification
-    time), so a check opens only the footers of files that are new or changed since the last one. A file
-    that cannot be read is left out with a warning: the newest arrival can then only be earlier, which
-    settles fewer windows, never more (and a check of that file's hour fails reading it).
+
+@dataclass(frozen=True, slots=True)
+class Arrivals:
+    """What the log says about how far arrivals got: `newest_us`, the largest sane `ingest_time`, and `skewed`,
+    the rows left out of it because a clock is off (`clock_skewed`)."""
+
+    newest_us: int
+    skewed: int
+
+
+def clock_skewed(table: pa.Table, skew_bound_us: int, now_us: int) -> pa.ChunkedArray:
+    """Per row, whether a clock is off by more than the bound: `ingest_time` beyond now + bound (an arrival from
+    the future), or `event_time` beyond `ingest_time` + bound (an event stamped after it arrived). Such rows are
+    never used to decide what is settled, and are counted wherever they are read. Expects `normalise`d times."""
+    ingest = pc.cast(table["ingest_time"], pa.int64())
+    event = pc.cast(table["event_time"], pa.int64())
+    future = pc.greater(ingest, now_us + skew_bound_us)
+    ahead = pc.greater(pc.subtract(event, ingest), skew_bound_us)
+    return pc.fill_null(pc.or_(pc.fill_null(future, False), pc.fill_null(ahead, False)), False)
+
+
+def arrivals(event_log: Path, source: str, skew_bound_us: int = DEFAULT_SKEW_BOUND_US,
+             now_us: int | None = None) -> Arrivals:
+    """The newest arrival of the source: the largest `ingest_time` of its rows that are not `clock_skewed`.
+
+    What each file held is kept in `<source>/_arrivals.json` (by path, size and modification time: its largest
+    `ingest_time` of rows whose `event_time` is within the bound of it, and how many are not), so a check reads
+    only the time columns of files that are new or changed since the last one. A file whose newest arrival lies
+    beyond now + bound is read again (a row from the future becomes an arrival once the clock reaches it). A file
+    that cannot be read is left out with a warning: the newest arrival can then only be earlier, which settles
+    fewer windows, never more (and a check of that file's hour fails reading it).
     """
     source_dir = _existing_source(event_log, source)
-    known = _load_arrivals(source_dir)
+    now = _now_us() if now_us is None else now_us
+    known = _load_arrivals(source_dir, skew_bound_us)
     seen: dict[str, list[int | None]] = {}
+    newest: list[int] = []
+    skewed = 0
     for file in event_files(event_log, source):
         name = file.relative_to(source_dir).as_posix()
         try:
             stat = file.stat()
             entry = known.get(name)
             if entry is None or entry[:2] != [stat.st_size, stat.st_mtime_ns]:
-                entry = [stat.st_size, stat.st_mtime_ns, _max_ingest_us(file)]
+                entry = [stat.st_size, stat.st_mtime_ns, *_file_arrivals(file, skew_bound_us, None)]
+            arrived, ahead = entry[2], int(entry[3] or 0)
+            if arrived is not None and arrived > now + skew_bound_us:
+                arrived, ahead = _file_arrivals(file, skew_bound_us, now)
         except (OSError, DataError) as exc:
             log.warning("event_file_skipped path=%s reason=%s", file, str(exc).replace(f"{file}: ", ""))
             continue
         seen[name] = entry
+        skewed += ahead
+        if arrived is not None:
+            newest.append(arrived)
     if seen != known:
-        _save_arrivals(source_dir, seen)
-    arrivals = [entry[2] for entry in seen.values() if entry[2] is not None]
-    if not arrivals:
-        raise DataError(str(source_dir), f"no events with an ingest_time; {_FIX}")
-    return max(arrivals)
+        _save_arrivals(source_dir, seen, skew_bound_us)
+    if skewed:
+        log.info("clock_skewed_events_ignored source=%s rows=%d bound_us=%d", source, skewed, skew_bound_us)
+    if not newest:
+        raise DataError(str(source_dir), f"no events with an ingest_time within the clock-skew bound; {_FIX}")
+    return Arrivals(max(newest), skewed)
 
 
-def _load_arrivals(source_dir: Path) -> dict[str, list[int | None]]:
-    """The arrival index, or nothing when it is missing or not one parity wrote (it is rebuilt then)."""
+def _file_arrivals(file: Path, skew_bound_us: int, now_us: int | None) -> tuple[int | None, int]:
+    """(largest `ingest_time` of the file's rows that are not clock-skewed, how many are); with `now_us` None
+    only the event-ahead-of-ingest half of `clock_skewed` applies (what the arrival index can keep)."""
+    try:
+        parquet = pq.ParquetFile(file)
+        names = parquet.schema_arrow.names
+        if "ingest_time" not in names or "event_time" not in names:
+            missing = "ingest_time" if "ingest_time" not in names else "event_time"
+            raise DataError(str(file), f"missing required column {missing!r}")
+        times = parquet.read(columns=["event_time", "ingest_time"])
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(str(file), f"unreadable Parquet file: {exc}") from exc
+    times = pa.table({column: _as_timestamp(times[column], column, str(file)) for column in times.column_names})
+    times = times.filter(pc.is_valid(times["ingest_time"]))
+    bad = clock_skewed(times, skew_bound_us, _FAR_FUTURE_US if now_us is None else now_us)
+    sane = times.filter(pc.invert(bad))["ingest_time"]
+    biggest = pc.max(sane).value if sane.length() else None
+    return (None if biggest is None else int(biggest)), int(pc.sum(bad).as_py() or 0)
+
+
+def _now_us() -> int:
+    return (datetime.now(UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
+def _load_arrivals(source_dir: Path, skew_bound_us: int) -> dict[str, list[int | None]]:
+    """The arrival index, or nothing when it is missing, not one parity wrote or made under another clock-skew
+    bound (it is rebuilt then). Per file: size, mtime (ns), newest sane arrival, rows with event_time ahead."""
     try:
         index = json.loads((source_dir / ARRIVALS_INDEX).read_text())
     except (OSError, ValueError):
         return {}
-    files = index.get("files") if isinstance(index, dict) and index.get("version") == 1 else None
+    valid = isinstance(index, dict) and index.get("version") == 2 and index.get("skew_bound_us") == skew_bound_us
+    files = index.get("files") if valid else None
     if not isinstance(files, dict):
         return {}
     return {
         name: entry for name, entry in files.items()
-        if isinstance(entry, list) and len(entry) == 3 and all(v is None or type(v) is int for v in entry)
+        if isinstance(entry, list) and len(entry) == 4 and all(v is None or type(v) is int for v in entry)
     }
 
 
-def _save_arrivals(source_dir: Path, files: dict[str, list[int | None]]) -> None:
+def _save_arrivals(source_dir: Path, files: dict[str, list[int | None]], skew_bound_us: int) -> None:
     """Best effort: a log this process may not write to is still checked, only without the shortcut."""
     clean_leftovers(source_dir)
+    index = {"version": 2, "skew_bound_us": skew_bound_us, "files": files}
     try:
-        publish_text(source_dir / ARRIVALS_INDEX, json.dumps({"version": 1, "files": files}, separators=(",", ":")))
+        publish_text(source_dir / ARRIVALS_INDEX, json.dumps(index, separators=(",", ":")))
     except OSError as exc:
         log.info("arrivals_index_not_saved path=%s reason=%s", source_dir / ARRIVALS_INDEX, exc)
 
@@ -417,37 +502,6 @@ def _empty(source_dir: Path) -> pa.Table:
         return normalise(schema.empty_table(), str(file))
     fields = [pa.field("event_id", pa.string()), pa.field("event_time", TIMESTAMP), pa.field("ingest_time", TIMESTAMP)]
     return pa.schema(fields).empty_table()
-
-
-def _max_ingest_us(file: Path) -> int | None:
-    """Max `ingest_time` of one file in microseconds: row-group statistics, or the column itself without them."""
-    try:
-        parquet = pq.ParquetFile(file)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataError(str(file), f"unreadable Parquet file: {exc}") from exc
-    metadata = parquet.metadata
-    paths = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
-    if "ingest_time" not in paths:
-        raise DataError(str(file), "missing required column 'ingest_time'")
-    index = paths.index("ingest_time")
-    logical = json.loads(metadata.schema.column(index).logical_type.to_json())
-    scale = _STATS_SCALE.get(str(logical.get("timeUnit"))) if logical.get("Type") == "Timestamp" else None
-    newest: int | None = None
-    for group in range(metadata.num_row_groups):
-        if metadata.row_group(group).num_rows == 0:
-            continue
-        stats = metadata.row_group(group).column(index).statistics
-        if scale is None or stats is None or not stats.has_min_max or stats.physical_type != "INT64":
-            column = _as_timestamp(parquet.read(columns=["ingest_time"])["ingest_time"], "ingest_time", str(file))
-            biggest = pc.max(column).value
-            return None if biggest is None else int(biggest)
-        value = int(stats.max_raw) * scale[0] // scale[1]
-        newest = value if newest is None else max(newest, value)
-    return newest
-
-
-# Parquet time unit -> (multiply, floor-divide) taking a raw statistic to microseconds.
-_STATS_SCALE = {"milliseconds": (1_000, 1), "microseconds": (1, 1), "nanoseconds": (1, 1_000)}
 
 
 def _micros(values: pa.ChunkedArray) -> np.ndarray:

@@ -25,7 +25,6 @@ import pygeohash
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
-    from pyspark.sql import SparkSession
 
 MAX_PRECISION = 12
 ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"  # the geohash base32 alphabet, the one copy in parity
@@ -129,16 +128,3 @@ def parent(cell: str, precision: int) -> str:
 def ancestors(cell: str) -> list[str]:
     """Every enclosing cell, finest first: `9q8yyk -> [9q8yy, 9q8y, 9q8, 9q, 9]`."""
     return [cell[:n] for n in range(len(cell) - 1, 0, -1)]
-
-
-def register_spark(spark: SparkSession) -> None:
-    """Make `geohash(lat, lon, precision)` and `geohash_parent(cell, precision)` Spark SQL functions; `geohash`
-    an Arrow UDF, called once per Arrow batch (`spark.sql.execution.arrow.maxRecordsPerBatch` rows)."""
-    from pyspark.sql.functions import arrow_udf  # type: ignore[attr-defined]
-
-    @arrow_udf("string")  # type: ignore[untyped-decorator]
-    def geohash_udf(lat: pa.Array, lon: pa.Array, precision: pa.Array) -> pa.Array:
-        return geohash_array(lat, lon, precision)
-
-    spark.udf.register("geohash", geohash_udf)
-    spark.sql("CREATE OR REPLACE TEMPORARY FUNCTION geohash_parent(cell STRING, p INT) RETURNS STRING RETURN substr(cell, 1, p)")

@@ -8,7 +8,9 @@ its own:
   done when a row with the feature's current `config_hash` exists; a spec, SQL, job code or semantics change
   gives a new hash and makes every earlier row stale. A row is written only after the hour's result is in the
   store, so a process killed mid-hour leaves no row and the hour is checked again (under the same run id:
-  `hour_run_id`), never recorded twice.
+  `hour_run_id`), never recorded twice. A row also keeps what the check read (`inputs`: the event files and
+  the online files, each with its size and modification time); `parity run` checks an hour again when they
+  changed since (late events, late online rows), as a new row: the ledger keeps both verdicts.
 - `parity_locks`: one row per feature naming the run that holds it and when its lease ends. It is taken with
   an atomic insert, or an update of a row whose lease ended or whose owner (on this host) is dead, guarded by
   the previous owner's name (compare-and-set), so two runs never hold it at once on SQLite or PostgreSQL.
@@ -57,6 +59,8 @@ ledger = sa.Table(
     sa.Column("causes", _Json, nullable=False),
     sa.Column("report", sa.Text, nullable=False),
     sa.Column("recorded_at_us", sa.BigInteger, nullable=False),
+    # What the check read (`Inputs`): added after the first release, so NULL in rows recorded before it.
+    sa.Column("inputs", _Json, nullable=True),
     sa.Column("served", _Json, nullable=True),  # the served check's figures (`SERVED_FIGURES`), when it ran
     sa.UniqueConstraint("feature", "run_id", name="uq_parity_ledger_feature_run"),
 )
@@ -69,6 +73,12 @@ locks = sa.Table(
     sa.Column("owner", sa.String(200), nullable=False),  # host:pid:random, see `owner_name`
     sa.Column("expires_us", sa.BigInteger, nullable=False),
 )
+
+
+# What one check of an hour read: {"events": {file: [size, mtime_ns]}, "online": {file: [size, mtime_ns]}}, file
+# names relative to the source's (the feature's) folder.
+Inputs = dict[str, dict[str, list[int]]]
+INPUT_KINDS = {"events": "event file", "online": "online file"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,29 +97,41 @@ class HourRecord:
     causes: dict[Cause, int]
     report: str
     recorded_at_us: int
+    inputs: Inputs | None = None  # None: recorded before the ledger kept inputs
     served: dict[str, Any] | None = None  # `SERVED_FIGURES` of the hour's served check, when `--served` ran
 
 
 # What the ledger keeps of a served check (`CheckResult.served`): history and metrics show these.
 SERVED_FIGURES = ("clock", "reads", "served_agreement", "freshness_p50_s", "freshness_p95_s", "freshness_p99_s",
-                  "within_sla", "freshness_sla_s", "causes")
+                  "within_sla", "freshness_sla_s", "causes", "passed")
+ADDED_COLUMNS = ("inputs", "served")  # nullable columns added after the first release
 
 
 def connect(database: str) -> sa.Engine:
-    """The results store (`parity.alerts.store.connect`) with the ledger's tables created too; a ledger made
-    before the `served` column gains it (a nullable column: every earlier row reads as without a served check)."""
+    """The results store (`parity.alerts.store.connect`) with the ledger's tables created too, and a ledger made
+    by an earlier version given the columns added since (`ADDED_COLUMNS`)."""
     engine = store.connect(database, metadata)
-    columns = {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}
-    if "served" not in columns:
-        kind = "JSONB" if engine.dialect.name == "postgresql" else "JSON"
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"ALTER TABLE {ledger.name} ADD COLUMN served {kind}"))
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # another process added it first
-            columns = {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}
-            if "served" not in columns:
-                raise
+    try:
+        for column in ADDED_COLUMNS:
+            _add_column(engine, column)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
+
+
+def _add_column(engine: sa.Engine, name: str) -> None:
+    """ALTER TABLE parity_ledger ADD COLUMN <name>, once; two processes upgrading at once both succeed."""
+    if name in {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}:
+        return
+    kind = ledger.c[name].type.compile(dialect=engine.dialect)
+    exists = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"ALTER TABLE {ledger.name} ADD COLUMN{exists} {name} {kind}"))
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        if name not in {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}:
+            raise  # not the other process's upgrade: a real failure
 
 
 def config_hash(spec: FeatureSpec) -> str:
@@ -135,10 +157,26 @@ def hour_run_id(feature: str, start_us: int, config: str, earlier_checks: int) -
     return f"{iso(start_us).replace('-', '').replace(':', '')}-{digest}"
 
 
-def done_hours(conn: sa.Connection, feature: str, config: str) -> set[int]:
-    """Start of every hour of `feature` checked under `config`."""
-    query = sa.select(ledger.c.start_us).where(ledger.c.feature == feature, ledger.c.config_hash == config)
-    return {int(start) for start in conn.execute(query).scalars()}
+def done_hours(conn: sa.Connection, feature: str, config: str) -> dict[int, Inputs | None]:
+    """Every hour of `feature` checked under `config` (its start), with what its newest check read."""
+    query = (sa.select(ledger.c.start_us, ledger.c.inputs)
+             .where(ledger.c.feature == feature, ledger.c.config_hash == config).order_by(ledger.c.id))
+    return {int(start): inputs for start, inputs in conn.execute(query)}
+
+
+def input_changes(before: Inputs | None, now: Inputs) -> str | None:
+    """What changed between two checks' inputs, as `parity run` says it ("1 new event file, 1 changed online
+    file"); None when nothing did, or when `before` is unknown (a row from before the ledger kept inputs)."""
+    if before is None:
+        return None
+    said = []
+    for kind, noun in INPUT_KINDS.items():
+        old, new = before.get(kind, {}), now.get(kind, {})
+        counts = {"new": sum(name not in old for name in new),
+                  "changed": sum(name in old and list(old[name]) != list(version) for name, version in new.items()),
+                  "removed": sum(name not in new for name in old)}
+        said += [f"{count} {change} {noun}{'s' * (count != 1)}" for change, count in counts.items() if count]
+    return ", ".join(said) or None
 
 
 def checks_of_hour(conn: sa.Connection, feature: str, start_us: int) -> int:
@@ -148,8 +186,9 @@ def checks_of_hour(conn: sa.Connection, feature: str, start_us: int) -> int:
 
 
 def record_hour(conn: sa.Connection, result: CheckResult, start_us: int, end_us: int, config: str, report: str,
-                now_us: int) -> None:
+                now_us: int, inputs: Inputs | None = None) -> None:
     conn.execute(ledger.insert().values(
+        inputs=inputs,
         feature=result.feature, start_us=start_us, end_us=end_us, config_hash=config, run_id=result.run_id,
         verdict=result.verdict.value, compared=result.compared, matched=result.matched, agreement=result.agreement,
         causes={cause.value: count for cause, count in result.causes.items()}, report=report, recorded_at_us=now_us,
@@ -173,7 +212,7 @@ def _record(row: Any) -> HourRecord:
         config_hash=row["config_hash"], run_id=row["run_id"], verdict=Verdict(row["verdict"]),
         compared=int(row["compared"]), matched=int(row["matched"]), agreement=float(row["agreement"]),
         causes={Cause(name): int(count) for name, count in dict(row["causes"]).items()}, report=row["report"],
-        recorded_at_us=int(row["recorded_at_us"]), served=row.get("served"),
+        recorded_at_us=int(row["recorded_at_us"]), inputs=row["inputs"], served=row["served"],
     )
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import selectors
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -92,11 +90,10 @@ def _label(value: str) -> str:
 
 def write(text: str, path: Path) -> None:
     """Atomically (a textfile collector must never read half a file)."""
+    from parity.publish import publish_text
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as out:
-        out.write(text)
-        temporary = Path(out.name)
-    os.replace(temporary, path)
+    publish_text(path, text)
 
 
 def serve(port: int, scrape: Callable[[], str], *, timeout_s: float = 5.0, max_connections: int = 64) -> MetricsServer:

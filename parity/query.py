@@ -114,41 +114,6 @@ def source_tables(tree: exp.Query) -> set[str]:
     return {table.name.lower() for table in real_tables(tree)}
 
 
-def lint_query(spec: FeatureSpec, project: Path) -> list[str]:
-    """Problems with a feature's offline query, one line each naming the file; empty when it is usable."""
-    shown = _shown(spec.offline_query, project)
-    if not spec.offline_query.is_file():
-        return [f"{shown}: file is missing; write the offline query of {spec.name} there"]
-    try:
-        tree = read_query(spec, project)
-    except SpecError as exc:
-        return [str(exc)]
-    problems: list[str] = []
-    columns = output_columns(tree)
-    if "*" in columns:
-        problems.append(f"{shown}: output columns cannot be told from `SELECT *` over a table; name them")
-    else:
-        present = {c.lower() for c in columns}
-        wanted = [(k, "key") for k in spec.keys] + [(w, "window") for w in WINDOW_COLUMNS]
-        wanted += [(v, "value") for v in spec.values]
-        for column, role in wanted:
-            if column.lower() not in present:
-                problems.append(
-                    f"{shown}: output column {column!r} ({role} of {spec.name}) is missing; "
-                    f"add it to the outermost SELECT"
-                )
-    if (window := window_problem(tree, spec)) is not None:
-        problems.append(f"{shown}: {window}")
-    try:
-        read = source_tables(tree)
-    except SqlglotError as exc:
-        return [*problems, f"{shown}: cannot resolve the tables it reads: {str(exc).splitlines()[0]}"]
-    if spec.source.lower() not in read:
-        listed = ", ".join(sorted(read)) or "no table"
-        problems.append(f"{shown}: does not read the source {spec.source!r} (reads {listed}); read it in FROM")
-    return problems
-
-
 _INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s*(microsecond|millisecond|second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
 _INTERVAL_US = {"microsecond": 1, "millisecond": 1_000, "second": 1_000_000, "minute": 60_000_000,
                 "hour": 3_600_000_000, "day": 86_400_000_000, "week": 604_800_000_000}
@@ -258,20 +223,6 @@ def arrival_cutoffs(tiles: Sequence[tuple[int, int, int]]) -> exp.Expr:
     return case
 
 
-def reads_source_once(tree: exp.Query, source: str) -> bool:
-    ctes = ctes_in(tree)
-    reading = {source.lower()}
-    grew = True
-    while grew:  # the CTEs that read the source, directly or through other CTEs
-        grew = False
-        for name, body in ctes.items():
-            if name not in reading and any(t.name.lower() in reading for t in body.find_all(exp.Table)):
-                reading.add(name)
-                grew = True
-    uses = [table.name.lower() for table in tree.find_all(exp.Table) if table.name.lower() in reading]
-    return uses.count(source.lower()) == 1 and len(uses) == len(set(uses))
-
-
 def keep_windows(
     tree: exp.Query,
     start_us: int,
@@ -300,18 +251,6 @@ def keep_cells(tree: exp.Query, keys: Sequence[str], cells: Iterable[Cell]) -> e
         for start, values in sorted(by_window.items())
     ]
     condition: exp.Expr = exp.or_(*alternatives) if alternatives else exp.false()
-    return _wrap(tree, None).where(condition, copy=False)
-
-
-def keep_keys(tree: exp.Query, keys: Sequence[str], values: Iterable[tuple[object, ...]]) -> exp.Select:
-    """`SELECT * FROM (<tree>) WHERE <the row's key tuple is one of values>`; a null key matches `IS NULL`.
-
-    A filter on grouping keys only: Spark can push it below the aggregation, to the events.
-    """
-    tuples = list(dict.fromkeys(tuple(v) for v in values))
-    if any(len(v) != len(keys) for v in tuples):
-        raise ValueError(f"key tuples must have {len(keys)} values")
-    condition = _any_key(keys, tuples) if tuples else exp.false()
     return _wrap(tree, None).where(condition, copy=False)
 
 

@@ -20,20 +20,24 @@ The comparisons use the spec's tolerances; a cell absent from both sides of a pa
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from parity.check import CheckedCells, check_cells, read_online
+from parity.feature import Feature, as_feature
 from parity.result import Cause, CellStatus, CheckResult
 from parity.settings import Settings
 from parity.spec import FeatureSpec
 from parity.units import iso
+
+if TYPE_CHECKING:
+    from parity.offline import OfflineEngine
+    from parity.online import OnlineSource
 
 REPLAY_WRITER = "replay"
 REPLAYS = "_replays"  # a name readers of the recorded log never take for a feature's folder
@@ -87,45 +91,58 @@ class ReplayResult:
 
 def replay_log(settings: Settings) -> Path:
     """Where replays are written: beside the recorded features, under a folder no feature is named."""
-    return settings.online_log / REPLAYS
+    from parity.online import local_root
+
+    return local_root(settings.online_log) / REPLAYS
 
 
 def run_replay(
-    spec: FeatureSpec, settings: Settings, start_us: int, end_us: int, *, sample_rate: float | None = None
+    spec: FeatureSpec | Feature, settings: Settings, start_us: int, end_us: int, *, sample_rate: float | None = None,
+    offline: OfflineEngine | None = None,
 ) -> ReplayResult:
-    """Replay the feature over windows starting in [start_us, end_us) and classify its divergent cells."""
+    """Replay the feature over windows starting in [start_us, end_us) and classify its divergent cells. The
+    feature is loaded (and its query validated) before the replay runs; both checks share `offline` (Spark
+    over the settings' event log unless given) and each reads its own online source."""
     from parity.events import read_events
-    from parity.offline import event_range
+    from parity.feature import event_range
+    from parity.online import FileSource, open_source
     from parity.realtime import run_stream
 
+    feature = as_feature(spec, settings)
+    if offline is None:
+        from parity.offline import SparkEngine
+
+        offline = SparkEngine(settings)
     root = replay_log(settings)
-    low, high = event_range(spec.window, start_us, end_us)
-    run_stream(spec, settings, read_events(settings.event_log, spec.source, low, high), out_dir=root / spec.name,
-               windows=(start_us, end_us), writer=REPLAY_WRITER)
-    replayed_settings = dataclasses.replace(settings, online_log=root)
-    recorded = check_cells(spec, settings, start_us, end_us, sample_rate=sample_rate)
-    replayed = check_cells(spec, replayed_settings, start_us, end_us, sample_rate=sample_rate)
-    between = _recorded_vs_replay(spec, settings, replayed_settings, recorded.result, sample_rate)
-    table = _classify(spec, recorded, replayed, between)
+    low, high = event_range(feature.window, start_us, end_us)
+    run_stream(feature.spec, settings, read_events(settings.event_log, feature.source, low, high),
+               out_dir=root / feature.name, windows=(start_us, end_us), writer=REPLAY_WRITER)
+    recorded_log, replay = open_source(settings.online_log), FileSource(root)
+    recorded = check_cells(feature, settings, start_us, end_us, sample_rate=sample_rate, online=recorded_log,
+                           offline=offline)
+    replayed = check_cells(feature, settings, start_us, end_us, sample_rate=sample_rate, online=replay,
+                           offline=offline)
+    between = _recorded_vs_replay(feature.spec, recorded_log, replay, recorded.result, sample_rate)
+    table = _classify(feature.spec, recorded, replayed, between)
     counts = table["class"].value_counts()
     classes = {kind: int(counts.get(kind.value, 0)) for kind in ReplayClass}
     return ReplayResult(
-        feature=spec.name,
+        feature=feature.name,
         start=recorded.result.start,
         end=recorded.result.end,
-        replay_log=root / spec.name,
+        replay_log=root / feature.name,
         classes=classes,
         recorded=recorded.result,
         replay=replayed.result,
         recorded_vs_replay=PairCounts(
             len(between), int((between["status"] == CellStatus.MATCH.value).sum()),
             {status: int((between["status"] == status.value).sum()) for status in CellStatus}),
-        examples=_examples(table, spec),
+        examples=_examples(table, feature.spec),
     )
 
 
 def _recorded_vs_replay(
-    spec: FeatureSpec, recorded: Settings, replayed: Settings, result: CheckResult, sample_rate: float | None
+    spec: FeatureSpec, recorded: OnlineSource, replayed: OnlineSource, result: CheckResult, sample_rate: float | None
 ) -> pd.DataFrame:
     """Per cell, the recorded output against the replay's final panes (`compare`, the replay as offline)."""
     from parity.compare import compare
@@ -181,7 +198,7 @@ def _classify(spec: FeatureSpec, recorded: CheckedCells, replayed: CheckedCells,
 
 
 def _examples(table: pd.DataFrame, spec: FeatureSpec) -> tuple[ReplayCell, ...]:
-    from parity.check import _plain
+    from parity.check.verdict import plain as _plain
 
     cells = []
     for kind in ReplayClass:

@@ -39,7 +39,7 @@ class Settings:
 
     project: Path
     event_log: Path
-    online_log: Path
+    online_log: str  # a location: an absolute path or a URL (`file:///...`), opened by `parity.online.open_source`
     quarantine: Path
     reports: Path
     database: str
@@ -123,7 +123,7 @@ def load_settings(project: Path | str = ".") -> Settings:
     return Settings(
         project=root,
         event_log=under_root(raw.event_log),
-        online_log=under_root(raw.online_log),
+        online_log=raw.online_log if "://" in raw.online_log else str(under_root(raw.online_log)),
         quarantine=under_root(raw.quarantine),
         reports=under_root(raw.reports),
         database=database,

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from parity.errors import SpecError, UnknownFeatureError
+from parity.publish import UnsafeName, inside
 from parity.quality import SpecExpectation, parse_expectations
 from parity.units import format_duration, parse_duration
 from parity.yamlfile import load_yaml
@@ -246,6 +247,10 @@ def load_spec(path: Path, project: Path) -> FeatureSpec:
     """Read and validate one spec file. Errors name the file, the field and the fix."""
     shown = _relative(path, project)
     try:
+        inside(project, path.absolute())
+    except UnsafeName:
+        raise SpecError(str(path), "", f"links to {path.resolve()}, outside the project; keep specs inside it") from None
+    try:
         document = load_yaml(path.read_text())
     except OSError as exc:
         raise SpecError(shown, "", f"cannot read: {exc.strerror}") from exc
@@ -317,11 +322,13 @@ def project_path(project: Path, relative: str) -> Path:
     The one test of "inside the project" for every path a spec names: the loader and the job loader both apply it.
     """
     path = Path(os.path.normpath(project / relative))
-    root = project.resolve()
-    resolved = path.resolve()
-    if resolved != root and root not in resolved.parents:
-        shown = relative if str(resolved) == os.path.normpath(project / relative) else f"{relative} (-> {resolved})"
-        raise ValueError(f"{shown} is outside the project {root}; keep the files a spec names inside the project")
+    try:
+        inside(project, path.absolute())
+    except UnsafeName:
+        resolved = path.resolve()
+        shown = relative if str(resolved) == str(path) else f"{relative} (-> {resolved})"
+        raise ValueError(f"{shown} is outside the project {project.resolve()}; keep the files a spec names inside "
+                         "the project") from None
     return path
 
 
@@ -338,7 +345,7 @@ def feature_names(project: Path) -> list[str]:
 
 def load_feature(name: str, project: Path) -> FeatureSpec:
     path = project / "realtime_jobs" / f"{name}.yaml"
-    if not path.is_file():
+    if not _NAME.match(name) or not path.is_file():  # a name is never a path: `../x` names no feature
         raise UnknownFeatureError(name, feature_names(project))
     return load_spec(path, project)
 

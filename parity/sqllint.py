@@ -57,6 +57,11 @@ def lint_sql(sql: str, path: str, schemas: Mapping[str, pa.Schema]) -> list[str]
         tree = parse_query(sql, path)
     except SpecError as exc:
         return [str(exc)]
+    return lint_tree(sql, tree, path, schemas)
+
+
+def lint_tree(sql: str, tree: exp.Query, path: str, schemas: Mapping[str, pa.Schema]) -> list[str]:
+    """`lint_sql` of a query already parsed (`tree` is `sql` parsed, and is not changed)."""
     findings = set(_trailing_commas(sql))
     findings |= set(_unknown_functions(tree))
     resolved = _resolved(tree, schemas, findings)

@@ -48,8 +48,7 @@ from parity.result import Cause, CellDiff, CellStatus, CheckResult
 from parity.units import parse_duration
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
+    from parity.offline import SparkSession
     from parity.report import ReportFiles
     from parity.schedule import Outcome
     from parity.settings import Settings
@@ -315,7 +314,7 @@ def _stream_and_check(spec: FeatureSpec, settings: Settings, table: pa.Table, st
     """`parity stream` then `parity check` of the windows starting in [start_us, end_us), over `table` written to
     the scratch event log (with the settling event when the frame needs one)."""
     from parity.events import read_events, write_events
-    from parity.offline import event_range
+    from parity.feature import event_range, load
     from parity.realtime import run_stream
     from parity.schedule import check_and_report
 
@@ -325,15 +324,16 @@ def _stream_and_check(spec: FeatureSpec, settings: Settings, table: pa.Table, st
         raise ValueError(f"{spec.name}: {written.rows_quarantined} event(s) of the test frame cannot enter the event "
                          f"log ({'; '.join(map(str, reasons))}), so neither side would see them; fix or drop them")
     _settle(spec, settings, table, end_us)
+    feature = load(spec, settings)  # the query checked against the frame's columns before Beam or Spark runs
     lo, hi = event_range(spec.window, start_us, end_us)
     run_stream(spec, settings, read_events(settings.event_log, spec.source, lo, hi), windows=(start_us, end_us))
-    return check_and_report(spec, settings, start_us, end_us, sample_rate=1.0)
+    return check_and_report(feature, settings, start_us, end_us, sample_rate=1.0)
 
 
 def _scratch_settings(project: Settings, folder: Path) -> Settings:
     """The project's settings with every folder and the results store inside `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    return dataclasses.replace(project, event_log=folder / "events", online_log=folder / "online",
+    return dataclasses.replace(project, event_log=folder / "events", online_log=str(folder / "online"),
                                quarantine=folder / "quarantine", reports=folder / "reports",
                                database=f"sqlite:///{folder / 'parity.db'}")
 

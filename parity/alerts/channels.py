@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from parity.alerts.rules import Channel, Severity
+from parity.publish import UnsafeName, inside
 from parity.units import iso
 
 
@@ -187,21 +188,25 @@ def send_console(message: Message, channel: Channel, project: Path, *, again: bo
 def send_jsonl(message: Message, channel: Channel, project: Path, *, again: bool) -> None:
     """Append one JSON line, in one write, under an exclusive lock on the file, then fsync.
 
-    Writers take turns on the lock, so a line never interleaves with another process's. A file that does not end
-    in a newline holds the torn tail of a write that never finished (power loss, disk full): it is cut off
-    before appending, and its notification, never marked sent, is written again whole. Only when `again` (an
-    earlier attempt may have written this message before the process died) is the file searched for the key,
-    and only a whole, parseable line with that `id` counts: a first attempt costs one append, not a re-read.
+    The file must be inside the project (`parity.publish.inside`, links followed). Writers take turns on the
+    lock, so a line never interleaves with another process's. A file that does not end in a newline (a write
+    that never finished, or a file someone else wrote) gets a newline first: its last line is kept as it is,
+    never cut, and this line starts on a line of its own. Only when `again` (an earlier attempt may have written
+    this message before the process died) is the file searched for the key, and only a whole, parseable line
+    with that `id` counts: a first attempt costs one append, not a re-read.
     """
     assert channel.path is not None
-    path = Path(channel.path)
-    path = path if path.is_absolute() else project / path
+    try:
+        path = inside(project, channel.path)
+    except UnsafeName as exc:
+        raise DeliveryFailed(f"jsonl path: {exc}") from None
     line = (json.dumps(webhook_body(message), sort_keys=True) + "\n").encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a+b") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            _cut_torn_tail(handle)
+            if not _ends_in_newline(handle):
+                line = b"\n" + line
             if again and _has_line_with_id(handle, message.key):
                 return
             _write_all(handle.fileno(), line)
@@ -210,21 +215,13 @@ def send_jsonl(message: Message, channel: Channel, project: Path, *, again: bool
         raise DeliveryFailed(f"cannot append to {path}: {exc.strerror or type(exc).__name__}") from None
 
 
-def _cut_torn_tail(handle: Any) -> None:
-    """Truncate the file after its last newline (it holds a line that was never finished)."""
+def _ends_in_newline(handle: Any) -> bool:
+    """Is the file empty or its last byte a newline?"""
     size = os.fstat(handle.fileno()).st_size
-    end = size
-    while end > 0:
-        start = max(0, end - 65_536)
-        handle.seek(start)
-        chunk = handle.read(end - start)
-        newline = chunk.rfind(b"\n")
-        if newline >= 0:
-            end = start + newline + 1
-            break
-        end = start
-    if end != size:
-        handle.truncate(end)
+    if size == 0:
+        return True
+    handle.seek(size - 1)
+    return bool(handle.read(1) == b"\n")
 
 
 def _has_line_with_id(handle: Any, key: str) -> bool:

@@ -1,5 +1,9 @@
 """After a check: record its results, move incidents, queue and deliver notifications.
 
+Incidents follow the newest hour: a result for an hour older than the newest one already recorded for its feature
+(a backfill, a forced re-check) opens an incident for a breach it finds when none is open, and otherwise moves
+nothing: it never resolves, re-pages or counts towards the recovery of the incident the newest hours hold.
+
 For each result, one transaction records it, applies every matching rule's incident change and queues the
 notifications those changes send (the outbox). A result already recorded (same run_id and feature) was
 evaluated before, perhaps by a run that was killed afterwards: it is not evaluated twice. Then the outbox is
@@ -12,6 +16,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -74,13 +79,15 @@ def _evaluate(
             if store.result_recorded(conn, result.run_id, result.feature):
                 log.info("alert_result_already_evaluated feature=%s run_id=%s", result.feature, result.run_id)
                 continue
+            newest = store.newest_result_start(conn, result.feature)
+            older = newest is not None and _instant(result.start) < _instant(newest)
             store.record_result(conn, result, now)
             for rule in rules:
                 if not rule.applies_to(result.feature):
                     continue
                 evidence = observe(rule, result)
                 before = store.open_incident(conn, result.feature, rule.name)
-                change = step(before, rule, evidence, now)
+                change = step(before, rule, evidence, now, older=older)
                 if change is None:
                     continue
                 store.save_incident(conn, change.incident, new=before is None)
@@ -105,6 +112,11 @@ def _evaluate(
                     store.enqueue(conn, notification)
                     keys.append(key)
     return changes
+
+
+def _instant(iso: str) -> datetime:
+    """A recorded range start (`parity.units.iso`) as a time: compared as text, 10:00:05.5Z would sort before 10:00:05Z."""
+    return datetime.fromisoformat(iso)
 
 
 def _known_features(settings: Settings) -> list[str] | None:

@@ -9,7 +9,8 @@ Plain functions over immutable values; the store persists what they return.
 - `step(incident, rule, evidence, now_us)` -> `IncidentChange | None`: one open incident per (feature, rule).
   It opens (notify), escalates when severity rises (notify), reminds when `renotify_after` has passed (notify),
   otherwise updates silently; `resolve_after` consecutive healthy checks resolve it (notify). A check that
-  is neither condition nor healthy breaks the streak.
+  is neither condition nor healthy breaks the streak. Evidence of an hour older than the newest seen (`older`)
+  only opens an incident when none is open: incidents follow the newest hour, whatever order results arrive in.
 """
 
 from __future__ import annotations
@@ -153,7 +154,14 @@ def observe(rule: AlertRule, result: CheckResult | CheckFailure) -> Evidence:
     return Evidence(result.feature, result.run_id, held, healthy, summary, details)
 
 
-def step(incident: Incident | None, rule: AlertRule, evidence: Evidence, now_us: int) -> IncidentChange | None:
+def step(incident: Incident | None, rule: AlertRule, evidence: Evidence, now_us: int, *,
+         older: bool = False) -> IncidentChange | None:
+    """`older`: the evidence is for an hour before the newest one seen for the feature (results arrived out of
+    order, a backfill of past hours). It may open an incident when none is open (a breach found is news once),
+    and otherwise changes nothing: an open incident follows the newest hour, never resolved or re-paged by a
+    past one."""
+    if older and incident is not None:
+        return None
     if incident is None:
         if not evidence.held:
             return None

@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from parity.errors import AlertRuleError
+from parity.publish import UnsafeName, inside
 from parity.units import parse_duration
 from parity.yamlfile import load_yaml
 
@@ -262,6 +263,12 @@ def load_rule(path: Path, known_features: list[str] | None = None) -> AlertRule:
             if not any(ch in pattern for ch in "*?[") and pattern not in known_features:
                 choices = ", ".join(sorted(known_features)) or "none defined"
                 raise AlertRuleError(str(path), f"features.{index}", f"unknown feature {pattern!r}; known: {choices}")
+    for index, channel in enumerate(raw.channels):  # rules live in <project>/alerts/: a sink stays in the project
+        if isinstance(channel, _Jsonl):
+            try:
+                inside(path.parent.parent, channel.path)
+            except UnsafeName as exc:
+                raise AlertRuleError(str(path), f"channels.{index}.path", str(exc)) from None
     return AlertRule(
         name=name,
         path=str(path),

@@ -313,6 +313,13 @@ def record_result(conn: sa.Connection, result: CheckResult | CheckFailure, now_u
     )
 
 
+def newest_result_start(conn: sa.Connection, feature: str) -> str | None:
+    """The latest `range_start` (ISO-8601) of any result or failure recorded for `feature`."""
+    query = sa.select(sa.func.max(check_results.c.range_start)).where(check_results.c.feature == feature)
+    newest = conn.execute(query).scalar_one()
+    return None if newest is None else str(newest)
+
+
 def recorded_results(conn: sa.Connection, feature: str | None = None) -> list[dict[str, Any]]:
     """Recorded results, oldest first, as the JSON they were stored with (plus `recorded_at_us`)."""
     query = sa.select(check_results.c.body, check_results.c.recorded_at_us).order_by(check_results.c.id)

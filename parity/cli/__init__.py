@@ -14,11 +14,15 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from parity.errors import EXIT_ERROR, ParityError, describe
+
+if TYPE_CHECKING:
+    from parity.offline import SparkEngine
+    from parity.settings import Settings
 
 app = typer.Typer(
     add_completion=False,
@@ -28,7 +32,7 @@ app = typer.Typer(
 )
 
 ProjectOption = Annotated[Path, typer.Option("--project", help="Feature project directory (holds pyproject.toml).")]
-DEBUG = {"on": False}
+DEBUG = {"on": False, "verbose": False}  # the global options, set once by `_root` before any command runs
 
 
 class UsageError(ParityError):
@@ -38,9 +42,11 @@ class UsageError(ParityError):
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr, and Spark's own log too "
+                                                                  "(else in data/spark.log).")] = False,
 ) -> None:
     DEBUG["on"] = debug
+    DEBUG["verbose"] = verbose or debug
     logging.basicConfig(level=logging.INFO if verbose or debug else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s %(message)s")
     if not (verbose or debug):
@@ -70,6 +76,27 @@ def features_named(project: Path, names: list[str] | None, all_: bool) -> list: 
     if not names:
         raise UsageError("name at least one feature, or pass --all")
     return [load_feature(name, project) for name in names]
+
+
+FORMAT_HELP = "text, or a report format: json, markdown, html, or one registered (parity.report.formats)."
+
+
+def output_format(value: str) -> str:
+    """A `--format` value: `text` (the command's own lines) or a name in the report-format registry."""
+    from parity.report.formats import output_choices
+
+    if value not in output_choices():
+        raise UsageError(f"--format: {value!r} is not one of {', '.join(output_choices())}")
+    return value
+
+
+def offline_engine(settings: Settings) -> SparkEngine:
+    """The offline side of a command: Spark over the project's event log, its own log on the terminal only
+    with `--verbose`."""
+    from parity.offline import SparkEngine
+
+    return SparkEngine(settings, verbose=DEBUG["verbose"])
+
 
 def window_range(start: str, end: str) -> tuple[int, int]:
     if not start or not end:

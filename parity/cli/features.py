@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from parity.cli import DEBUG, ProjectOption, UsageError, app, features_named, parse_time, window_range
+from parity.cli import (
+    DEBUG,
+    FORMAT_HELP,
+    ProjectOption,
+    UsageError,
+    app,
+    duration,
+    features_named,
+    output_format,
+    parse_time,
+    window_range,
+)
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
 from parity.online_store import ConflictRule, StoreTarget, redact
 
@@ -34,14 +45,17 @@ def lint(
 ) -> None:
     """Validate every spec, parse every offline query and warn about porting traps. Example: `parity lint`.
 
+    A query is checked against its spec (output columns, source, window) and its columns and functions against
+    the events' schema (`parity.sqllint`), each finding as `file:line:col: ...`.
+
     Problems (a spec or query that cannot be used) go to stderr and exit 2. Porting traps (a job and its SQL
     that can be seen to mean different things: parity.traps) are warnings on stdout, one per line naming the
     SQL line and the job step; they leave the exit code at 0 unless `--strict`, which exits 1.
     """
-    from parity.query import lint_query
+    from parity.feature import inspect
     from parity.settings import load_settings
     from parity.spec import feature_names, load_feature
-    from parity.traps import find_traps
+    from parity.traps import Query, find_traps
 
     settings = load_settings(project)
     problems: list[str] = []
@@ -53,11 +67,11 @@ def lint(
         except ParityError as exc:
             problems.append(str(exc))
             continue
-        found = lint_query(spec, settings.project)
+        feature, found = inspect(spec, settings)  # the query parsed once: shape, window, columns (file:line:col)
         problems.extend(found)
-        if not found:  # traps compare a usable query with the job; a broken one is reported above
+        if feature is not None and not found:  # traps compare a usable query with the job; a broken one is above
             try:
-                warnings.extend(find_traps(spec, settings.project))
+                warnings.extend(find_traps(spec, settings.project, Query(feature.sql_path, feature.query)))
             except ParityError as exc:
                 problems.append(str(exc))
     for warning in warnings:
@@ -94,7 +108,8 @@ def generate(
     if rate <= 0:
         raise UsageError(f"--rate: must be a positive number of events per minute, got {rate}")
     table = generate_rides(parse_time(start, "--start"), length, rate, seed=seed)
-    written = write_events(table, settings.event_log, "ride_events", settings.quarantine)
+    written = write_events(table, settings.event_log, "ride_events", settings.quarantine,
+                           skew_bound_us=settings.clock_skew_bound_us)
     typer.echo(f"wrote {written.rows_written} events to {settings.event_log / 'ride_events'}; "
                f"quarantined {written.rows_quarantined}" + (f" into {written.quarantine_file}" if written.quarantine_file else ""))
 
@@ -133,8 +148,12 @@ def stream(
     specs = features_named(settings.project, features, all_)
     import pyarrow.parquet as pq
 
+    from parity.online import local_root
+
+    online_root = local_root(settings.online_log)  # a location that is no folder stops here, before any job runs
+
     from parity.events import event_files, read_events
-    from parity.offline import event_range
+    from parity.feature import event_range
     from parity.realtime import run_stream
 
     for spec in specs:
@@ -147,7 +166,7 @@ def stream(
                        f"{FAST_FROM_EVENTS:,} events, fast from there; choose with --mode)", err=True)
         events_in = rows = 0
         elapsed = 0.0
-        path = settings.online_log / spec.name
+        path = online_root / spec.name
         bounds = [start_us, *range(start_us - start_us % STREAM_CHUNK_US + STREAM_CHUNK_US, end_us, STREAM_CHUNK_US), end_us]
         for chunk in itertools.pairwise(bounds):
             # This chunk owns the windows starting in it; edge windows it only partly replays are not written.
@@ -162,7 +181,6 @@ def _store_target(into: str, rule: str, ttl: str) -> StoreTarget | None:
     """`--into`, `--store-rule` and `--ttl` as the replay's store target; the store is opened once here, so an
     unknown scheme or an unreachable store stops the stream before anything runs."""
     from parity.online_store import open_store
-    from parity.units import parse_duration
 
     rules = {r.value: r for r in ConflictRule}
     if rule not in rules:
@@ -173,12 +191,9 @@ def _store_target(into: str, rule: str, ttl: str) -> StoreTarget | None:
         return None
     ttl_s = None
     if ttl:
-        try:
-            ttl_us = parse_duration(ttl)
-        except ValueError as exc:
-            raise UsageError(f"--ttl: {exc}") from None
-        if ttl_us < 1_000_000 or ttl_us % 1_000_000:
-            raise UsageError(f"--ttl: {ttl!r} must be a whole number of seconds, at least 1s")
+        ttl_us = duration(ttl, "--ttl")
+        if ttl_us % 1_000_000:
+            raise UsageError(f"--ttl: {ttl!r} must be a whole number of seconds")
         ttl_s = ttl_us // 1_000_000
     open_store(into).close()
     return StoreTarget(into, rules[rule], ttl_s)
@@ -192,7 +207,7 @@ def check(
     all_: Annotated[bool, typer.Option("--all", help="Every feature.")] = False,
     sample_rate: Annotated[Optional[float], typer.Option(help="Share of cells to check, 0 < r <= 1.")] = None,  # noqa: UP045
     threshold: Annotated[Optional[float], typer.Option(help="Agreement bar (default: the spec's).")] = None,  # noqa: UP045
-    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    output: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "text",
     alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after checking.")] = False,
     served: Annotated[bool, typer.Option("--served", help="Also check what the tap (`parity tap`) read from the "
                                                           "online store: served agreement, freshness, store causes.")] = False,
@@ -202,13 +217,14 @@ def check(
 
     Exit 0 when every feature passes, 1 when any breaches, 2 when any could not be checked.
     """
+    from parity.cli import offline_engine
+    from parity.online import open_source
     from parity.report import failure_json, summary_json, text_table
     from parity.result import CheckFailure, CheckResult, Verdict
     from parity.schedule import check_and_report
     from parity.settings import load_settings
 
-    if output not in ("text", "json"):
-        raise UsageError(f"--format: {output!r} is not one of text, json")
+    output = output_format(output)
     if sample_rate is not None and not 0 < sample_rate <= 1:
         raise UsageError(f"--sample-rate: {sample_rate} must be in (0, 1]")
     if threshold is not None and not 0 < threshold <= 1:
@@ -218,10 +234,13 @@ def check(
     from parity.alerts import validate_store
 
     validate_store(settings)  # results are stored with or without --alert: a broken store stops the check first
+    online, offline = open_source(settings.online_log), offline_engine(settings)  # an unknown scheme stops here
     outcomes: list[CheckResult | CheckFailure] = []
     for spec in features_named(settings.project, features, all_):
+        # The feature is loaded (its query validated, before Spark starts) inside, so that a broken one fails alone.
         outcome, files = check_and_report(spec, settings, start_us, end_us, sample_rate=sample_rate,
-                                          threshold=threshold, debug=DEBUG["on"], served=served)
+                                          threshold=threshold, debug=DEBUG["on"], online=online, offline=offline,
+                                          served=served)
         outcomes.append(outcome)
         if isinstance(outcome, CheckFailure):
             typer.echo(f"error: {outcome.error}", err=True)
@@ -229,6 +248,8 @@ def check(
                 typer.echo(failure_json(outcome))
         elif output == "json":
             typer.echo(summary_json(outcome))
+        elif output != "text" and files is not None:  # another report format: the file just written
+            typer.echo(files.written[output].read_text())
         elif files is not None:
             typer.echo(f"{spec.name}: report {files.html} ({files.markdown.name}, {files.json.name})", err=True)
     if output == "text":
@@ -253,20 +274,31 @@ def check(
 def report(
     feature: Annotated[Optional[str], typer.Argument(help="Feature name (default: only the index).")] = None,  # noqa: UP045
     run: Annotated[Optional[str], typer.Option("--run", help="Run id (default: the latest report).")] = None,  # noqa: UP045
+    formats: Annotated[Optional[list[str]], typer.Option("--format", help="Only this report format (repeatable): json, markdown, html, or one registered; default every one.")] = None,  # noqa: UP045
     open_: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Render a check's HTML and Markdown again from its JSON and print the HTML path. Example: `parity report ride_requests --open`.
+    """Render a check's reports again from its JSON and print the HTML path (or, with `--format`, that format's
+    file). Example: `parity report ride_requests --open`, `parity report ride_requests --format markdown`.
 
     Without FEATURE, refresh `reports/index.html`.
     """
     from parity.report import rerender, write_index
+    from parity.report.formats import FORMATS, TERMINAL
     from parity.settings import load_settings
 
+    for name in formats or ():
+        if name not in FORMATS:
+            raise UsageError(f"--format: {name!r} is not one of {', '.join(FORMATS)}"
+                             + (" (text is what other commands print, not a report file)" if name == TERMINAL else ""))
     settings = load_settings(project)
-    if feature is None and run is not None:
-        raise UsageError("--run: name the feature of the run too, e.g. `parity report ride_requests --run RUN_ID`")
-    path = rerender(settings, feature, run).html if feature is not None else write_index(settings.reports)
+    if feature is None and (run is not None or formats):
+        raise UsageError("--run/--format: name the feature too, e.g. `parity report ride_requests --run RUN_ID`")
+    if feature is None:
+        path = write_index(settings.reports)
+    else:
+        files = rerender(settings, feature, run, tuple(formats) if formats else None)
+        path = files.written[formats[-1]] if formats else files.html
     typer.echo(str(path))
     if open_:
         import webbrowser

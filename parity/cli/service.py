@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional, Self
 
 import typer
 
-from parity.cli import DEBUG, ProjectOption, UsageError, app, duration, features_named, window_range
+from parity.cli import DEBUG, ProjectOption, UsageError, app, duration, features_named, offline_engine, window_range
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
 
 if TYPE_CHECKING:
@@ -31,22 +31,26 @@ def run(
     Safe to start twice (a lock per feature) and to kill (the next run checks what is left).
     Exit 0 when every hour checked passes (or none was due), 1 when any breaches, 2 when any could not be checked.
     """
+    from parity.feature import load
+    from parity.online import open_source
     from parity.schedule import grid_hours, run_feature, since_range
     from parity.settings import load_settings
 
     settings = load_settings(project)
     since_us, step_us = duration(since, "--since"), duration(step, "--step")
     specs = _scheduled(settings.project, features, all_, step_us)
+    online, offline = open_source(settings.online_log), offline_engine(settings)  # an unknown scheme stops here
     runs: list[FeatureRun | str] = []
     for spec in specs:
         try:
+            feature = load(spec, settings)  # the query validated before Spark starts; a broken one fails alone
             lo, hi = since_range(spec, settings, since_us, step_us)
-        except ParityError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            runs.append(f"{spec.name}: {exc}")
-            continue
-        runs.append(run_feature(spec, settings, grid_hours(lo, hi, step_us), alert=alert, debug=DEBUG["on"],
-                                served=served, on_hour=_echo_hour))
+            runs.append(run_feature(feature, settings, grid_hours(lo, hi, step_us), alert=alert, debug=DEBUG["on"],
+                                    on_hour=_echo_hour, online=online, offline=offline, served=served))
+        except (ParityError, OSError) as exc:  # this feature stops; the others still run
+            if DEBUG["on"]:
+                raise
+            runs.append(_feature_error(spec.name, exc))
     raise typer.Exit(_ran(runs, f"the last {since}"))
 
 
@@ -67,6 +71,8 @@ def backfill(
 
     Resumable: a killed backfill, started again, checks only what is left. Exit codes as `parity run`.
     """
+    from parity.feature import load
+    from parity.online import open_source
     from parity.schedule import grid_hours, run_feature
     from parity.settings import load_settings
 
@@ -77,11 +83,19 @@ def backfill(
     hours = grid_hours(start_us, end_us, step_us)
     if not hours:
         raise UsageError(f"--start {start} --end {end}: no whole --step {step} fits in the range")
+    online, offline = open_source(settings.online_log), offline_engine(settings)  # an unknown scheme stops here
     runs: list[FeatureRun | str] = []
     with _BackfillProgress(sys.stdout.isatty()) as progress:
         for spec in specs:
-            runs.append(run_feature(spec, settings, hours, force=force, alert=alert, debug=DEBUG["on"],
-                                    served=served, on_plan=progress.planned, on_hour=progress.advance))
+            try:
+                feature = load(spec, settings)  # the query validated before Spark starts; a broken one fails alone
+                runs.append(run_feature(feature, settings, hours, force=force, alert=alert, debug=DEBUG["on"],
+                                        on_plan=progress.planned, on_hour=progress.advance, online=online,
+                                        offline=offline, served=served))
+            except (ParityError, OSError) as exc:  # this feature stops; the others still run
+                if DEBUG["on"]:
+                    raise
+                runs.append(_feature_error(spec.name, exc))
     raise typer.Exit(_ran(runs, f"{start} .. {end}"))
 
 
@@ -175,10 +189,21 @@ def _scheduled(project: Path, names: list[str] | None, all_: bool, step_us: int)
     return specs
 
 
+def _feature_error(feature: str, exc: BaseException) -> str:
+    """One line for a feature the run could not go through (said on stderr at once); the run goes on."""
+    from parity.errors import describe
+
+    said = describe(exc) if not isinstance(exc, OSError) or not exc.filename else f"{exc.filename}: {exc.strerror}"
+    typer.echo(f"error: {feature}: {said}", err=True)
+    return f"{feature}: {said}"
+
+
 def _echo_hour(done: HourChecked) -> None:
     from parity.result import CheckFailure
     from parity.units import iso
 
+    if done.rechecked is not None:
+        typer.echo(f"{done.feature}: {iso(done.hour.start_us)} re-checked: {done.rechecked}")
     outcome = done.outcome
     if isinstance(outcome, CheckFailure):
         typer.echo(f"{done.feature:<20} {iso(done.hour.start_us)}  ERROR  {outcome.error}")
@@ -202,11 +227,17 @@ def _ran(runs: list[FeatureRun | str], span: str) -> int:
             typer.echo(f"{r.feature}: skipped, another run is checking it ({r.held_by}) and checks its hours")
         elif r.plan is not None:
             p = r.plan
-            typer.echo(f"{p.feature}: checked {len(r.checked)} hours; {p.done} already checked under config "
+            rechecked = f" ({len(p.changed)} re-checked: inputs changed)" if p.changed else ""
+            typer.echo(f"{p.feature}: checked {len(r.checked)} hours{rechecked}; {p.done} already checked under config "
                        f"{p.config_hash}; {p.unsettled} not settled yet; {p.empty} without events"
                        + ("; LOST its lock to another run and stopped" if r.lost_lock else ""))
+    plans = [r.plan for r in runs if not isinstance(r, str) and r.plan is not None]
     if not checked and not any(isinstance(r, str) for r in runs):
-        typer.echo(f"nothing to do: every settled hour of {span} is checked under the current configuration")
+        if any(p.done for p in plans) or not plans:
+            typer.echo(f"nothing to do: every settled hour with events in {span} is checked under the current "
+                       "configuration")
+        else:
+            typer.echo(f"nothing to check: no settled hour with events in {span}")
     outcomes = [hour.outcome for hour in checked]
     if any(isinstance(r, str) for r in runs) or any(
             isinstance(o, CheckFailure) or o.verdict is Verdict.INCONCLUSIVE for o in outcomes):
@@ -273,6 +304,7 @@ def replay(
     """
     import json
 
+    from parity.feature import load
     from parity.replay import replay_json, replay_text, run_replay
     from parity.settings import load_settings
     from parity.spec import load_feature
@@ -283,5 +315,6 @@ def replay(
         raise UsageError(f"--sample-rate: {sample_rate} must be in (0, 1]")
     settings = load_settings(project)
     start_us, end_us = window_range(start, end)
-    result = run_replay(load_feature(feature, settings.project), settings, start_us, end_us, sample_rate=sample_rate)
+    result = run_replay(load(load_feature(feature, settings.project), settings), settings, start_us, end_us,
+                        sample_rate=sample_rate, offline=offline_engine(settings))
     typer.echo(json.dumps(replay_json(result)) if output == "json" else replay_text(result))

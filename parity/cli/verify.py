@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 import typer
 
-from parity.cli import DEBUG, ProjectOption, UsageError, app
+from parity.cli import DEBUG, FORMAT_HELP, ProjectOption, UsageError, app, output_format
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, DataError
 from parity.units import HOUR_US
 
@@ -40,7 +40,7 @@ class Span:
 def verify(
     feature: Annotated[str, typer.Argument(help="Feature name.")],
     hours: Annotated[int, typer.Option(help="How many of the most recent settled hours to stream and check.")] = 1,
-    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    output: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "text",
     project: ProjectOption = Path("."),
 ) -> None:
     """Stream the most recent settled hours of the event log through the feature's job and check them against its
@@ -49,8 +49,9 @@ def verify(
     Exit 0 when the feature passes, 1 when it breaches, 2 when it could not be checked (as `parity check`).
     """
     from parity.alerts import record_results, validate_store
+    from parity.cli import offline_engine
     from parity.events import read_events
-    from parity.offline import event_range
+    from parity.feature import event_range, load
     from parity.realtime import run_stream
     from parity.result import CheckFailure, Verdict
     from parity.schedule import check_and_report
@@ -58,12 +59,12 @@ def verify(
     from parity.spec import load_feature
     from parity.units import format_duration, iso
 
-    if output not in ("text", "json"):
-        raise UsageError(f"--format: {output!r} is not one of text, json")
+    output = output_format(output)
     if hours < 1:
         raise UsageError(f"--hours: {hours} must be a whole number of hours, at least 1")
     settings = load_settings(project)
-    spec = load_feature(feature, settings.project)
+    loaded = load(load_feature(feature, settings.project), settings)  # the query validated before Beam or Spark
+    spec = loaded.spec
     validate_store(settings)
     span = recent_span(spec, settings, hours)
     with _Stages(sys.stdout.isatty() and output == "text") as stages:
@@ -78,12 +79,15 @@ def verify(
         streamed = run_stream(spec, settings, events, windows=(span.start_us, span.end_us))
         stages.done(f"streamed {streamed.events_in} events -> {streamed.rows} rows in {streamed.elapsed_s:.1f}s")
         stages.start(f"checking against offline_queries/{spec.name}.sql (Spark)")
-        outcome, files = check_and_report(spec, settings, span.start_us, span.end_us, debug=DEBUG["on"])
+        outcome, files = check_and_report(loaded, settings, span.start_us, span.end_us, debug=DEBUG["on"],
+                                          offline=offline_engine(settings))
         stages.done("checked" if isinstance(outcome, CheckFailure) else f"checked {outcome.compared} cells")
     record_results([outcome], settings)
     report = str(files.html) if files is not None else None
     if output == "json":
         typer.echo(json.dumps(_as_json(outcome, report, streamed.events_in, streamed.rows)))
+    elif output != "text" and files is not None:  # another report format: the file just written
+        typer.echo(files.written[output].read_text())
     else:
         typer.echo(_as_text(outcome, report))
         if span.start_us > span.asked_start_us:
@@ -101,7 +105,7 @@ def recent_span(spec: FeatureSpec, settings: Settings, hours: int) -> Span:
     from parity.events import newest_arrival_us
     from parity.watermark import arrival_cutoff_us
 
-    newest = newest_arrival_us(settings.event_log, spec.source)
+    newest = newest_arrival_us(settings.event_log, spec.source, settings.clock_skew_bound_us)
     length = hours * HOUR_US
     reach = arrival_cutoff_us(spec.window.size_us, spec.allowed_lateness_us) + spec.window.slide_us
     end_us = settle(spec, settings, newest - length - reach, newest).end_us

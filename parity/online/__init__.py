@@ -17,9 +17,9 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from parity.errors import DataError
-from parity.online.files import OnlinePart, has_output, read_hours
+from parity.online.files import OnlinePart, has_output, listed_files, read_hours
 
-__all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "open_source"]
+__all__ = ["SOURCES", "FileSource", "OnlinePart", "OnlineSource", "local_root", "open_source"]
 
 
 class OnlineSource(Protocol):
@@ -28,6 +28,12 @@ class OnlineSource(Protocol):
     def read(self, feature: str, start_us: int, end_us: int) -> list[OnlinePart]:
         """The parts holding windows of `feature` starting in [start_us, end_us); raises DataError when the
         feature has no output at all."""
+        ...
+
+    def versions(self, feature: str, start_us: int, end_us: int) -> dict[str, list[int]]:
+        """What `read` would read, by name, each with what changes when it is rewritten (a file's size and
+        modification time): the ledger keeps it, and `parity run` checks an hour again when it changed. Empty
+        when the source cannot tell (late rows are then seen only by a forced re-check)."""
         ...
 
 
@@ -41,11 +47,25 @@ class FileSource:
     def at(cls, location: str) -> FileSource:
         return cls(Path(urlsplit(location).path if location.startswith("file://") else location))
 
+    def __str__(self) -> str:
+        return str(self.root)
+
     def read(self, feature: str, start_us: int, end_us: int) -> list[OnlinePart]:
         folder = self.root / feature
         if not has_output(folder):
             raise DataError(str(folder), f"no realtime output for {feature}; run `parity stream {feature}` first")
         return read_hours(folder, start_us, end_us)
+
+    def versions(self, feature: str, start_us: int, end_us: int) -> dict[str, list[int]]:
+        folder = self.root / feature
+        found: dict[str, list[int]] = {}
+        for file in listed_files(folder, start_us, end_us):
+            try:
+                stat = file.stat()
+            except FileNotFoundError:  # superseded and deleted meanwhile: not read either
+                continue
+            found[file.relative_to(folder).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+        return found
 
 
 SOURCES: dict[str, Callable[[str], OnlineSource]] = {"": FileSource.at, "file": FileSource.at}
@@ -59,3 +79,13 @@ def open_source(location: str | Path) -> OnlineSource:
     if factory is None:
         raise DataError(text, f"no online source for scheme {scheme!r}; known: {', '.join(sorted(s or 'path' for s in SOURCES))}")
     return factory(text)
+
+
+def local_root(location: str | Path) -> Path:
+    """The folder of an online log on this filesystem (a path or a `file://` URL), for what writes one
+    (`parity stream`, `parity replay`); a location of another scheme is a `DataError` saying so."""
+    source = open_source(location)
+    if not isinstance(source, FileSource):
+        raise DataError(str(location), "is not a folder, and `parity stream` and `parity replay` write files; set "
+                                       "online_log to a path or a file:// URL")
+    return source.root

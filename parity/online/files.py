@@ -152,6 +152,12 @@ def read_hours(root: Path, start_us: int, end_us: int) -> list[OnlinePart]:
     return parts
 
 
+def listed_files(root: Path, start_us: int, end_us: int) -> list[Path]:
+    """The files `read_hours` would open for windows starting in [start_us, end_us), without opening them."""
+    files = [file for folder in _hour_folders(root, start_us, end_us) for file in published(folder, ".parquet")]
+    return files + (published(root, ".parquet") if root.is_dir() else [])
+
+
 def _hour_folders(root: Path, start_us: int, end_us: int) -> list[Path]:
     """The existing hour folders holding window starts in [start_us, end_us), in time order: the hours of a short
     range are looked up directly; a longer one (a check of everything) lists the date folders instead."""

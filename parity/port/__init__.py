@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from parity.errors import SpecError
+from parity.publish import publish_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +60,8 @@ def port_query(sql_path: Path, project: Path, *, source: str | None = None, late
     plan = plan_query(sql, shown, source, schema_of)
     text = emit_spec(plan, feature, shown, description_of(sql), lateness)
     target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = target.with_name(f".{target.name}.tmp")
-    scratch.write_text(text)
     try:
-        load_spec(scratch.rename(target), project)
+        load_spec(publish_text(target, text), project)
     except SpecError:
         target.unlink(missing_ok=True)
         raise

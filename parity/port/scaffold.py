@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from parity.errors import SpecError
+from parity.publish import publish_text
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -87,15 +88,15 @@ def scaffold(feature: str, source: str, project: Path, lateness: str = "2m",
     spec = project / "realtime_jobs" / f"{feature}.yaml"
     test = project / "tests" / f"test_{feature}_parity.py"
     for path in (query, spec, test):
-        if path.exists():
+        if path.exists() or path.is_symlink():
             raise SpecError(str(path.relative_to(project)), "", "exists; parity new writes only new files")
     query.parent.mkdir(parents=True, exist_ok=True)
-    query.write_text(QUERY.format(feature=feature, source=source))
+    publish_text(query, QUERY.format(feature=feature, source=source))
     try:
         port_query(query, project, source=source, lateness=lateness, schema_of=schema_of)
     except BaseException:
         query.unlink(missing_ok=True)
         raise
     test.parent.mkdir(parents=True, exist_ok=True)
-    test.write_text(TEST.format(feature=feature))
+    publish_text(test, TEST.format(feature=feature))
     return Scaffold(query, spec, test)

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from parity.errors import JobError
+from parity.online import local_root
 from parity.online.files import STREAM_WRITER, hours, migrate_flat, write_hours
 from parity.online_store import StoreTarget
 from parity.publish import clean_leftovers, scratch
@@ -152,7 +153,7 @@ def run_stream(
         event_type = event_row_type(events.schema)
     except ValueError as exc:
         raise JobError(spec.name, str(exc)) from exc
-    target = Path(out_dir) if out_dir is not None else settings.online_log / spec.name
+    target = Path(out_dir) if out_dir is not None else local_root(settings.online_log) / spec.name
     target.mkdir(parents=True, exist_ok=True)
     clean_leftovers(target, _STAGING)  # what a killed stream left: its staging folder, its temporary file
     migrate_flat(target)  # the flat layout of earlier versions, once, so this stream can replace it

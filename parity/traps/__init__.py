@@ -10,7 +10,7 @@ clock, its own `WindowInto`, ...), and one function per trap compares them. A tr
 The checks are heuristics over what can be seen: a job that computes the same thing in a way they do not
 recognise is not flagged, and a warning says what was seen on each side, so a reader can judge it. The
 Spark vs Python facts behind each trap are in SEMANTICS.md (parity's Spark session is always UTC,
-`parity.offline`). A query window that differs from the spec's is not a trap here: `lint_query` already
+`parity.offline`). A query window that differs from the spec's is not a trap here: `parity.feature` already
 rejects it as an error.
 """
 

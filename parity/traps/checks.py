@@ -211,7 +211,7 @@ def distinct_count(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWa
 
 
 def window(query: Query, job: Job, spec: FeatureSpec) -> Iterator[TrapWarning]:
-    """parity windows the events by the spec before the job sees them (and `lint_query` checks the query's
+    """parity windows the events by the spec before the job sees them (and `parity.feature` checks the query's
     window against the spec). A job that windows or re-stamps its elements itself replaces that window."""
     call = next((c for c in query.tree.find_all(exp.Anonymous) if c.name.lower() == "window"), None)
     place = query.place(call) if call is not None else query.first_line()
@@ -239,8 +239,9 @@ def _by_column(facts: list[JobFact]) -> dict[str, JobFact]:
     return first
 
 
-def find_traps(spec: FeatureSpec, project: Path) -> list[TrapWarning]:
-    """Every trap warning of one feature, trap by trap in `TRAPS` order. SQL or job files that cannot be read
-    are `SpecError`s (run `lint_query` first: it reports the query's)."""
-    query, job = read_sql(spec, project), read_job(spec, project)
+def find_traps(spec: FeatureSpec, project: Path, query: Query | None = None) -> list[TrapWarning]:
+    """Every trap warning of one feature, trap by trap in `TRAPS` order; `query` is its SQL already parsed
+    (`parity.feature.Feature.query`), else read here. SQL or job files that cannot be read are `SpecError`s
+    (`parity.feature.inspect` reports the query's first)."""
+    query, job = query if query is not None else read_sql(spec, project), read_job(spec, project)
     return [warning for trap in TRAPS for warning in trap(query, job, spec)]

@@ -117,14 +117,16 @@ def test_any_exception_in_a_sender_becomes_a_delivery_failure_that_withholds_sec
         send(message(), Channel("console", 2_000_000, 0, 10_000), tmp_path)  # no secret here: the message helps
 
 
-def test_a_torn_jsonl_line_holding_the_key_does_not_count_as_sent(tmp_path: Path) -> None:
+def test_a_torn_jsonl_line_holding_the_key_does_not_count_as_sent_and_is_kept(tmp_path: Path) -> None:
     sent = message()
     path = tmp_path / "alerts.jsonl"
     whole = json.dumps({"id": "earlier", "kind": "trigger"}) + "\n"
-    path.write_text(whole + f'{{"id": "{sent.key}", "kind": "trig')  # a write that never finished
+    torn = f'{{"id": "{sent.key}", "kind": "trig'  # a write that never finished
+    path.write_text(whole + torn)
     send(sent, Channel("jsonl", 2_000_000, 0, 10_000, path=str(path)), tmp_path, again=True)
-    assert jsonl_ids(path) == ["earlier", sent.key]
-    assert path.read_text().startswith(whole) and path.read_text().endswith("\n")
+    first, kept, new = path.read_text().splitlines()
+    assert (first + "\n", kept) == (whole, torn)  # parity never cuts a line of a file: the torn one stays
+    assert json.loads(new)["id"] == sent.key and path.read_text().endswith("\n")
 
 
 def test_a_jsonl_retry_after_an_interrupted_attempt_does_not_write_the_line_twice(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from parity.alerts.store import check_results
 from parity.check import read_online
 from parity.cli import main
 from parity.errors import EXIT_ERROR, DataError
+from parity.online import open_source
 from parity.realtime import run_stream
 from parity.settings import Settings
 from parity.spec import load_feature
@@ -146,21 +147,21 @@ def test_an_unreadable_event_file_of_another_hour_is_skipped_with_a_warning(run:
 def test_reading_an_unreadable_online_file_is_a_data_error_naming_it(run: Run) -> None:
     spec = load_feature("broken", run.settings.project)
     with pytest.raises(DataError) as caught:
-        read_online(spec, run.settings, 0, 2**62)
+        read_online(spec, open_source(run.settings.online_log), 0, 2**62)
     assert caught.value.path == str(run.broken_file)
 
 
 def test_hidden_files_of_the_online_log_are_not_output(run: Run) -> None:
     spec = load_feature("ride_requests", run.settings.project)
-    folder = run.settings.online_log / "ride_requests"
-    whole = read_online(spec, run.settings, 0, 2**62).rows
+    folder = Path(run.settings.online_log) / "ride_requests"
+    whole = read_online(spec, open_source(run.settings.online_log), 0, 2**62).rows
     assert len(whole) > 0
     hidden = [where / name for where in (folder, folder / "date=2024-06-03" / "hour=10")
               for name in (".parity-tmp-elsewhere-1-0-half.parquet", "_SUCCESS.parquet")]
     for path in hidden:
         path.write_bytes(b"PAR1 half-written")
     try:
-        assert read_online(spec, run.settings, 0, 2**62).rows.equals(whole)
+        assert read_online(spec, open_source(run.settings.online_log), 0, 2**62).rows.equals(whole)
     finally:
         for path in hidden:
             path.unlink()

@@ -72,7 +72,7 @@ def test_a_production_pipeline_logged_with_log_outputs_passes_the_check(tmp_path
     sampled_log = tmp_path / "sampled-online"
     run_production(settings, rows, {"prod-eu1": (settings.online_log, 1.0), "prod-sampled": (sampled_log, 0.5)})
 
-    files = sorted((settings.online_log / "ride_requests").rglob("*.parquet"))
+    files = sorted((Path(settings.online_log) / "ride_requests").rglob("*.parquet"))
     assert files and all(f.parent.as_posix().endswith("ride_requests/date=2024-06-03/hour=10") for f in files)
     assert all(f.name.startswith("prod-eu1-") for f in files)
     result = run_check(load_feature("ride_requests", settings.project), settings, us(at(0)), us(at(10)))
@@ -89,6 +89,6 @@ def test_a_production_pipeline_logged_with_log_outputs_passes_the_check(tmp_path
     assert set(zip(logged["geohash6"], logged["window_start"], strict=True)) == set(
         zip(chosen["geohash6"], chosen["window_start"], strict=True))
     half = run_check(load_feature("ride_requests", settings.project),
-                     dataclasses.replace(settings, online_log=sampled_log),
+                     dataclasses.replace(settings, online_log=str(sampled_log)),
                      us(at(0)), us(at(10)), sample_rate=0.5)
     assert half.verdict is Verdict.PASSED and half.compared == half.matched == len(chosen)

@@ -215,4 +215,4 @@ def test_a_damaged_arrival_index_is_rebuilt(tmp_path: Path) -> None:
     source = three_hours(tmp_path)
     (source / ARRIVALS_INDEX).write_text("{not json")
     assert newest_arrival_us(tmp_path / "log", "rides") == T0 + 3 * HOUR_US - 3 + 1_500_000
-    assert (source / ARRIVALS_INDEX).read_text().startswith('{"version":1')
+    assert (source / ARRIVALS_INDEX).read_text().startswith('{"version":2')

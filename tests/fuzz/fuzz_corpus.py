@@ -100,7 +100,7 @@ _TYPE_SWAPS: tuple[tuple[str, Any], ...] = (
 )
 # Per field: values that must be rejected (by lint or, for what only Spark can tell, by check).
 _BAD_SPEC_VALUES: dict[str, tuple[Any, ...]] = {
-    "feature": ("", "1abc", "has space", "x-y", "other_name", "ride requests", None, 3, ["a"]),
+    "feature": ("", "1abc", "has space", "x-y", "other_name", "ride requests", None, 3, ["a"], "../../elsewhere/f"),
     "source": ("", "bad name", "ride-events", "other_source", None, 3, ["ride_events"], "Ride Events!"),
     "keys": ([], ["bad col"], ["geohash6", "geohash6"], [3], None, ["window_start"], "1abc", [None], [["a"]]),
     "window": (None, "1m", [], {}, {"size": "1m", "slide": "1m", "extra": 1}),
@@ -608,7 +608,7 @@ _BAD_CHANNEL_VALUES: dict[str, tuple[Any, ...]] = {
     "retries": (-1, 11, "many", 1.5, None),
     "url_env": (SECRET, "has space", "", 3, None, "1STARTS_WITH_DIGIT"),
     "routing_key_env": (SECRET, "R0123-secret-key", "", 3, None),
-    "path": (3, None, [1]),
+    "path": (3, None, [1], "/tmp/parity-fuzz-outside.jsonl", "../../outside.jsonl", "out/../../../outside.jsonl"),
     "url": (3, None),
 }
 

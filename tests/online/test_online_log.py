@@ -18,7 +18,7 @@ from parity.errors import DataError
 from parity.online import SOURCES, FileSource, OnlinePart, open_source
 from parity.online import files as online_files
 from parity.online.files import migrate_flat, read_hours, write_hours
-from parity.settings import Settings, load_settings
+from parity.settings import load_settings
 from parity.spec import load_feature
 from parity.units import HOUR_US
 
@@ -130,13 +130,9 @@ def test_sources_are_chosen_by_url_scheme_and_a_new_one_is_one_registry_entry(
             return [OnlinePart(panes(0, 3, requests=7), f"memory/{feature}", None)]
 
     monkeypatch.setitem(SOURCES, "memory", lambda location: MemorySource())
-    settings: Settings = load_settings(REPO)
+    (tmp_path / "pyproject.toml").write_text('[tool.parity]\nonline_log = "memory://features"\n')
+    settings = load_settings(tmp_path)
+    assert settings.online_log == "memory://features"  # a URL stays a location, resolved by scheme at the edge
     spec = load_feature("ride_requests", REPO)
-    read = read_online(spec, _with_log(settings, "memory://features"), EIGHT, EIGHT + HOUR_US)
+    read = read_online(spec, open_source(settings.online_log), EIGHT, EIGHT + HOUR_US)
     assert len(read.rows) == 6 and set(read.rows["requests"]) == {7} and set(read.rows["_file"]) == {"memory/ride_requests"}
-
-
-def _with_log(settings: Settings, location: str) -> Settings:
-    import dataclasses
-
-    return dataclasses.replace(settings, online_log=location)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from quality_inputs import END_US, MINUTE, START_US, Project, online_rows, ride_
 from parity.check import read_online
 from parity.errors import DataError, SpecError
 from parity.events import TIMESTAMP, read_event_range, write_events
+from parity.online import open_source
 from parity.quality import (
     LENGTH_COLUMN,
     OFF_GRID_COLUMN,
@@ -128,7 +129,7 @@ def test_events_misplaced_in_their_partition_are_reported_from_what_the_reader_r
 
 def test_online_rows_outside_the_windows_their_file_covers_are_reported(project: Project) -> None:
     online = online_rows(300)
-    folder = project.settings.online_log / "ride_requests"
+    folder = Path(project.settings.online_log) / "ride_requests"
     folder.mkdir(parents=True)
     online.to_parquet(folder / "windows-20260101T000000000000Z--20260101T010000000000Z.parquet")
     bad = online.head(3).copy()
@@ -138,7 +139,7 @@ def test_online_rows_outside_the_windows_their_file_covers_are_reported(project:
     bad.to_parquet(folder / "windows-20260101T000000000000Z--20260101T003000000000Z.parquet")
     bad.to_parquet(folder / "from-another-writer.parquet")  # claims no range: only its null window_start is stray
     spec = project.feature()
-    read = read_online(spec, project.settings, START_US, START_US + 10 * MINUTE)  # a sub-range of the files
+    read = read_online(spec, open_source(project.settings.online_log), START_US, START_US + 10 * MINUTE)  # a sub-range of the files
     failure = only_failure(validate_online(spec, read.rows, read.strays, no_null_keys(spec)))
     assert (failure.suite, failure.expectation) == (Suite.ONLINE, "expect_table_row_count_to_equal")
     assert failure.observed.startswith("3 rows, e.g. ")
@@ -147,11 +148,11 @@ def test_online_rows_outside_the_windows_their_file_covers_are_reported(project:
 
 
 def test_windows_outside_a_checked_sub_range_are_not_strays(project: Project) -> None:
-    folder = project.settings.online_log / "ride_requests"
+    folder = Path(project.settings.online_log) / "ride_requests"
     folder.mkdir(parents=True)
     online_rows(300).to_parquet(folder / "windows-20260101T000000000000Z--20260101T010000000000Z.parquet")
     spec = project.feature()
-    read = read_online(spec, project.settings, START_US + 20 * MINUTE, START_US + 30 * MINUTE)
+    read = read_online(spec, open_source(project.settings.online_log), START_US + 20 * MINUTE, START_US + 30 * MINUTE)
     assert 0 < len(read.rows) < 300 and len(read.strays) == 0
     report = validate_online(spec, read.rows, read.strays, no_null_keys(spec))
     assert report.passed, report.failed

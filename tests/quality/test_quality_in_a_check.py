@@ -85,7 +85,7 @@ def test_a_misplaced_event_and_a_stray_online_row_make_the_check_inconclusive(
     planted = [ride("misplaced", 90, "ride_requested", "lisbon"), ride("timeless", 5, "ride_requested", "porto")]
     planted[1]["event_time"] = None
     pq.write_table(pa.Table.from_pylist(planted, schema=SCHEMA), hour / "other-writer.parquet")
-    (online_file,) = (settings.online_log / "city_requests").rglob("stream.*.parquet")
+    (online_file,) = (Path(settings.online_log) / "city_requests").rglob("stream.*.parquet")
     online = pq.read_table(online_file).to_pandas()
     stray = online.head(1).copy()
     stray[["window_start", "window_end"]] = [pd.Timestamp(us(12), unit="us", tz="UTC"),
@@ -107,7 +107,7 @@ def test_a_misplaced_event_and_a_stray_online_row_make_the_check_inconclusive(
 
 def test_null_keys_the_offline_result_has_too_pass(tmp_path: Path, spark: SparkSession) -> None:
     settings = streamed_project(tmp_path, null_city_every=10)
-    online = pq.read_table(next((settings.online_log / "city_requests").rglob("*.parquet"))).to_pandas()
+    online = pq.read_table(next((Path(settings.online_log) / "city_requests").rglob("*.parquet"))).to_pandas()
     assert online["city"].isna().sum() == 6  # the six minutes with a request without a city
     result = run_check(load_feature("city_requests", tmp_path), settings, us(0), us(10))
     assert result.verdict is Verdict.PASSED, result.failed_expectations

@@ -53,7 +53,7 @@ def test_exception_in_a_user_transform_raises_job_error(feature_project: Callabl
     with pytest.raises(JobError, match=r"^realtime job of job: .*ValueError: cannot rate event r\d") as caught:
         run_stream(load_feature("job", project), settings, few_events)
     assert "\n" not in str(caught.value)
-    assert not list((settings.online_log / "job").rglob("*.parquet"))
+    assert not list((Path(settings.online_log) / "job").rglob("*.parquet"))
 
 
 def test_transform_ref_to_a_missing_file_raises_job_error(feature_project: Callable[..., Path], few_events: pa.Table) -> None:
@@ -179,7 +179,7 @@ def test_system_exit_while_loading_a_job_is_a_job_error(
     settings = load_settings(project)
     with pytest.raises(JobError, match=rf"^realtime job of job: transform_ref realtime_jobs/job.py:Job: {re.escape(words)}"):
         run_stream(load_feature("job", project), settings, few_events)
-    assert not list((settings.online_log / "job").rglob("*.parquet"))
+    assert not list((Path(settings.online_log) / "job").rglob("*.parquet"))
 
 
 def test_a_transform_ref_resolving_outside_the_project_is_not_imported(

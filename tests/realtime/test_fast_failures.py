@@ -52,7 +52,7 @@ def test_exception_in_a_user_transform_raises_one_line_job_error_in_fast_mode(
     with pytest.raises(JobError, match=r"^realtime job of job: .*ValueError: cannot rate event r\d") as caught:
         run_stream(load_feature("job", project), settings, few_events, mode=Mode.FAST)
     assert "\n" not in str(caught.value)
-    assert not list((settings.online_log / "job").rglob("*.parquet"))
+    assert not list((Path(settings.online_log) / "job").rglob("*.parquet"))
 
 
 def test_output_outside_the_spec_windows_raises_job_error_in_fast_mode(

@@ -46,7 +46,7 @@ def generated_logs(tmp_path_factory: pytest.TempPathFactory, spark: SparkSession
     lo, hi = event_range(spec.window, start_us, end_us)
     run_stream(spec, settings, read_events(settings.event_log, spec.source, lo, hi), windows=(start_us, end_us))
     newest_arrival_us(settings.event_log, "ride_events")  # writes the arrival index once, before runs share it
-    return Logs(settings.event_log, settings.online_log)
+    return Logs(settings.event_log, Path(settings.online_log))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

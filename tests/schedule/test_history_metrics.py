@@ -65,7 +65,8 @@ def test_history_json_lists_each_checked_hour_from_the_ledger(sqlite_project: Se
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [
         {"start": iso(r.start_us), "end": iso(r.end_us), "agreement": r.agreement, "verdict": r.verdict.value,
-         "causes": {c.value: n for c, n in r.causes.items()}, "run_id": r.run_id, "config_hash": r.config_hash}
+         "causes": {c.value: n for c, n in r.causes.items()}, "run_id": r.run_id, "config_hash": r.config_hash,
+         "earlier": []}
         for r in checked
     ]
     newest = cli(sqlite_project, "history", FEATURE, "--since", "1h", "--format", "json")

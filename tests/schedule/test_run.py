@@ -99,6 +99,6 @@ def test_a_sliding_feature_is_due_only_in_hours_the_event_log_covers(sqlite_proj
     spec = load_feature("demand_supply", sqlite_project.project)
     assert spec.window.sliding
     hours = grid_hours(HOURS[0] - 2 * STEP, HOURS[1] + 2 * STEP, STEP)
-    found = plan(spec, sqlite_project, hours, set(), ledger.config_hash(spec))
+    found = plan(spec, sqlite_project, hours, {}, ledger.config_hash(spec))
     assert [hour.start_us for hour in found.due] == list(HOURS)
     assert (found.unsettled, found.empty) == (1, 2)

@@ -38,7 +38,7 @@ def test_a_check_with_served_reads_names_late_data_as_compute_and_finds_no_store
                                    reports=tmp_path / "reports")
     spec = load_feature("ride_requests", settings.project)
     run_stream(spec, settings, read_events(settings.event_log, spec.source))
-    panes = read_online(spec, settings, BASE_US - 60 * MINUTE_US, BASE_US + 60 * MINUTE_US).rows
+    panes = read_online(spec, open_source(settings.online_log), BASE_US - 60 * MINUTE_US, BASE_US + 60 * MINUTE_US).rows
     frame = pd.DataFrame({"geohash6": panes["geohash6"].astype(object), "requests": panes["requests"].astype(int),
                           "window_start": window_micros(panes["window_start"]),
                           "window_end": window_micros(panes["window_end"]),

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.query import lint_query
+from parity.feature import problems
+from parity.settings import load_settings
 from parity.spec import feature_names, load_feature
 from parity.traps import TRAPS, Trap, find_traps
 
@@ -59,7 +60,7 @@ def test_every_trap_has_a_planted_feature_and_every_planted_feature_is_listed() 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_planted_feature_warns_its_trap_at_the_sql_line_and_job_step(name: str) -> None:
     spec = load_feature(name, PLANTED)
-    assert lint_query(spec, PLANTED) == []  # a usable query: only the trap is wrong with it
+    assert problems(spec, load_settings(PLANTED)) == []  # a usable query: only the trap is wrong with it
     warnings = find_traps(spec, PLANTED)
     assert [(w.trap, w.sql.line, str(w.job)) for w in warnings] == EXPECTED[name]
     for warning in warnings:
