@@ -48,7 +48,8 @@ def to_json(found: History) -> list[dict[str, Any]]:
         {"start": iso(r.start_us), "end": iso(r.end_us), "agreement": r.agreement, "verdict": r.verdict.value,
          "causes": {cause.value: count for cause, count in r.causes.items()}, "run_id": r.run_id,
          "config_hash": r.config_hash,
-         "earlier": [{"verdict": e.verdict.value, "agreement": e.agreement, "run_id": e.run_id} for e in earlier]}
+         "earlier": [{"verdict": e.verdict.value, "agreement": e.agreement, "run_id": e.run_id} for e in earlier],
+         **({"served": r.served} if r.served is not None else {})}
         for r, earlier in zip(found.hours, found.earlier or [()] * len(found.hours), strict=True)
     ]
 
@@ -80,5 +81,17 @@ def to_text(found: History) -> str:
         was = "; ".join(f"{e.verdict.value} {e.agreement:.3%}" for e in earlier)
         lines.append(f"{iso(r.start_us)}  {r.agreement:>8.3%}  {r.verdict.value:<12} {r.compared:>7} cells  "
                      f"{causes or '-'}  {r.run_id}" + (f"  (re-checked; earlier: {was})" if earlier else ""))
+        if r.served is not None:
+            lines.append(f"{'':20}  served {_share(r.served.get('served_agreement'))} of {r.served.get('reads')} reads, "
+                         f"freshness p50/p95/p99 {_seconds(r.served.get('freshness_p50_s'))}/"
+                         f"{_seconds(r.served.get('freshness_p95_s'))}/{_seconds(r.served.get('freshness_p99_s'))}, "
+                         f"{_share(r.served.get('within_sla'))} within the SLA ({r.served.get('clock')} clock)")
     return "\n".join(lines)
 
+
+def _share(value: object) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:.3%}"
+
+
+def _seconds(value: object) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:.1f}s"

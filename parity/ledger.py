@@ -61,6 +61,7 @@ ledger = sa.Table(
     sa.Column("recorded_at_us", sa.BigInteger, nullable=False),
     # What the check read (`Inputs`): added after the first release, so NULL in rows recorded before it.
     sa.Column("inputs", _Json, nullable=True),
+    sa.Column("served", _Json, nullable=True),  # the served check's figures (`SERVED_FIGURES`), when it ran
     sa.UniqueConstraint("feature", "run_id", name="uq_parity_ledger_feature_run"),
 )
 sa.Index("ix_parity_ledger_hours", ledger.c.feature, ledger.c.config_hash, ledger.c.start_us)
@@ -97,31 +98,39 @@ class HourRecord:
     report: str
     recorded_at_us: int
     inputs: Inputs | None = None  # None: recorded before the ledger kept inputs
+    served: dict[str, Any] | None = None  # `SERVED_FIGURES` of the hour's served check, when `--served` ran
+
+
+# What the ledger keeps of a served check (`CheckResult.served`): history and metrics show these.
+SERVED_FIGURES = ("clock", "reads", "served_agreement", "freshness_p50_s", "freshness_p95_s", "freshness_p99_s",
+                  "within_sla", "freshness_sla_s", "causes", "passed")
+ADDED_COLUMNS = ("inputs", "served")  # nullable columns added after the first release
 
 
 def connect(database: str) -> sa.Engine:
     """The results store (`parity.results_store.connect`) with the ledger's tables created too, and a ledger made
-    by an earlier version given its `inputs` column."""
+    by an earlier version given the columns added since (`ADDED_COLUMNS`)."""
     engine = store.connect(database, metadata)
     try:
-        _add_inputs_column(engine)
+        for column in ADDED_COLUMNS:
+            _add_column(engine, column)
     except BaseException:
         engine.dispose()
         raise
     return engine
 
 
-def _add_inputs_column(engine: sa.Engine) -> None:
-    """ALTER TABLE parity_ledger ADD COLUMN inputs, once; two processes upgrading at once both succeed."""
-    if "inputs" in {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}:
+def _add_column(engine: sa.Engine, name: str) -> None:
+    """ALTER TABLE parity_ledger ADD COLUMN <name>, once; two processes upgrading at once both succeed."""
+    if name in {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}:
         return
-    kind = ledger.c.inputs.type.compile(dialect=engine.dialect)
+    kind = ledger.c[name].type.compile(dialect=engine.dialect)
     exists = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text(f"ALTER TABLE {ledger.name} ADD COLUMN{exists} inputs {kind}"))
+            conn.execute(sa.text(f"ALTER TABLE {ledger.name} ADD COLUMN{exists} {name} {kind}"))
     except (sa.exc.OperationalError, sa.exc.ProgrammingError):
-        if "inputs" not in {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}:
+        if name not in {column["name"] for column in sa.inspect(engine).get_columns(ledger.name)}:
             raise  # not the other process's upgrade: a real failure
 
 
@@ -183,6 +192,7 @@ def record_hour(conn: sa.Connection, result: CheckResult, start_us: int, end_us:
         feature=result.feature, start_us=start_us, end_us=end_us, config_hash=config, run_id=result.run_id,
         verdict=result.verdict.value, compared=result.compared, matched=result.matched, agreement=result.agreement,
         causes={cause.value: count for cause, count in result.causes.items()}, report=report, recorded_at_us=now_us,
+        served=None if result.served is None else {name: result.served.get(name) for name in SERVED_FIGURES},
     ))
 
 
@@ -202,7 +212,7 @@ def _record(row: Any) -> HourRecord:
         config_hash=row["config_hash"], run_id=row["run_id"], verdict=Verdict(row["verdict"]),
         compared=int(row["compared"]), matched=int(row["matched"]), agreement=float(row["agreement"]),
         causes={Cause(name): int(count) for name, count in dict(row["causes"]).items()}, report=row["report"],
-        recorded_at_us=int(row["recorded_at_us"]), inputs=row["inputs"],
+        recorded_at_us=int(row["recorded_at_us"]), inputs=row["inputs"], served=row["served"],
     )
 
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from parity.alerts.incidents import Incident
 from parity.ledger import HourRecord
@@ -34,6 +34,17 @@ _GAUGES: tuple[tuple[str, str, Callable[[HourRecord], float]], ...] = (
     ("parity_passed", "1 when the newest checked hour passed its threshold, else 0.",
      lambda r: 1.0 if r.verdict is Verdict.PASSED else 0.0),
     ("parity_checked_hour_start_timestamp_seconds", "Start of the newest checked hour.", lambda r: r.start_us / US),
+)
+
+# name, figure of the ledger's served block, help: the served check of a feature's newest hour, when it ran
+_SERVED_GAUGES: tuple[tuple[str, str, str], ...] = (
+    ("parity_served_agreement", "served_agreement",
+     "Share of the tap's reads of the online store that served what offline says, newest checked hour."),
+    ("parity_served_reads", "reads", "Reads of the online store checked, newest checked hour."),
+    ("parity_served_freshness_p50_seconds", "freshness_p50_s", "Median age of the values served, newest checked hour."),
+    ("parity_served_freshness_p95_seconds", "freshness_p95_s", "95th percentile age of the values served."),
+    ("parity_served_freshness_p99_seconds", "freshness_p99_s", "99th percentile age of the values served."),
+    ("parity_served_within_sla", "within_sla", "Share of the values served within the freshness SLA."),
 )
 
 
@@ -58,6 +69,12 @@ def render(records: list[HourRecord], incidents: list[Incident]) -> str:
     for f in sorted(newest):
         lines += [f"parity_cells{{feature=\"{_label(f)}\",cause=\"{cause.value}\"}} "
                   f"{float(newest[f].causes.get(cause, 0))!r}" for cause in Cause]
+    served: dict[str, dict[str, Any]] = {f: block for f in sorted(newest) if (block := newest[f].served) is not None}
+    for name, figure, help_text in _SERVED_GAUGES:
+        shown = {f: block[figure] for f, block in served.items() if isinstance(block.get(figure), (int, float))}
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+        lines += [f"{name}{{feature=\"{_label(f)}\",clock=\"{_label(str(served[f].get('clock')))}\"}} "
+                  f"{float(value)!r}" for f, value in shown.items()]
     lines += ["# HELP parity_last_check_timestamp_seconds When the feature was last checked.",
               "# TYPE parity_last_check_timestamp_seconds gauge"]
     lines += [f"parity_last_check_timestamp_seconds{{feature=\"{_label(f)}\"}} {last_check[f] / US!r}"

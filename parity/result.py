@@ -136,6 +136,9 @@ class CheckResult:
     windows: tuple[WindowCounts, ...] = ()  # every window of the range with a compared cell, in time order
     geohash_cells: GeohashCounts | None = None  # set when the one key is `geohash(lat, lon, p)` of each event
     diagnoses: tuple[Diagnosis, ...] = ()
+    # `parity check --served`: what models read from the online store (`parity.report.served.served_block`:
+    # served agreement and its interval, freshness p50/p95/p99 and share within the SLA, causes per read).
+    served: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

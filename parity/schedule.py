@@ -96,6 +96,7 @@ def check_and_report(
     debug: bool = False,
     online: OnlineSource | None = None,
     offline: OfflineEngine | None = None,
+    served: bool = False,
 ) -> tuple[Outcome, ReportFiles | None]:
     """`run_check` (the sides as given, else built from the settings), then its reports. Whatever stops the
     check, a query the feature's loading refuses included, becomes a `CheckFailure` (one feature's failure never
@@ -106,7 +107,7 @@ def check_and_report(
 
     try:
         result = run_check(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold,
-                           online=online, offline=offline)
+                           online=online, offline=offline, served=served)
     except Exception as exc:
         if debug:
             raise
@@ -196,6 +197,7 @@ def run_feature(
     force: bool = False,
     alert: bool = False,
     debug: bool = False,
+    served: bool = False,
     on_plan: Callable[[Plan], None] = lambda plan: None,
     on_hour: Callable[[HourChecked], None] = lambda hour: None,
     online: OnlineSource | None = None,
@@ -240,7 +242,7 @@ def run_feature(
                 run_id = ledger.hour_run_id(spec.name, hour.start_us, config, earlier)
                 inputs = hour_inputs(spec, settings, hour, online)  # before the check: a file landing during it is new next time
                 outcome, files = check_and_report(feature, settings, hour.start_us, hour.end_us, run_id=run_id,
-                                                  debug=debug, online=online, offline=offline)
+                                                  debug=debug, online=online, offline=offline, served=served)
                 changes: tuple[str, ...] = ()
                 if alert:
                     changes = tuple(str(change) for change in evaluate_alerts([outcome], settings))

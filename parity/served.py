@@ -29,7 +29,9 @@ Causes per read that disagrees, three sides compared:
 - `store_value_mismatch`: the store holds the due window with a value no pane of the stream had (encoding,
   precision, truncation).
 - where the store holds what the stream emitted, the compute causes of the emitted check (late arrival,
-  job logic, key mismatch, window shift; `unexplained` when no emitted check is given).
+  job logic, key mismatch, window shift; `unexplained` when no emitted check is given). Where the emitted check
+  has none (its final pane agrees) but the store held an earlier pane of the window that late data replaced:
+  `late_arrival` when the read came before the later pane could reach the store, `missing_in_store` after.
 """
 
 from __future__ import annotations
@@ -45,12 +47,15 @@ import numpy as np
 import pandas as pd
 
 from parity.compare import compare
+from parity.confidence import wilson_interval
 from parity.result import Cause, CellStatus
 from parity.spec import LATEST, FeatureSpec, Served
-from parity.units import iso
+from parity.units import HOUR_US, iso
 from parity.watermark import TICK_US
 
 READ_COLUMNS = ("read_at", "present", "window_start", "window_end", "written_at")
+_BINS = 24
+WORST_READS = 10
 _READ = "_read"
 
 
@@ -253,8 +258,15 @@ def _causes(spec: FeatureSpec, frame: pd.DataFrame, stream: pd.DataFrame,
             causes.append("")
             continue
         emitted = looked["_first_emit"].iloc[i]
-        causes.append(_one_cause(row, emitted, stored["_stored_emit"].iloc[i], stored["_is_pane"].iloc[i],
-                                 float(latency.iloc[i]), compute[i]))
+        cause = _one_cause(row, emitted, stored["_stored_emit"].iloc[i], stored["_is_pane"].iloc[i],
+                           float(latency.iloc[i]), compute[i])
+        last = stored["_last_emit"].iloc[i]
+        if cause == Cause.UNEXPLAINED.value and not _missing(last) and int(last) > int(stored["_stored_emit"].iloc[i]):
+            # The store holds a pane of the window that a later pane (late data) replaced: before that pane
+            # could reach the store, the stream's own lateness; after, the store did not take it.
+            reached = int(last) + float(latency.iloc[i]) <= int(row.read_at)
+            cause = StoreCause.MISSING_IN_STORE.value if reached else Cause.LATE_ARRIVAL.value
+        causes.append(cause)
     return pd.Series(causes, index=frame.index, dtype=object)
 
 
@@ -283,7 +295,7 @@ def _one_cause(row: Any, emitted: object, stored_emit: object, is_pane: bool, la
 
 def _stored_panes(spec: FeatureSpec, frame: pd.DataFrame, panes: pd.DataFrame) -> pd.DataFrame:
     """Per read, whether the stored values are a pane the stream emitted for the stored window (`_is_pane`),
-    and when the latest such pane was emitted (`_stored_emit`)."""
+    when the latest such pane was emitted (`_stored_emit`), and when the window's last pane was (`_last_emit`)."""
     stored = frame.loc[frame["present"], [_READ, *spec.keys, "window_end", "written_at", *spec.values]]
     joined = stored.merge(panes, on=[*spec.keys, "window_end"], how="inner", suffixes=("", "_pane"))
     same = np.ones(len(joined), dtype=bool)
@@ -295,6 +307,9 @@ def _stored_panes(spec: FeatureSpec, frame: pd.DataFrame, panes: pd.DataFrame) -
     out = pd.DataFrame({_READ: frame[_READ]})
     out["_stored_emit"] = pd.array(emit.reindex(frame[_READ]).to_numpy(), dtype="Int64")
     out["_is_pane"] = out["_stored_emit"].notna().to_numpy()
+    last = panes.groupby([*spec.keys, "window_end"], dropna=False)["emitted_at"].max().rename("_last_emit")
+    held = frame[[_READ, *spec.keys, "window_end"]].merge(last.reset_index(), on=[*spec.keys, "window_end"], how="left")
+    out["_last_emit"] = pd.array(held.set_index(_READ)["_last_emit"].reindex(frame[_READ]).to_numpy(), dtype="Int64")
     return out.reset_index(drop=True)
 
 
@@ -363,3 +378,34 @@ def _seconds(us: float | None) -> float | None:
 def cause_counts(results: Mapping[str, ServedResult]) -> dict[str, dict[str, int]]:
     """Per feature, the causes with at least one read (for the demo's closing table)."""
     return {name: {c: n for c, n in r.causes.items() if n} for name, r in results.items()}
+
+
+def served_block(result: ServedResult, keys: tuple[str, ...], emitted_agreement: float | None,
+                 threshold: float | None = None) -> dict[str, Any]:
+    """The JSON-safe block a `CheckResult` carries: figures, a histogram of ages and the worst reads; with the
+    check's `threshold`, whether served agreement reaches it (`passed`), on the emitted check's bar."""
+    ages = result.reads["freshness_us"].dropna().to_numpy(dtype=float) / 1e6
+    top = max(float(ages.max()) if len(ages) else 0.0, result.freshness_sla_us / 1e6) * 1.05 or 1.0
+    counts, edges = np.histogram(ages, bins=_BINS, range=(0.0, top))
+    low, high = wilson_interval(result.matched, result.compared)
+    store = sum(result.causes.get(c.value, 0) for c in StoreCause)
+    worst = [{"keys": {k: _plain(row.get(k)) for k in keys}, "read_at": row["read_at_iso"],
+              "hour": iso(int(row["read_at"]) // HOUR_US * HOUR_US), "next_hour": iso((int(row["read_at"]) // HOUR_US + 1) * HOUR_US),
+              "cause": row["cause"], "served_window_end": _time(row.get("served_end")),
+              "expected_window_end": _time(row.get("expected_end")),
+              "freshness_s": None if row.get("freshness_us") is None else float(row["freshness_us"]) / 1e6}
+             for row in worst_reads(result, WORST_READS)]
+    return {
+        **result.summary(), "ci_low": low, "ci_high": high, "emitted_agreement": emitted_agreement,
+        "threshold": threshold, "passed": None if threshold is None else result.agreement >= threshold,
+        "store_agreement": (result.compared - store) / result.compared if result.compared else 1.0,
+        "histogram": {"edges_s": [float(e) for e in edges], "counts": [int(c) for c in counts]}, "worst_reads": worst,
+    }
+
+
+def _time(value: object) -> str | None:
+    return None if value is None else iso(int(value))  # type: ignore[call-overload]
+
+
+def _plain(value: object) -> object:
+    return value.item() if hasattr(value, "item") else value

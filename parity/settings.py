@@ -17,6 +17,7 @@ class _ToolParity(BaseModel):
 
     event_log: str = "data/events"
     online_log: str = "data/online"
+    served_log: str = "data/served"  # what `parity tap` read from the online store (`parity.served_log`)
     quarantine: str = "data/quarantine"
     reports: str = "reports"
     database: str = "sqlite:///parity.db"
@@ -52,10 +53,16 @@ class Settings:
     spark_python: str | None = None  # the executors' Python; None: $PYSPARK_PYTHON, else this interpreter
     spark_conf: tuple[tuple[str, str], ...] = ()  # Spark properties over parity's own, in file order
     event_schema: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # declared columns per source
+    served_log: Path | None = None  # None: `<project>/data/served`
 
     @property
     def declared_schemas(self) -> dict[str, dict[str, str]]:
         return {source: dict(columns) for source, columns in self.event_schema}
+
+    @property
+    def served_reads(self) -> Path:
+        """The served log's folder (`served_log`, default `data/served` in the project)."""
+        return self.served_log if self.served_log is not None else self.project / "data" / "served"
 
     @property
     def offline_queries(self) -> Path:
@@ -130,6 +137,7 @@ def load_settings(project: Path | str = ".") -> Settings:
         spark_python=raw.spark_python,
         spark_conf=_spark_conf(raw.spark_conf, pyproject),
         event_schema=_event_schema(raw.event_schema, pyproject),
+        served_log=under_root(raw.served_log),
     )
 
 

@@ -27,7 +27,7 @@ from parity.confidence import Assessment, Decision, assess, cells_needed
 from parity.result import CheckFailure, CheckResult, Verdict
 from parity.units import iso
 
-_TIE_ORDER = (Condition.BREACH, Condition.FAILED, Condition.BELOW, Condition.SUSPECT)
+_TIE_ORDER = (Condition.BREACH, Condition.FAILED, Condition.BELOW, Condition.FRESHNESS, Condition.SUSPECT)
 
 
 class IncidentStatus(enum.StrEnum):
@@ -140,9 +140,18 @@ def observe(rule: AlertRule, result: CheckResult | CheckFailure) -> Evidence:
         held[Condition.SUSPECT] = rule.when[Condition.SUSPECT]
     if rule.bar is not None and agreement < rule.bar:
         held[Condition.BELOW] = rule.when[Condition.BELOW]
+    summary = _summary(result, rule, judged)
+    within = None if result.served is None else result.served.get("within_sla")
+    if Condition.FRESHNESS in rule.when and isinstance(within, (int, float)) and within < result.threshold:
+        held[Condition.FRESHNESS] = rule.when[Condition.FRESHNESS]
+        assert result.served is not None
+        summary += (f"; freshness: {within:.3%} of {result.served['reads']:,} served reads within the "
+                    f"{result.served['freshness_sla_s']:g} s SLA (p99 {result.served['freshness_p99_s']:.1f} s, "
+                    f"{result.served['clock']} clock), below the {result.threshold:.4%} bar")
+        details = details | {"within_sla": within, "freshness_p99_s": result.served["freshness_p99_s"]}
     judges_threshold = Condition.BREACH in rule.when or Condition.SUSPECT in rule.when
     healthy = not held and (judged.decision is Decision.OK or not judges_threshold)
-    return Evidence(result.feature, result.run_id, held, healthy, _summary(result, rule, judged), details)
+    return Evidence(result.feature, result.run_id, held, healthy, summary, details)
 
 
 def step(incident: Incident | None, rule: AlertRule, evidence: Evidence, now_us: int, *,

@@ -1,7 +1,8 @@
 """Alert rules: `alerts/<name>.yaml`, one rule per file, the file's stem is the rule's name.
 
     features: [ride_requests, "avg_*"]      # names or globs; default every feature
-    when: {breach: critical, failed: error}  # condition -> severity; conditions: breach, suspect, failed, below
+    when: {breach: critical, failed: error}  # condition -> severity; conditions: breach, suspect, failed, below,
+                                             # freshness (`--served`: share of reads within the SLA < threshold)
                                              # (one condition: `condition: breach` and `severity: critical`)
     bar: 0.995                               # only with `below`: agreement below this bar
     agreement: raw                           # or net_of_explained (late arrivals etc. forgiven)
@@ -48,6 +49,7 @@ class Condition(enum.StrEnum):
     SUSPECT = "suspect"  # below the threshold, but the interval still covers it
     FAILED = "failed"  # the check could not run
     BELOW = "below"  # agreement below the rule's own bar
+    FRESHNESS = "freshness"  # a served check's share of reads within the freshness SLA is below the threshold
 
 
 class Measure(enum.StrEnum):

@@ -9,12 +9,14 @@ holding only a spec.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -78,10 +80,12 @@ def check_feature(
     *,
     sample_rate: float | None = None,
     threshold: float | None = None,
+    served_log: str | Path | None = None,
 ) -> CheckedCells:
     """Check `feature` over the settled `span`: `online` is where its realtime rows are read, `offline` the
     engine recomputing it. `settings` name the event log the inputs are validated from and the project's
-    defaults (clock skew, the what-if ladder). Raises ParityError when it cannot run."""
+    defaults (clock skew, the what-if ladder). With `served_log` (a tap's served log), also the served check of
+    the reads due in the span (`parity.check.served`). Raises ParityError when it cannot run."""
     from parity.attribute import what_if_ladder
     from parity.in_time import in_time_query
     from parity.quality import validate_online
@@ -116,7 +120,15 @@ def check_feature(
             what_if = tuple(lateness_what_if(stepped, spec, ladder, comparison.compared))
     judged = Judged(comparison, cells, quality, sampled_offline, sampled_online, diagnoses, what_if, method,
                     inputs.events.events.num_rows, inputs.events.skewed)
-    return CheckedCells(verdict(spec, run_id, span, rate, bar, judged), cells)
+    result = verdict(spec, run_id, span, rate, bar, judged)
+    if served_log is not None:
+        from parity.check.served import served_reads
+        from parity.served import served_block
+
+        with _stage("served", spec.name):
+            served = served_reads(spec, served_log, span, inputs.offline, inputs.online.all_windows, cells)
+            result = dataclasses.replace(result, served=served_block(served, spec.keys, result.agreement, bar))
+    return CheckedCells(result, cells)
 
 
 def _read_inputs(feature: Feature, online: OnlineSource, offline: OfflineEngine, span: CheckRange,
@@ -199,10 +211,12 @@ def check_cells(
     threshold: float | None = None,
     online: OnlineSource | None = None,
     offline: OfflineEngine | None = None,
+    served: bool = False,
 ) -> CheckedCells:
     """Check one feature over windows starting in [start_us, end_us), keeping the compared cells (what
     `parity.replay` classifies): the range settled, the sides built from the settings unless given (the online
-    log through `parity.online.open_source`, Spark), then `check_feature`."""
+    log through `parity.online.open_source`, Spark), then `check_feature`; with `served`, over the project's
+    served log too."""
     from parity.online import open_source
 
     feature = as_feature(spec, settings)
@@ -213,7 +227,8 @@ def check_cells(
 
         offline = SparkEngine(settings)
     span = settle(feature.spec, settings, start_us, end_us)
-    return check_feature(feature, online, offline, span, settings, sample_rate=sample_rate, threshold=threshold)
+    return check_feature(feature, online, offline, span, settings, sample_rate=sample_rate, threshold=threshold,
+                         served_log=settings.served_reads if served else None)
 
 
 def run_check(
@@ -226,7 +241,8 @@ def run_check(
     threshold: float | None = None,
     online: OnlineSource | None = None,
     offline: OfflineEngine | None = None,
+    served: bool = False,
 ) -> CheckResult:
     """`check_cells`' result: the one call from Python. Raises ParityError when it cannot run."""
     return check_cells(spec, settings, start_us, end_us, sample_rate=sample_rate, threshold=threshold,
-                       online=online, offline=offline).result
+                       online=online, offline=offline, served=served).result

@@ -140,4 +140,4 @@ def main() -> None:
 
 
 # The commands register themselves on `app` when imported.
-from parity.cli import alerts, features, porting, service, verify  # noqa: F401
+from parity.cli import alerts, features, porting, service, tap, verify  # noqa: F401

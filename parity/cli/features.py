@@ -212,6 +212,8 @@ def check(
     threshold: Annotated[Optional[float], typer.Option(help="Agreement bar (default: the spec's).")] = None,  # noqa: UP045
     output: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "text",
     alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after checking.")] = False,
+    served: Annotated[bool, typer.Option("--served", help="Also check what the tap (`parity tap`) read from the "
+                                                          "online store: served agreement, freshness, store causes.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Compare realtime output with the offline recompute. Example: `parity check --all --start 2026-11-26T08:00Z --end 2026-11-26T09:00Z`.
@@ -240,7 +242,8 @@ def check(
     for spec in features_named(settings.project, features, all_):
         # The feature is loaded (its query validated, before Spark starts) inside, so that a broken one fails alone.
         outcome, files = check_and_report(spec, settings, start_us, end_us, sample_rate=sample_rate,
-                                          threshold=threshold, debug=DEBUG["on"], online=online, offline=offline)
+                                          threshold=threshold, debug=DEBUG["on"], online=online, offline=offline,
+                                          served=served)
         outcomes.append(outcome)
         if isinstance(outcome, CheckFailure):
             typer.echo(f"error: {outcome.error}", err=True)
@@ -263,7 +266,10 @@ def check(
         record_results(outcomes, settings)
     if any(isinstance(o, CheckFailure) or o.verdict is Verdict.INCONCLUSIVE for o in outcomes):
         raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_OK if all(o.passed for o in outcomes if isinstance(o, CheckResult)) else EXIT_BREACH)
+    # With --served, served agreement below the bar is a breach too (what models read is the contract).
+    passed = all(o.passed and (o.served is None or o.served.get("passed") is not False)
+                 for o in outcomes if isinstance(o, CheckResult))
+    raise typer.Exit(EXIT_OK if passed else EXIT_BREACH)
 
 
 

@@ -22,6 +22,7 @@ def run(
     since: Annotated[str, typer.Option(help="How far back from the newest arrival in the event log, e.g. 24h.")] = "24h",
     step: Annotated[str, typer.Option(help="One check covers this much, e.g. 1h.")] = "1h",
     alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after each check.")] = False,
+    served: Annotated[bool, typer.Option("--served", help="Also check what the tap read from the online store.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Check every settled hour not yet checked under the feature's current spec and SQL; the scheduled job.
@@ -45,7 +46,7 @@ def run(
             feature = load(spec, settings)  # the query validated before Spark starts; a broken one fails alone
             lo, hi = since_range(spec, settings, since_us, step_us)
             runs.append(run_feature(feature, settings, grid_hours(lo, hi, step_us), alert=alert, debug=DEBUG["on"],
-                                    on_hour=_echo_hour, online=online, offline=offline))
+                                    on_hour=_echo_hour, online=online, offline=offline, served=served))
         except (ParityError, OSError) as exc:  # this feature stops; the others still run
             if DEBUG["on"]:
                 raise
@@ -62,6 +63,7 @@ def backfill(
     step: Annotated[str, typer.Option(help="One check covers this much, e.g. 1h.")] = "1h",
     force: Annotated[bool, typer.Option("--force", help="Check again hours already checked.")] = False,
     alert: Annotated[bool, typer.Option("--alert", help="Evaluate alert rules after each check.")] = False,
+    served: Annotated[bool, typer.Option("--served", help="Also check what the tap read from the online store.")] = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Check every hour of a past range not yet checked under the current spec and SQL (all of them with --force).
@@ -89,7 +91,7 @@ def backfill(
                 feature = load(spec, settings)  # the query validated before Spark starts; a broken one fails alone
                 runs.append(run_feature(feature, settings, hours, force=force, alert=alert, debug=DEBUG["on"],
                                         on_plan=progress.planned, on_hour=progress.advance, online=online,
-                                        offline=offline))
+                                        offline=offline, served=served))
             except (ParityError, OSError) as exc:  # this feature stops; the others still run
                 if DEBUG["on"]:
                     raise

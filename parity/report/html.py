@@ -63,6 +63,8 @@ _ENVIRONMENT.filters.update(pct=pct, value=value_text)
 
 
 def render_html(result: CheckResult, context: ReportContext | None = None) -> str:
+    from parity.report.served import served_html  # after parity.alerts, which imports this module
+
     r = result
     context = context or ReportContext()
     earlier = [point for point in context.history if point.run_id != r.run_id]
@@ -90,6 +92,7 @@ def render_html(result: CheckResult, context: ReportContext | None = None) -> st
         next_step=next_step(r),
         causes=r.causes,
         unexplained=Cause.UNEXPLAINED.value,
+        served_section=Markup(served_html(r.served, r.feature)) if r.served is not None else None,
     )
     return page
 

@@ -55,6 +55,10 @@ def markdown(result: CheckResult, project: Path | None = None) -> str:
         *(f"| {md(cause)} | {count} |" for cause, count in r.causes.items()),
         "",
     ]
+    if r.served is not None:
+        from parity.report.served import served_markdown
+
+        lines += served_markdown(r.served)
     if r.unsettled:
         lines += [f"Note: {md(r.unsettled)}.", ""]
     if r.failed_expectations:

@@ -12,38 +12,14 @@ import html
 import itertools
 from typing import Any
 
-import numpy as np
+from parity.served import StoreCause, served_block
 
-from parity.confidence import wilson_interval
-from parity.served import ServedResult, StoreCause, worst_reads
-from parity.units import HOUR_US, iso
+__all__ = ["STORE_COLORS", "freshness_chart", "served_block", "served_html", "served_markdown"]
 
 STORE_COLORS = {
     StoreCause.STALE.value: "#e07a5f", StoreCause.MISSING_IN_STORE.value: "#6d597a",
     StoreCause.OUT_OF_ORDER_WRITE.value: "#b56576", StoreCause.STORE_VALUE_MISMATCH.value: "#355070",
 }
-_BINS = 24
-WORST_READS = 10
-
-
-def served_block(result: ServedResult, keys: tuple[str, ...], emitted_agreement: float | None) -> dict[str, Any]:
-    """The JSON-safe block a `CheckResult` carries: figures, a histogram of ages and the worst reads."""
-    ages = result.reads["freshness_us"].dropna().to_numpy(dtype=float) / 1e6
-    top = max(float(ages.max()) if len(ages) else 0.0, result.freshness_sla_us / 1e6) * 1.05 or 1.0
-    counts, edges = np.histogram(ages, bins=_BINS, range=(0.0, top))
-    low, high = wilson_interval(result.matched, result.compared)
-    store = sum(result.causes.get(c.value, 0) for c in StoreCause)
-    worst = [{"keys": {k: _plain(row.get(k)) for k in keys}, "read_at": row["read_at_iso"],
-              "hour": iso(int(row["read_at"]) // HOUR_US * HOUR_US), "next_hour": iso((int(row["read_at"]) // HOUR_US + 1) * HOUR_US),
-              "cause": row["cause"], "served_window_end": _time(row.get("served_end")),
-              "expected_window_end": _time(row.get("expected_end")),
-              "freshness_s": None if row.get("freshness_us") is None else float(row["freshness_us"]) / 1e6}
-             for row in worst_reads(result, WORST_READS)]
-    return {
-        **result.summary(), "ci_low": low, "ci_high": high, "emitted_agreement": emitted_agreement,
-        "store_agreement": (result.compared - store) / result.compared if result.compared else 1.0,
-        "histogram": {"edges_s": [float(e) for e in edges], "counts": [int(c) for c in counts]}, "worst_reads": worst,
-    }
 
 
 def freshness_chart(block: dict[str, Any]) -> str:
@@ -72,7 +48,7 @@ def served_html(block: dict[str, Any], feature: str) -> str:
                ("freshness p99", _sec(block["freshness_p99_s"])),
                ("within the SLA", _pct(block["within_sla"]))]
     rows = "".join(
-        f'<tr><td><span class="swatch" style="background:{STORE_COLORS.get(cause, "#999")}"></span>{e(cause)}</td>'
+        f'<tr><td><span class="swatch" style="display:inline-block;width:10px;height:10px;margin-right:6px;background:{STORE_COLORS.get(cause, "#999")}"></span>{e(cause)}</td>'
         f'<td class="num">{count}</td></tr>'
         for cause, count in block["causes"].items() if count)
     worst = "".join(
@@ -117,11 +93,3 @@ def _pct(value: float | None) -> str:
 
 def _sec(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} s"
-
-
-def _time(value: object) -> str | None:
-    return None if value is None else iso(int(value))  # type: ignore[call-overload]
-
-
-def _plain(value: object) -> object:
-    return value.item() if hasattr(value, "item") else value

@@ -14,7 +14,7 @@ SUMMARY_FIELDS = (
     "feature", "start", "end", "sample_rate", "compared", "matched", "value_mismatch", "missing_online",
     "missing_offline", "duplicate_online", "agreement", "threshold", "passed", "causes", "agreement_net_of_explained",
     "verdict", "ci_low", "ci_high", "cells_needed", "run_id", "unsettled", "attribution_method", "lateness_what_if",
-    "lateness_needed", "diagnoses", "agreement_on_time_pane",
+    "lateness_needed", "diagnoses", "agreement_on_time_pane", "served",
 )
 
 
@@ -57,4 +57,20 @@ def text_table(results: list[CheckResult | CheckFailure]) -> str:
             f"{pct(item.agreement_net_of_explained):>10} {item.compared:>9} "
             f"{item.causes.get(Cause.LATE_ARRIVAL, 0):>6} {sum(n for c, n in item.causes.items() if not Cause(c).explained):>8}"
         )
+        if item.served is not None:
+            lines.append(served_line(item.served))
     return "\n".join(lines)
+
+
+def served_line(block: dict[str, Any]) -> str:
+    """The served check under a feature's row: agreement and its interval, freshness, causes per read."""
+    def sec(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1f}s"
+
+    causes = ", ".join(f"{cause} {count}" for cause, count in block["causes"].items() if count) or "none"
+    verdict = {True: "passed", False: "BREACHED", None: ""}[block.get("passed")]
+    return (f"  served{' ' + verdict if verdict else ''}: {pct(block['served_agreement'])} of {block['reads']} reads agree (95% {pct(block['ci_low'])}"
+            f" .. {pct(block['ci_high'])}); freshness p50 {sec(block['freshness_p50_s'])} p95 "
+            f"{sec(block['freshness_p95_s'])} p99 {sec(block['freshness_p99_s'])}, "
+            f"{'n/a' if block['within_sla'] is None else pct(block['within_sla'])} within the "
+            f"{block['freshness_sla_s']:g}s SLA ({block['clock']} clock); causes: {causes}")

@@ -171,3 +171,11 @@ def test_replayed_emission_puts_the_on_time_pane_at_the_window_end_and_late_pane
     emitted = replayed_emission(SPEC, panes).tolist()
     assert emitted[0] == emitted[3] == on_time_cutoff_us(end)
     assert emitted[0] < emitted[1] < emitted[2] == on_time_cutoff_us(end) + SPEC.allowed_lateness_us
+
+
+def test_a_stored_pane_that_late_data_replaced_later_is_late_arrival_without_an_emitted_check() -> None:
+    """The emitted check's final pane agrees, so it names nothing; the reads before the late pane reached the
+    store got the on-time value: the stream's lateness, not the store's fault, and not unexplained."""
+    _, reads = _check(World(late=True))
+    divergent = reads[reads["status"] != "match"]
+    assert len(divergent) >= 20 and (divergent["cause"] == Cause.LATE_ARRIVAL.value).all()
