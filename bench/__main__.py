@@ -40,8 +40,14 @@ def _geohash() -> Any:
     return geohash_bench.main()
 
 
+def _store() -> Any:
+    from bench import store_bench
+
+    return store_bench.main([])
+
+
 BENCHES: dict[str, Callable[[], Any]] = {
-    "compare": _compare, "check": _check, "stream": _stream, "geohash": _geohash,
+    "compare": _compare, "check": _check, "stream": _stream, "geohash": _geohash, "store": _store,
 }
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from parity.cli import DEBUG, ProjectOption, UsageError, app, features_named, parse_time, window_range
+from parity.cli import DEBUG, ProjectOption, UsageError, app, duration, features_named, parse_time, window_range
 from parity.errors import EXIT_BREACH, EXIT_ERROR, EXIT_OK, ParityError
 from parity.online_store import ConflictRule, StoreTarget, redact
 
@@ -162,7 +162,6 @@ def _store_target(into: str, rule: str, ttl: str) -> StoreTarget | None:
     """`--into`, `--store-rule` and `--ttl` as the replay's store target; the store is opened once here, so an
     unknown scheme or an unreachable store stops the stream before anything runs."""
     from parity.online_store import open_store
-    from parity.units import parse_duration
 
     rules = {r.value: r for r in ConflictRule}
     if rule not in rules:
@@ -173,12 +172,9 @@ def _store_target(into: str, rule: str, ttl: str) -> StoreTarget | None:
         return None
     ttl_s = None
     if ttl:
-        try:
-            ttl_us = parse_duration(ttl)
-        except ValueError as exc:
-            raise UsageError(f"--ttl: {exc}") from None
-        if ttl_us < 1_000_000 or ttl_us % 1_000_000:
-            raise UsageError(f"--ttl: {ttl!r} must be a whole number of seconds, at least 1s")
+        ttl_us = duration(ttl, "--ttl")
+        if ttl_us % 1_000_000:
+            raise UsageError(f"--ttl: {ttl!r} must be a whole number of seconds")
         ttl_s = ttl_us // 1_000_000
     open_store(into).close()
     return StoreTarget(into, rules[rule], ttl_s)

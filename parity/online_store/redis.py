@@ -42,25 +42,31 @@ from parity.online_store import DEFAULT_RETRY, ConflictRule, Pane, Retry, Stored
 
 PREFIX = "parity:"
 BATCH = 500  # panes (writes) or keys (reads) per pipelined round trip
-_META = ("_window_start", "_window_end", "_pane", "_written_at")
+_META = frozenset(("_window_start", "_window_end", "_pane", "_written_at"))
 _T = TypeVar("_T")
 
-# KEYS[1]: the entity's hash. ARGV: 1 the feature's `_window_end` field, 2 the pane's window end, 3 the
-# feature's `_pane` field, 4 the pane's index, 5 '1' for the newest-window rule, 6 the TTL in seconds ('0':
-# none), 7... the fields and values to set. Returns 1 when written, 0 when the hash holds a newer pane.
+# KEYS[1]: the entity's hash. ARGV: 1 the feature, 2 the pane's window start, 3 its window end, 4 its pane index,
+# 5 the write time, 6 '1' for the newest-window rule, 7 the TTL in seconds ('0': none), 8... value column and
+# encoded value pairs. Returns 1 when written, 0 when the hash holds a newer pane of the feature.
 _WRITE_PANE = """
-if ARGV[5] == '1' then
-  local held = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[3])
+local f = ARGV[1] .. '.'
+if ARGV[6] == '1' then
+  local held = redis.call('HMGET', KEYS[1], f .. '_window_end', f .. '_pane')
   if held[1] then
-    local held_end, new_end = tonumber(held[1]), tonumber(ARGV[2])
+    local held_end, new_end = tonumber(held[1]), tonumber(ARGV[3])
     if held_end > new_end or (held_end == new_end and tonumber(held[2] or '-1') > tonumber(ARGV[4])) then
       return 0
     end
   end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
-if ARGV[6] ~= '0' then
-  redis.call('EXPIRE', KEYS[1], ARGV[6])
+local set = {f .. '_window_start', ARGV[2], f .. '_window_end', ARGV[3], f .. '_pane', ARGV[4], f .. '_written_at', ARGV[5]}
+for i = 8, #ARGV, 2 do
+  set[#set + 1] = f .. ARGV[i]
+  set[#set + 1] = ARGV[i + 1]
+end
+redis.call('HSET', KEYS[1], unpack(set))
+if ARGV[7] ~= '0' then
+  redis.call('EXPIRE', KEYS[1], ARGV[7])
 end
 return 1
 """
@@ -203,30 +209,29 @@ def stored_value(feature: str, fields: Mapping[str, str]) -> StoredValue | None:
     """The feature's part of one entity's hash, or None when it has none (`ValueError` for metadata that is not
     integers)."""
     prefix = f"{feature}."
-    own = {field[len(prefix):]: text for field, text in fields.items() if field.startswith(prefix)}
-    if "_window_end" not in own:
+    end = fields.get(prefix + "_window_end")
+    if end is None:
         return None
     try:
-        start, end, written = (int(own.get(meta, "")) for meta in ("_window_start", "_window_end", "_written_at"))
+        start, written = int(fields.get(prefix + "_window_start", "")), int(fields.get(prefix + "_written_at", ""))
+        end_us = int(end)
     except ValueError:
         raise ValueError(f"{prefix}_window_start/_window_end/_written_at are not µs integers: "
-                         f"{ {meta: own.get(meta) for meta in _META} }") from None
-    values = {column: decode_value(text) for column, text in own.items() if column not in _META}
-    return StoredValue(values=values, window_start_us=start, window_end_us=end, written_at_us=written)
+                         f"{ {meta: fields.get(prefix + meta) for meta in _META} }") from None
+    cut = len(prefix)
+    values = {field[cut:]: decode_value(text) for field, text in fields.items()
+              if field.startswith(prefix) and field[cut:] not in _META}
+    return StoredValue(values=values, window_start_us=start, window_end_us=end_us, written_at_us=written)
 
 
 def _script_call(feature: str, pane: Pane, rule: ConflictRule, ttl_s: int | None, now_us: int) -> tuple[str, list[str | int]]:
-    fields: list[str | int] = []
+    args: list[str | int] = [feature, int(pane.window_start_us), int(pane.window_end_us), int(pane.pane_index), int(now_us),
+                             "1" if rule is ConflictRule.NEWEST_WINDOW else "0", ttl_s or 0]
     for column, value in pane.values.items():
         try:
-            fields += [f"{feature}.{column}", encode_value(value)]
+            args += [column, encode_value(value)]
         except TypeError as exc:
             raise TypeError(f"{feature}.{column} = {value!r}: {exc}") from None
-    fields += [f"{feature}._window_start", int(pane.window_start_us), f"{feature}._window_end", int(pane.window_end_us),
-               f"{feature}._pane", int(pane.pane_index), f"{feature}._written_at", int(now_us)]
-    newest = "1" if rule is ConflictRule.NEWEST_WINDOW else "0"
-    args: list[str | int] = [f"{feature}._window_end", int(pane.window_end_us), f"{feature}._pane", int(pane.pane_index),
-                             newest, ttl_s or 0, *fields]
     return store_key(pane.key), args
 
 
