@@ -140,19 +140,22 @@ def tap_rates(url: str, spec: FeatureSpec, cells: list[str], runs: int, root: Pa
 
     paths: dict[str, Callable[[int], None]] = {"tap": tap, "store_read": store_read, "bare_redis_py": bare}
     seconds: dict[tuple[str, int], list[float]] = {(p, b): [] for p in paths for b in BATCHES}
+    cpu: dict[tuple[str, int], list[float]] = {(p, b): [] for p in paths for b in BATCHES}
     for run in range(runs + 1):  # the first round warms every path (connections, the server's pages, imports)
         for batch in BATCHES:
             for path, step in paths.items():
-                began = time.perf_counter()
+                began, began_cpu = time.perf_counter(), time.process_time()
                 step(batch)
                 if run:
                     seconds[path, batch].append(time.perf_counter() - began)
+                    cpu[path, batch].append(time.process_time() - began_cpu)
     store.close()
     bare_client.close()
     rows = {}
     for batch in BATCHES:
         rate = {path: reads / statistics.median(seconds[path, batch]) for path in paths}
-        rows[str(batch)] = {f"{path}_keys_per_s": value for path, value in rate.items()} | {
+        client = {f"{path}_client_cpu_us_per_key": statistics.median(cpu[path, batch]) / reads * 1e6 for path in paths}
+        rows[str(batch)] = {f"{path}_keys_per_s": value for path, value in rate.items()} | client | {
             "tap_over_bare": rate["bare_redis_py"] / rate["tap"],
             "store_read_over_bare": rate["bare_redis_py"] / rate["store_read"]}
     return {"keys": len(cells), "reads_per_run": reads, "store_pipeline": STORE_BATCH, "batches": rows,
@@ -298,6 +301,10 @@ def _print_tap(results: dict[str, Any]) -> None:
     for batch, row in tap["batches"].items():
         print(f"  {batch:>6} {row['tap_keys_per_s']:>10,.0f} {row['store_read_keys_per_s']:>11,.0f} "
               f"{row['bare_redis_py_keys_per_s']:>14,.0f} {row['tap_over_bare']:>9.2f} {row['store_read_over_bare']:>10.2f}")
+    print("  client CPU per key (this process, which the machine's load inflates less than the wall rates):")
+    for batch, row in tap["batches"].items():
+        print(f"  {batch:>6} {row['tap_client_cpu_us_per_key']:>8.0f} µs {row['store_read_client_cpu_us_per_key']:>8.0f} µs "
+              f"{row['bare_redis_py_client_cpu_us_per_key']:>11.0f} µs")
     print(f"  (keys/s; parity's store pipelines at most {tap['store_pipeline']} keys per round trip)")
 
 
