@@ -74,7 +74,7 @@ BATCHES = (100, 500, 2000)
 PASSES = 5  # passes over every key per timed tap run
 TAP_TARGET_KEYS_S = 20_000
 SERVED_TARGET = 1.5
-TAP_RATE = 200.0  # reads/s: `parity tap`'s default --rate
+TAP_RATE = 200.0  # reads/s: `parity tap`'s default --rate (and a tenth of it, to show how the served check scales)
 
 
 # --- 1. tap reads per second ------------------------------------------------------------------------------
@@ -199,12 +199,17 @@ class _Replay:
         self.written = upto
 
 
-def hour_of_reads(url: str, spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> dict[str, Any]:
-    """Stream the checked hour into the online log, then tap the hour of reads due in it (see the docstring)."""
+def stream_hour(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int) -> float:
+    """Replay the checked hour's windows into the online log; the seconds it took."""
     began = time.perf_counter()
     lo, hi = event_range(spec.window, start_us, end_us)
     run_stream(spec, settings, read_events(settings.event_log, spec.source, lo, hi), windows=(start_us, end_us))
-    streamed_s = time.perf_counter() - began
+    return time.perf_counter() - began
+
+
+def hour_of_reads(url: str, spec: FeatureSpec, settings: Settings, start_us: int, end_us: int,
+                  rate: float) -> dict[str, Any]:
+    """Tap, at `rate` reads a second, the hour of reads due in the streamed hour (see the docstring)."""
     parts = open_source(settings.online_log).read(spec.name, start_us, end_us + HOUR_US)
     keys, schema = known_keys(parts, spec)
     online = pa.concat_tables([p.table for p in parts if p.table.num_rows]).to_pandas()
@@ -218,10 +223,10 @@ def hour_of_reads(url: str, spec: FeatureSpec, settings: Settings, start_us: int
     clock.sleep_until(read_lo)
     writer = ServedLogWriter(settings.served_reads, spec, log_schema(spec, schema), Clock.SIMULATED)
     result = run_tap(spec, lambda: open_store(url), keys, writer, clock, duration_us=read_hi - read_lo,
-                     rate_per_s=TAP_RATE)
+                     rate_per_s=rate)
     store.close()
     return {"panes": len(panes), "keys": len(keys), "reads": result.reads, "present": result.present,
-            "tap_rate_per_s": TAP_RATE, "stream_s": streamed_s, "tap_s": time.perf_counter() - began}
+            "tap_rate_per_s": rate, "tap_s": time.perf_counter() - began}
 
 
 def check_times(spec: FeatureSpec, settings: Settings, start_us: int, end_us: int, runs: int) -> dict[str, Any]:
@@ -259,6 +264,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=int, default=330, help="generated events per minute")
+    parser.add_argument("--tap-rates", type=float, nargs="+", default=[TAP_RATE, TAP_RATE / 10],
+                        help="reads a second of the hour tapped for the served check (one check per rate)")
     parser.add_argument("--skip-check", action="store_true", help="only the tap's reads per second")
     args = parser.parse_args(argv)  # None: the command line
     root = Path(tempfile.mkdtemp(prefix="parity-served-bench-"))
@@ -273,14 +280,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             results["load_average_tap"] = list(os.getloadavg())
             _print_tap(results)
             if not args.skip_check:
-                raw.flushdb()
-                settings = dataclasses.replace(make_project(root / "project", args.rate), served_log=root / "served")
-                spec = load_feature(FEATURE, settings.project)
+                project = make_project(root / "project", args.rate)
+                spec = load_feature(FEATURE, project.project)
                 start_us = DAY_START_US + CHECKED_HOUR * HOUR_US
-                results["hour"] = hour_of_reads(server.url, spec, settings, start_us, start_us + HOUR_US)
-                results["check"] = check_times(spec, settings, start_us, start_us + HOUR_US, args.runs)
-                results["load_average_check"] = list(os.getloadavg())
-                _print_check(results)
+                results["stream_s"] = stream_hour(spec, project, start_us, start_us + HOUR_US)
+                for rate in args.tap_rates:
+                    raw.flushdb()
+                    settings = dataclasses.replace(project, served_log=root / f"served-{rate:g}")
+                    hour = hour_of_reads(server.url, spec, settings, start_us, start_us + HOUR_US, rate)
+                    check = check_times(spec, settings, start_us, start_us + HOUR_US, args.runs)
+                    results[f"check_tap_{rate:g}_per_s"] = {"hour": hour, **check, "load_average": list(os.getloadavg())}
+                    _print_check(results[f"check_tap_{rate:g}_per_s"], results["stream_s"])
             raw.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -308,12 +318,12 @@ def _print_tap(results: dict[str, Any]) -> None:
     print(f"  (keys/s; parity's store pipelines at most {tap['store_pipeline']} keys per round trip)")
 
 
-def _print_check(results: dict[str, Any]) -> None:
-    hour, check = results["hour"], results["check"]
+def _print_check(check: dict[str, Any], stream_s: float) -> None:
+    hour = check["hour"]
     print(f"served check vs emitted check of {FEATURE}, one hour: {hour['reads']:,} tap reads at "
           f"{hour['tap_rate_per_s']:.0f}/s on a simulated clock over {hour['keys']:,} keys ({hour['panes']:,} panes "
-          f"written as replayed; setup: stream {hour['stream_s']:.0f} s, tap {hour['tap_s']:.0f} s); median of "
-          f"{len(check['served_runs_s'])} (load average {_load(results['load_average_check'])})")
+          f"written as replayed; setup: stream {stream_s:.0f} s, tap {hour['tap_s']:.0f} s); median of "
+          f"{len(check['served_runs_s'])} (load average {_load(check['load_average'])})")
     print(f"  emitted check {check['emitted_s']:.2f} s, check --served {check['served_s']:.2f} s (served stage "
           f"{check['served_stage_s']:.2f} s): ratio {check['ratio']:.2f}, target <= {SERVED_TARGET}")
     figures = check["served_figures"]
