@@ -46,8 +46,15 @@ def _store() -> Any:
     return store_bench.main([])
 
 
+def _served() -> Any:
+    from bench import served_bench
+
+    return served_bench.main([])
+
+
 BENCHES: dict[str, Callable[[], Any]] = {
     "compare": _compare, "check": _check, "stream": _stream, "geohash": _geohash, "store": _store,
+    "served": _served,
 }
 
 
