@@ -131,7 +131,9 @@ def _resolved(tree: exp.Query, schemas: Mapping[str, pa.Schema], findings: set[F
     except SqlglotError:
         return None
     assert isinstance(qualified, exp.Query)
-    left = next((c for c in qualified.find_all(exp.Column) if not c.table), None)
+    aliases = {e.alias_or_name.lower() for e in qualified.selects}
+    left = next((c for c in qualified.find_all(exp.Column)
+                 if not c.table and not (c.name.lower() in aliases and c.find_ancestor(exp.Order))), None)
     if left is not None:  # sqlglot leaves a name it could not resolve in HAVING unqualified; Spark rejects it
         line, col = _at(next((c for c in tree.find_all(exp.Column) if c.name == left.name), left))
         findings.add(_unresolved(f"Column '{left.name}' could not be resolved. Line: {line}, Col: {col}", tree,

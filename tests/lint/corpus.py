@@ -29,6 +29,10 @@ SCORES = pa.schema([
 SCHEMAS = {"ride_events": SCHEMA, "scores": SCORES}
 
 BASES = [
+    # GROUP BY ordinals and an ORDER BY over select aliases (dropped by port; Spark resolves the aliases).
+    ("SELECT geohash(lat, lon, 6) AS geohash6, "
+    "window.start AS window_start, window.end AS window_end, COUNT(*) AS events FROM ride_events "
+    "GROUP BY 1, window(event_time, '1 minute') ORDER BY geohash6, window_start, events DESC"),
     ("SELECT geohash(lat, lon, 6) AS geohash6, window.start AS window_start, window.end AS window_end, "
     "COUNT(DISTINCT event_id) AS requests FROM ride_events WHERE event_type = 'ride_requested' "
     "GROUP BY geohash(lat, lon, 6), window(event_time, '1 minute')"),
