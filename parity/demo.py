@@ -2,9 +2,9 @@
 
 generate events -> lint -> stream every feature on Beam -> `parity run --all` (each settled hour of every
 feature checked against Spark and recorded) -> `parity history` ->
-then served parity: a local Redis (`parity.online_store.server`) fed ride_requests's panes on a compressed
-simulated clock while `parity tap`'s loop reads it, once through the newest-window writer and once through the
-naive last-arrival writer (a planted store fault: late panes overwrite newer windows), each checked with
+then served parity: a local Redis (`parity.online_store.server`) fed every feature's panes on a compressed
+simulated clock while `parity tap`'s loop reads it, checked with `parity check --all --served`, then
+ride_requests again into a store whose keys expire too soon (a planted store fault: a 1 s TTL), checked with
 `parity check --served` -> then a copy of one feature with an injected defect (a missing filter), checked with
 alerts on, which opens an incident. Each step is the real `parity` command, printed before it runs. It ends with the paths of
 `reports/index.html` and of the buggy port's HTML report, and a screenshot of that report
@@ -31,7 +31,8 @@ END = "2026-11-26T10:00:00Z"
 DEFECT_END = "2026-11-26T08:20:00Z"  # twenty minutes of the broken port open the incident
 COARSE_END = "2026-11-26T08:10:00Z"  # ten minutes show the diagnosis
 SERVED_END = "2026-11-26T08:20:00Z"  # the windows whose reads the served demo checks
-SERVED_SPEED = 40.0  # simulated seconds per wall second while the tap reads the local store
+SERVED_SPEED = 40.0  # simulated seconds per wall second while the tap reads the store with the planted TTL
+HEALTHY_SPEED = 80.0  # and the healthy store, every feature
 # The planted store fault: a TTL of 1 s of wall time (the store's TTL is whole seconds on the server's clock),
 # 40 simulated seconds, shorter than the minute a value must stay readable after it is due.
 FAULT_TTL_S = 1
@@ -124,20 +125,25 @@ def served_demo(root: Path) -> None:
     """Stream into a local store while a tap reads it, on a compressed clock, then `parity check --served`:
     healthy, then with keys expiring (a TTL) before their values are due."""
     from parity.online_store.server import LocalServer
+    from parity.spec import feature_names
 
     faulty = store_fault_project(root)
-    print(f"\nServed parity: what models read from the online store. ride_requests's panes go into a local Redis "
-          f"on a simulated clock {SERVED_SPEED:g}x faster than the wall (each at the instant the replay emitted it)"
-          ", while the tap reads a sample of keys as a model would; every figure below is on that simulated clock.")
+    print("\nServed parity: what models read from the online store. Each feature's panes go into a local Redis on "
+          "a simulated clock faster than the wall (each at the instant the replay emitted it), while the tap reads "
+          "a sample of keys as a model would; every figure below is on that simulated clock.")
     with LocalServer() as server:
-        for project, ttl_s, db in ((root, None, 0), (faulty, FAULT_TTL_S, 1)):
-            url = server.url.rsplit("/", 1)[0] + f"/{db}"
-            ttl = f"a TTL of {ttl_s} s ({ttl_s * SERVED_SPEED:g} simulated seconds)" if ttl_s else "no TTL"
-            print(f"\n$ (in the demo's process) stream ride_requests {START} .. {SERVED_END} into {url} with {ttl}, "
-                  "tapped at 5000 reads/s", flush=True)
-            print("  " + tap_replay(project, "ride_requests", url, ttl_s), flush=True)
-            run("check", "ride_requests", "--served", "--start", START, "--end", SERVED_END, project=project,
-                ok=(0, 1))
+        healthy = server.url.rsplit("/", 1)[0] + "/0"
+        for feature in feature_names(root):
+            print(f"\n$ (in the demo's process) stream {feature} {START} .. {SERVED_END} into {healthy} with no "
+                  f"TTL, {HEALTHY_SPEED:g}x the wall, tapped at 5000 reads/s", flush=True)
+            print("  " + tap_replay(root, feature, healthy, None, HEALTHY_SPEED), flush=True)
+        run("check", "--all", "--served", "--start", START, "--end", SERVED_END, project=root, ok=(0, 1))
+        faulty_url = server.url.rsplit("/", 1)[0] + "/1"
+        print(f"\n$ (in the demo's process) stream ride_requests {START} .. {SERVED_END} into {faulty_url} with a "
+              f"TTL of {FAULT_TTL_S} s ({FAULT_TTL_S * SERVED_SPEED:g} simulated seconds), {SERVED_SPEED:g}x the "
+              "wall, tapped at 5000 reads/s", flush=True)
+        print("  " + tap_replay(faulty, "ride_requests", faulty_url, FAULT_TTL_S, SERVED_SPEED), flush=True)
+        run("check", "ride_requests", "--served", "--start", START, "--end", SERVED_END, project=faulty, ok=(0, 1))
 
 
 def store_fault_project(root: Path) -> Path:
@@ -155,7 +161,7 @@ def store_fault_project(root: Path) -> Path:
     return project
 
 
-def tap_replay(project: Path, feature: str, url: str, ttl_s: int | None) -> str:
+def tap_replay(project: Path, feature: str, url: str, ttl_s: int | None, speed: float) -> str:
     """Write the stream's panes of the served demo's windows into the store at their replayed instants while the
     tap reads it (`_ReplayedStore` is the tap's clock), into the project's served log. Returns the tap's summary."""
     from parity.check import read_online
@@ -180,7 +186,7 @@ def tap_replay(project: Path, feature: str, url: str, ttl_s: int | None) -> str:
     panes["emitted_at"] = replayed_emission(spec, panes)
     store = open_store(url)
     clock = _ReplayedStore(store, spec, ttl_s, panes.sort_values("emitted_at", kind="stable").to_dict("records"),
-                           start + shift)
+                           start + shift, speed)
     parts = open_source(settings.online_log).read(spec.name, start - shift, end + shift)
     keys, schema = known_keys(parts, spec)
     writer = ServedLogWriter(settings.served_reads, spec, log_schema(spec, schema), Clock.SIMULATED)
@@ -197,12 +203,13 @@ class _ReplayedStore:
     `t` takes at `SERVED_SPEED`, then writes every pane emitted by `t` (its write time: its replayed emission)."""
 
     kind: Clock
-    speed = SERVED_SPEED  # clock microseconds per wall microsecond: the tap's rate stays per wall second
+    speed: float  # clock microseconds per wall microsecond: the tap's rate stays per wall second
 
-    def __init__(self, store: Any, spec: Any, ttl_s: int | None, panes: list[dict[str, Any]], now: int) -> None:
+    def __init__(self, store: Any, spec: Any, ttl_s: int | None, panes: list[dict[str, Any]], now: int,
+                 speed: float) -> None:
         from parity.served_log import Clock
 
-        self.kind = Clock.SIMULATED
+        self.kind, self.speed = Clock.SIMULATED, speed
         self._store, self._spec, self._ttl_s, self._panes, self._next = store, spec, ttl_s, panes, 0
         self.now = now
         self._wall = time.monotonic()
@@ -213,7 +220,7 @@ class _ReplayedStore:
 
     def sleep_until(self, instant_us: int) -> None:
         if instant_us > self.now:
-            self._wall += (instant_us - self.now) / 1e6 / SERVED_SPEED
+            self._wall += (instant_us - self.now) / 1e6 / self.speed
             time.sleep(max(0.0, self._wall - time.monotonic()))
             self.now = instant_us
         self._write_until(self.now)
