@@ -23,7 +23,7 @@ ISSUE_FIELDS = [
     "missing_offline", "duplicate_online", "agreement", "threshold", "passed", "causes", "agreement_net_of_explained",
 ]
 MORE_FIELDS = ["verdict", "ci_low", "ci_high", "cells_needed", "run_id", "unsettled", "attribution_method",
-               "lateness_what_if", "lateness_needed", "diagnoses", "agreement_on_time_pane"]
+               "lateness_what_if", "lateness_needed", "diagnoses", "agreement_on_time_pane", "served"]
 FEATURES = ("ride_requests", "requests_but_one_cell")
 CAUSES = [cause.value for cause in Cause]
 
@@ -58,6 +58,7 @@ def test_json_is_one_object_per_feature_with_the_issue_fields(
         assert list(obj) == ISSUE_FIELDS + MORE_FIELDS
         assert (obj["start"], obj["end"], obj["sample_rate"], obj["threshold"]) == (START, END, 1.0, 0.999)
         assert list(obj["causes"]) == [cause.value for cause in Cause]
+        assert obj["served"] is None  # a check without --served has no served block
     passing, breaching = objects
     assert {k: passing[k] for k in ISSUE_FIELDS[4:]} == {
         "compared": 80, "matched": 80, "value_mismatch": 0, "missing_online": 0, "missing_offline": 0,
