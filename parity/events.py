@@ -305,6 +305,7 @@ def arrivals(event_log: Path, source: str, skew_bound_us: int = DEFAULT_SKEW_BOU
     seen: dict[str, list[int | None]] = {}
     newest: list[int] = []
     skewed = 0
+    skipped: DataError | None = None
     for file in event_files(event_log, source):
         name = file.relative_to(source_dir).as_posix()
         try:
@@ -317,6 +318,7 @@ def arrivals(event_log: Path, source: str, skew_bound_us: int = DEFAULT_SKEW_BOU
                 arrived, ahead = _file_arrivals(file, skew_bound_us, now)
         except (OSError, DataError) as exc:
             log.warning("event_file_skipped path=%s reason=%s", file, str(exc).replace(f"{file}: ", ""))
+            skipped = skipped or (exc if isinstance(exc, DataError) else DataError(str(file), str(exc)))
             continue
         seen[name] = entry
         skewed += ahead
@@ -327,6 +329,8 @@ def arrivals(event_log: Path, source: str, skew_bound_us: int = DEFAULT_SKEW_BOU
     if skewed:
         log.info("clock_skewed_events_ignored source=%s rows=%d bound_us=%d", source, skewed, skew_bound_us)
     if not newest:
+        if skipped is not None:  # every file was left out: why the first one was is the problem to fix
+            raise skipped
         raise DataError(str(source_dir), f"no events with an ingest_time within the clock-skew bound; {_FIX}")
     return Arrivals(max(newest), skewed)
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from parity.errors import DataError
 from parity.events import TIMESTAMP, arrivals, newest_arrival_us, read_event_range, write_events
 from parity.units import HOUR_US, MINUTE_US
 
@@ -60,3 +62,14 @@ def test_the_writer_quarantines_a_time_beyond_now_instead_of_making_a_2099_parti
     assert sorted(p.name for p in (tmp_path / "log" / "rides").iterdir() if p.is_dir()) == ["date=2026-11-26"]
     reasons = pq.read_table(written.quarantine_file)["reason"].to_pylist()
     assert reasons == ["event_time beyond now + clock_skew_bound 5m; ingest_time beyond now + clock_skew_bound 5m"]
+
+
+def test_a_log_whose_only_file_has_a_text_event_time_names_that_file_and_column(tmp_path: Path) -> None:
+    hour = tmp_path / "log" / "rides" / "date=2026-11-26" / "hour=08"
+    hour.mkdir(parents=True)
+    pq.write_table(pa.table({"event_id": ["a"], "event_time": ["2026-11-26 08:00:00"],
+                             "ingest_time": pa.array([T0], pa.int64()).cast(TIMESTAMP)}), hour / "text.parquet")
+    with pytest.raises(DataError) as raised:
+        arrivals(tmp_path / "log", "rides", BOUND, NOW)
+    assert "text.parquet" in str(raised.value) and "event_time" in str(raised.value)
+    assert "clock-skew bound" not in str(raised.value)  # the skew bound is not what is wrong here
